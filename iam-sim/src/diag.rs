@@ -1,0 +1,127 @@
+//! Findings: parse errors and validation results are the same kind of value.
+
+use std::fmt;
+
+/// A byte range in the policy text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from byte offsets.
+    pub fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+}
+
+/// A 1-based line and column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LineCol {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column in characters, from 1.
+    pub column: usize,
+}
+
+impl fmt::Display for LineCol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Turns byte offsets into lines and columns for one text.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes the line starts of `text`.
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        Self { starts }
+    }
+
+    /// The line and column of byte `offset` in `text` (the text this index was built from).
+    pub fn line_col(&self, text: &str, offset: usize) -> LineCol {
+        let line = self.starts.partition_point(|s| *s <= offset).max(1);
+        let start = self.starts.get(line - 1).copied().unwrap_or(0);
+        let upto = text.get(start..offset.min(text.len())).unwrap_or("");
+        LineCol { line, column: upto.chars().count() + 1 }
+    }
+}
+
+/// Severity, following IAM Access Analyzer's four finding types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// A suggestion.
+    Suggestion,
+    /// A general warning.
+    Warning,
+    /// A security warning.
+    SecurityWarning,
+    /// An error: IAM would reject the document, or the engine cannot interpret it.
+    Error,
+}
+
+impl Severity {
+    /// The lowercase name used in JSON output (`error`, `security-warning`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::SecurityWarning => "security-warning",
+            Severity::Warning => "warning",
+            Severity::Suggestion => "suggestion",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One finding about a policy document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable code, e.g. `IAM001`.
+    pub code: &'static str,
+    /// Kebab-case name, e.g. `json-syntax`.
+    pub name: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// One line, lowercase start, no final period.
+    pub message: String,
+    /// One actionable sentence, when there is one.
+    pub help: Option<String>,
+    /// The smallest offending token.
+    pub span: Span,
+    /// JSON path of the offending element, e.g. `Statement[1].Condition.ArnLike.aws:SourceArn`.
+    pub path: String,
+}
+
+impl Diagnostic {
+    /// A finding without help text.
+    pub fn new(code: &'static str, name: &'static str, severity: Severity, message: String, span: Span, path: String) -> Self {
+        Self { code, name, severity, message, help: None, span, path }
+    }
+
+    /// Adds help text.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.code, self.name, self.message)
+    }
+}

@@ -1,0 +1,797 @@
+//! The policy model: what a policy document says, with the source span of every element.
+//!
+//! [`Policy::parse`] reads JSON with a span-aware parser (`jsonc-parser`, strict JSON options:
+//! no comments, no trailing commas), keeps every object key in order so that duplicate keys are
+//! seen, and turns the tree into this model. Problems that make the whole document unreadable
+//! (not JSON, not an object, no `Statement`) are a [`ParseError`]; everything else is recorded as
+//! a [`Diagnostic`] on the policy and the affected element is kept as *uninterpretable*, which
+//! the evaluator treats fail-closed.
+
+use std::collections::HashMap;
+
+use jsonc_parser::ast::{Array, Object, ObjectPropName, Value};
+use jsonc_parser::common::Ranged;
+
+use crate::diag::{Diagnostic, LineIndex, Severity, Span};
+
+/// Largest policy text accepted, in bytes. IAM's largest documents are a few KiB; this bound
+/// only keeps hostile input from exhausting memory.
+pub const MAX_POLICY_BYTES: usize = 1 << 20;
+
+/// A value with the span it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it is in the source.
+    pub span: Span,
+}
+
+/// `Allow` or `Deny`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// `"Effect": "Allow"`.
+    Allow,
+    /// `"Effect": "Deny"`.
+    Deny,
+}
+
+/// The policy language version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `2012-10-17`: policy variables are honoured.
+    V2012,
+    /// `2008-10-17`: `${…}` is literal text.
+    V2008,
+    /// No `Version` element: treated as the legacy language for variables.
+    Missing,
+    /// Any other value (IAM rejects it).
+    Invalid,
+}
+
+/// `Action`/`NotAction` or `Resource`/`NotResource`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListElement {
+    /// `NotAction` / `NotResource`.
+    pub negated: bool,
+    /// The span of the key (`"Action"`).
+    pub key_span: Span,
+    /// The strings; non-string entries are dropped and make the element uninterpretable.
+    pub items: Vec<Spanned<String>>,
+    /// Whether the JSON value was an array.
+    pub is_array: bool,
+    /// Something in it could not be read (the evaluator fails closed).
+    pub broken: bool,
+}
+
+/// `Principal` / `NotPrincipal`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalElement {
+    /// `NotPrincipal`.
+    pub negated: bool,
+    /// The span of the key.
+    pub key_span: Span,
+    /// The value.
+    pub value: PrincipalValue,
+    /// Something in it could not be read (the evaluator fails closed).
+    pub broken: bool,
+}
+
+/// The value of a principal element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalValue {
+    /// The bare string `"*"`.
+    Star(Span),
+    /// `{"AWS": …, "Service": …, "Federated": …, "CanonicalUser": …}`.
+    Map(Vec<PrincipalEntry>),
+}
+
+/// One key of a principal map, with its values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalEntry {
+    /// `AWS`, `Service`, `Federated`, `CanonicalUser` (or anything else, which is an error).
+    pub kind: Spanned<String>,
+    /// The values.
+    pub values: Vec<Spanned<String>>,
+}
+
+/// A JSON scalar in a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarKind {
+    /// A string.
+    String,
+    /// A number.
+    Number,
+    /// `true` / `false`.
+    Bool,
+}
+
+/// One `"key": value-or-values` under a condition operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionEntry {
+    /// The context key, as written.
+    pub key: Spanned<String>,
+    /// The values, as text, with their JSON type.
+    pub values: Vec<Spanned<(String, ScalarKind)>>,
+    /// Whether the JSON value was an array.
+    pub is_array: bool,
+    /// A value could not be read (an object, `null`, …).
+    pub broken: bool,
+}
+
+/// `"Operator": { entries }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionBlock {
+    /// The operator, as written (`ForAnyValue:StringLikeIfExists`).
+    pub operator: Spanned<String>,
+    /// The keys under it.
+    pub entries: Vec<ConditionEntry>,
+    /// The block was not an object.
+    pub broken: bool,
+}
+
+/// One statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// Position in the `Statement` array (0 when `Statement` is a single object).
+    pub index: usize,
+    /// The whole statement object.
+    pub span: Span,
+    /// `Sid`.
+    pub sid: Option<Spanned<String>>,
+    /// `Effect`; `None` when missing or invalid.
+    pub effect: Option<Spanned<Effect>>,
+    /// The span of the `Effect` value (or of the statement when missing).
+    pub effect_span: Span,
+    /// `Principal` / `NotPrincipal`.
+    pub principal: Option<PrincipalElement>,
+    /// `Action` / `NotAction`.
+    pub action: Option<ListElement>,
+    /// `Resource` / `NotResource`.
+    pub resource: Option<ListElement>,
+    /// `Condition`.
+    pub conditions: Vec<ConditionBlock>,
+    /// The span of the `Condition` key, when present.
+    pub condition_span: Option<Span>,
+    /// The statement has an element the engine cannot interpret (unknown key, duplicate key,
+    /// conflicting elements such as `Action` with `NotAction`): fail closed.
+    pub broken: bool,
+}
+
+/// A parsed policy document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// The source text.
+    pub source: String,
+    /// `Version`.
+    pub version: Version,
+    /// The `Version` value's span, when present.
+    pub version_span: Option<Span>,
+    /// `Id`.
+    pub id: Option<Spanned<String>>,
+    /// Statements in order.
+    pub statements: Vec<Statement>,
+    /// Whether `Statement` was an array.
+    pub statement_is_array: bool,
+    /// The span of the `Statement` key.
+    pub statement_key_span: Span,
+    /// Non-fatal problems found while reading (errors IAM would reject the document for).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The document cannot be read as a policy at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", diagnostic.message)]
+pub struct ParseError {
+    /// What is wrong, with its span.
+    pub diagnostic: Diagnostic,
+}
+
+/// Codes of the findings the parser reports.
+pub mod codes {
+    /// Not valid JSON.
+    pub const JSON_SYNTAX: (&str, &str) = ("IAM001", "json-syntax");
+    /// The document or a statement is not an object.
+    pub const NOT_AN_OBJECT: (&str, &str) = ("IAM002", "not-an-object");
+    /// A key appears twice in one object.
+    pub const DUPLICATE_KEY: (&str, &str) = ("IAM003", "duplicate-key");
+    /// A key IAM does not know.
+    pub const UNKNOWN_ELEMENT: (&str, &str) = ("IAM004", "unknown-element");
+    /// A value of the wrong JSON type.
+    pub const WRONG_TYPE: (&str, &str) = ("IAM005", "wrong-type");
+    /// No `Statement`, or an empty one.
+    pub const MISSING_STATEMENT: (&str, &str) = ("IAM006", "missing-statement");
+    /// `Version` is not `2012-10-17` or `2008-10-17`.
+    pub const INVALID_VERSION: (&str, &str) = ("IAM007", "invalid-version");
+    /// `Effect` missing or not exactly `Allow`/`Deny`.
+    pub const INVALID_EFFECT: (&str, &str) = ("IAM008", "invalid-effect");
+    /// `Action` with `NotAction`, and the like.
+    pub const CONFLICTING_ELEMENTS: (&str, &str) = ("IAM009", "conflicting-elements");
+    /// Document larger than the parser accepts.
+    pub const TOO_LARGE: (&str, &str) = ("IAM010", "document-too-large");
+    /// Characters outside what IAM accepts.
+    pub const INVALID_CHARACTERS: (&str, &str) = ("IAM011", "invalid-characters");
+}
+
+struct Reader<'s> {
+    diags: Vec<Diagnostic>,
+    _src: &'s str,
+}
+
+impl Reader<'_> {
+    fn err(&mut self, code: (&'static str, &'static str), message: String, span: Span, path: &str) {
+        self.diags.push(Diagnostic::new(code.0, code.1, Severity::Error, message, span, path.to_owned()));
+    }
+
+    fn err_help(&mut self, code: (&'static str, &'static str), message: String, help: &str, span: Span, path: &str) {
+        self.diags.push(Diagnostic::new(code.0, code.1, Severity::Error, message, span, path.to_owned()).with_help(help));
+    }
+
+    /// Reports duplicate keys of `obj`; returns whether there were any.
+    fn check_duplicates(&mut self, obj: &Object<'_>, path: &str) -> bool {
+        let mut seen: HashMap<&str, ()> = HashMap::with_capacity(obj.properties.len());
+        let mut dup = false;
+        for p in &obj.properties {
+            let name = p.name.as_str();
+            if seen.insert(name, ()).is_some() {
+                dup = true;
+                self.err_help(
+                    codes::DUPLICATE_KEY,
+                    format!("`{name}` appears more than once in this object"),
+                    "remove one of them: JSON parsers disagree on which one wins, and IAM rejects the document",
+                    span_of(&p.name),
+                    &join(path, name),
+                );
+            }
+        }
+        dup
+    }
+}
+
+fn span_of(r: &impl Ranged) -> Span {
+    let r = r.range();
+    Span::new(r.start, r.end)
+}
+
+fn name_span(n: &ObjectPropName<'_>) -> Span {
+    match n {
+        ObjectPropName::String(s) => span_of(s),
+        ObjectPropName::Word(w) => span_of(w),
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+}
+
+fn type_name(v: &Value<'_>) -> &'static str {
+    match v {
+        Value::StringLit(_) => "a string",
+        Value::NumberLit(_) => "a number",
+        Value::BooleanLit(_) => "a boolean",
+        Value::Object(_) => "an object",
+        Value::Array(_) => "an array",
+        Value::NullKeyword(_) => "null",
+    }
+}
+
+impl Policy {
+    /// Parses a policy document.
+    ///
+    /// # Errors
+    /// [`ParseError`] when the text is not JSON, is not an object, is too large, or has no
+    /// readable `Statement`. Other problems are in [`Policy::diagnostics`].
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let fatal = |code: (&'static str, &'static str), message: String, span: Span, path: &str, help: &str| ParseError {
+            diagnostic: Diagnostic::new(code.0, code.1, Severity::Error, message, span, path.to_owned()).with_help(help),
+        };
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(fatal(
+                codes::TOO_LARGE,
+                format!("the document is {} bytes; fargate-sim reads at most {MAX_POLICY_BYTES}", text.len()),
+                Span::new(0, 0),
+                "",
+                "IAM policies are at most a few thousand characters; check that this is the right file",
+            ));
+        }
+        let opts = jsonc_parser::ParseOptions {
+            allow_comments: false,
+            allow_loose_object_property_names: false,
+            allow_trailing_commas: false,
+            allow_missing_commas: false,
+            allow_single_quoted_strings: false,
+            allow_hexadecimal_numbers: false,
+            allow_unary_plus_numbers: false,
+            allow_bare_decimal_point_numbers: false,
+            allow_non_finite_numbers: false,
+            allow_extended_string_escapes: false,
+        };
+        let parsed = jsonc_parser::parse_to_ast(text, &jsonc_parser::CollectOptions::default(), &opts).map_err(|e| {
+            let r = e.range();
+            let message = lowercase_first(&e.kind().to_string());
+            fatal(codes::JSON_SYNTAX, message, Span::new(r.start, r.end.max(r.start)), "", "fix the JSON syntax at this position")
+        })?;
+        let Some(root) = parsed.value else {
+            return Err(fatal(codes::JSON_SYNTAX, "the document is empty".into(), Span::new(0, 0), "", "a policy is a JSON object with a `Statement`"));
+        };
+        let Value::Object(obj) = &root else {
+            return Err(fatal(
+                codes::NOT_AN_OBJECT,
+                format!("a policy must be a JSON object, found {}", type_name(&root)),
+                span_of(&root),
+                "",
+                "wrap the statements in {\"Version\": \"2012-10-17\", \"Statement\": [...]}",
+            ));
+        };
+        let mut r = Reader { diags: Vec::new(), _src: text };
+        r.check_duplicates(obj, "");
+        let mut version = Version::Missing;
+        let mut version_span = None;
+        let mut id = None;
+        let mut statement_value = None;
+        let mut statement_key_span = Span::default();
+        for p in &obj.properties {
+            let key = p.name.as_str();
+            match key {
+                "Version" => match &p.value {
+                    Value::StringLit(s) => {
+                        version_span = Some(span_of(s));
+                        version = match s.value.as_ref() {
+                            "2012-10-17" => Version::V2012,
+                            "2008-10-17" => Version::V2008,
+                            other => {
+                                r.err_help(
+                                    codes::INVALID_VERSION,
+                                    format!("`{other}` is not a policy language version"),
+                                    "use \"2012-10-17\"",
+                                    span_of(s),
+                                    "Version",
+                                );
+                                Version::Invalid
+                            }
+                        };
+                    }
+                    v => {
+                        version = Version::Invalid;
+                        version_span = Some(span_of(v));
+                        r.err(codes::WRONG_TYPE, format!("`Version` must be a string, found {}", type_name(v)), span_of(v), "Version");
+                    }
+                },
+                "Id" => match &p.value {
+                    Value::StringLit(s) => id = Some(Spanned { value: s.value.to_string(), span: span_of(s) }),
+                    v => r.err(codes::WRONG_TYPE, format!("`Id` must be a string, found {}", type_name(v)), span_of(v), "Id"),
+                },
+                "Statement" => {
+                    statement_value = Some(&p.value);
+                    statement_key_span = name_span(&p.name);
+                }
+                other => r.err_help(
+                    codes::UNKNOWN_ELEMENT,
+                    format!("`{other}` is not a policy element"),
+                    &did_you_mean(other, &["Version", "Id", "Statement"])
+                        .map_or_else(|| "a policy has only `Version`, `Id` and `Statement`".to_owned(), |s| format!("did you mean `{s}`?")),
+                    name_span(&p.name),
+                    other,
+                ),
+            }
+        }
+        let Some(sv) = statement_value else {
+            return Err(fatal(
+                codes::MISSING_STATEMENT,
+                "the policy has no `Statement`".into(),
+                span_of(obj),
+                "",
+                "add \"Statement\": [ … ] with at least one statement",
+            ));
+        };
+        let (items, is_array): (Vec<&Value<'_>>, bool) = match sv {
+            Value::Array(a) => (a.elements.iter().collect(), true),
+            Value::Object(_) => (vec![sv], false),
+            v => {
+                return Err(fatal(
+                    codes::WRONG_TYPE,
+                    format!("`Statement` must be an object or an array of objects, found {}", type_name(v)),
+                    span_of(v),
+                    "Statement",
+                    "write \"Statement\": [ { \"Effect\": …, … } ]",
+                ));
+            }
+        };
+        if items.is_empty() {
+            return Err(fatal(
+                codes::MISSING_STATEMENT,
+                "`Statement` is empty".into(),
+                span_of(sv),
+                "Statement",
+                "add at least one statement",
+            ));
+        }
+        let mut statements = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            let path = if is_array { format!("Statement[{i}]") } else { "Statement".to_owned() };
+            match item {
+                Value::Object(o) => statements.push(read_statement(&mut r, o, i, &path)),
+                v => {
+                    return Err(fatal(
+                        codes::NOT_AN_OBJECT,
+                        format!("a statement must be an object, found {}", type_name(v)),
+                        span_of(v),
+                        &path,
+                        "each statement is { \"Effect\": …, \"Action\": …, … }",
+                    ));
+                }
+            }
+        }
+        check_characters(&mut r, text);
+        Ok(Self {
+            source: text.to_owned(),
+            version,
+            version_span,
+            id,
+            statements,
+            statement_is_array: is_array,
+            statement_key_span,
+            diagnostics: r.diags,
+        })
+    }
+
+    /// Whether `${…}` policy variables are honoured (Version `2012-10-17` only).
+    pub fn variables_enabled(&self) -> bool {
+        self.version == Version::V2012
+    }
+
+    /// A line index for this policy's source.
+    pub fn line_index(&self) -> LineIndex {
+        LineIndex::new(&self.source)
+    }
+}
+
+/// IAM accepts TAB, LF, CR and U+0020–U+00FF only.
+fn check_characters(r: &mut Reader<'_>, text: &str) {
+    if let Some((i, c)) = text.char_indices().find(|(_, c)| !matches!(*c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}')) {
+        r.err_help(
+            codes::INVALID_CHARACTERS,
+            format!("character U+{:04X} is outside what IAM accepts (TAB, LF, CR and U+0020 to U+00FF)", c as u32),
+            "replace it with plain ASCII text",
+            Span::new(i, i + c.len_utf8()),
+            "",
+        );
+    }
+}
+
+const STATEMENT_KEYS: [&str; 10] =
+    ["Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition", "Id"];
+
+fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &str) -> Statement {
+    let mut st = Statement {
+        index,
+        span: span_of(o),
+        sid: None,
+        effect: None,
+        effect_span: span_of(o),
+        principal: None,
+        action: None,
+        resource: None,
+        conditions: Vec::new(),
+        condition_span: None,
+        broken: false,
+    };
+    if r.check_duplicates(o, path) {
+        st.broken = true;
+    }
+    let mut effect_seen = false;
+    for p in &o.properties {
+        let key = p.name.as_str();
+        let kpath = join(path, key);
+        let kspan = name_span(&p.name);
+        match key {
+            "Sid" => match &p.value {
+                Value::StringLit(s) => st.sid = Some(Spanned { value: s.value.to_string(), span: span_of(s) }),
+                v => {
+                    r.err(codes::WRONG_TYPE, format!("`Sid` must be a string, found {}", type_name(v)), span_of(v), &kpath);
+                }
+            },
+            "Effect" => {
+                effect_seen = true;
+                st.effect_span = span_of(&p.value);
+                match &p.value {
+                    Value::StringLit(s) => match s.value.as_ref() {
+                        "Allow" => st.effect = Some(Spanned { value: Effect::Allow, span: span_of(s) }),
+                        "Deny" => st.effect = Some(Spanned { value: Effect::Deny, span: span_of(s) }),
+                        other => {
+                            let help = if other.eq_ignore_ascii_case("allow") {
+                                "write `Allow`: the effect is case-sensitive".to_owned()
+                            } else if other.eq_ignore_ascii_case("deny") {
+                                "write `Deny`: the effect is case-sensitive".to_owned()
+                            } else {
+                                "the effect is `Allow` or `Deny`".to_owned()
+                            };
+                            r.err_help(codes::INVALID_EFFECT, format!("`{other}` is not an effect"), &help, span_of(s), &kpath);
+                        }
+                    },
+                    v => r.err(codes::WRONG_TYPE, format!("`Effect` must be a string, found {}", type_name(v)), span_of(v), &kpath),
+                }
+            }
+            "Principal" | "NotPrincipal" => {
+                if st.principal.is_some() {
+                    conflict(r, &mut st, "Principal", "NotPrincipal", kspan, &kpath);
+                }
+                st.principal = Some(read_principal(r, &p.value, key == "NotPrincipal", kspan, &kpath));
+            }
+            "Action" | "NotAction" => {
+                if st.action.is_some() {
+                    conflict(r, &mut st, "Action", "NotAction", kspan, &kpath);
+                }
+                st.action = Some(read_list(r, &p.value, key == "NotAction", kspan, &kpath));
+            }
+            "Resource" | "NotResource" => {
+                if st.resource.is_some() {
+                    conflict(r, &mut st, "Resource", "NotResource", kspan, &kpath);
+                }
+                st.resource = Some(read_list(r, &p.value, key == "NotResource", kspan, &kpath));
+            }
+            "Condition" => {
+                st.condition_span = Some(kspan);
+                match &p.value {
+                    Value::Object(c) => read_conditions(r, c, &kpath, &mut st),
+                    v => {
+                        st.broken = true;
+                        r.err(codes::WRONG_TYPE, format!("`Condition` must be an object, found {}", type_name(v)), span_of(v), &kpath);
+                    }
+                }
+            }
+            other => {
+                st.broken = true;
+                let help = did_you_mean(other, &STATEMENT_KEYS)
+                    .map_or_else(|| "a statement has Sid, Effect, Principal, Action, Resource and Condition (or their Not- forms)".to_owned(), |s| format!("did you mean `{s}`?"));
+                r.err_help(codes::UNKNOWN_ELEMENT, format!("`{other}` is not a statement element"), &help, kspan, &kpath);
+            }
+        }
+    }
+    if !effect_seen {
+        r.err_help(
+            codes::INVALID_EFFECT,
+            "the statement has no `Effect`".into(),
+            "add \"Effect\": \"Allow\" or \"Effect\": \"Deny\"",
+            span_of(o),
+            path,
+        );
+    }
+    st
+}
+
+fn conflict(r: &mut Reader<'_>, st: &mut Statement, a: &str, b: &str, span: Span, path: &str) {
+    st.broken = true;
+    r.err_help(
+        codes::CONFLICTING_ELEMENTS,
+        format!("a statement cannot have both `{a}` and `{b}`"),
+        &format!("keep either `{a}` or `{b}`"),
+        span,
+        path,
+    );
+}
+
+fn read_list(r: &mut Reader<'_>, v: &Value<'_>, negated: bool, key_span: Span, path: &str) -> ListElement {
+    let mut el = ListElement { negated, key_span, items: Vec::new(), is_array: false, broken: false };
+    match v {
+        Value::StringLit(s) => el.items.push(Spanned { value: s.value.to_string(), span: span_of(s) }),
+        Value::Array(a) => {
+            el.is_array = true;
+            for (i, item) in a.elements.iter().enumerate() {
+                match item {
+                    Value::StringLit(s) => el.items.push(Spanned { value: s.value.to_string(), span: span_of(s) }),
+                    other => {
+                        el.broken = true;
+                        r.err(codes::WRONG_TYPE, format!("expected a string, found {}", type_name(other)), span_of(other), &format!("{path}[{i}]"));
+                    }
+                }
+            }
+        }
+        other => {
+            el.broken = true;
+            r.err(codes::WRONG_TYPE, format!("expected a string or an array of strings, found {}", type_name(other)), span_of(other), path);
+        }
+    }
+    el
+}
+
+fn read_principal(r: &mut Reader<'_>, v: &Value<'_>, negated: bool, key_span: Span, path: &str) -> PrincipalElement {
+    let mut el = PrincipalElement { negated, key_span, value: PrincipalValue::Map(Vec::new()), broken: false };
+    match v {
+        Value::StringLit(s) if s.value == "*" => el.value = PrincipalValue::Star(span_of(s)),
+        Value::Object(o) => {
+            if r.check_duplicates(o, path) {
+                el.broken = true;
+            }
+            let mut entries = Vec::new();
+            for p in &o.properties {
+                let kind = Spanned { value: p.name.as_str().to_owned(), span: name_span(&p.name) };
+                let list = read_list(r, &p.value, false, kind.span, &join(path, p.name.as_str()));
+                el.broken |= list.broken;
+                entries.push(PrincipalEntry { kind, values: list.items });
+            }
+            el.value = PrincipalValue::Map(entries);
+        }
+        other => {
+            el.broken = true;
+            r.err_help(
+                codes::WRONG_TYPE,
+                format!("a principal must be \"*\" or an object such as {{\"AWS\": …}}, found {}", describe(other)),
+                "write {\"AWS\": \"arn:aws:iam::111122223333:root\"} or {\"Service\": \"eks-fargate-pods.amazonaws.com\"}",
+                span_of(other),
+                path,
+            );
+        }
+    }
+    el
+}
+
+fn describe(v: &Value<'_>) -> String {
+    match v {
+        Value::StringLit(s) => format!("the string `{}`", s.value),
+        other => type_name(other).to_owned(),
+    }
+}
+
+fn read_conditions(r: &mut Reader<'_>, c: &Object<'_>, path: &str, st: &mut Statement) {
+    if r.check_duplicates(c, path) {
+        st.broken = true;
+    }
+    for p in &c.properties {
+        let op = Spanned { value: p.name.as_str().to_owned(), span: name_span(&p.name) };
+        let opath = join(path, p.name.as_str());
+        let mut block = ConditionBlock { operator: op, entries: Vec::new(), broken: false };
+        match &p.value {
+            Value::Object(keys) => {
+                if r.check_duplicates(keys, &opath) {
+                    block.broken = true;
+                }
+                for k in &keys.properties {
+                    let kpath = join(&opath, k.name.as_str());
+                    block.entries.push(read_condition_entry(r, k.name.as_str(), name_span(&k.name), &k.value, &kpath));
+                }
+            }
+            other => {
+                block.broken = true;
+                r.err(codes::WRONG_TYPE, format!("a condition operator needs an object of keys, found {}", type_name(other)), span_of(other), &opath);
+            }
+        }
+        st.conditions.push(block);
+    }
+}
+
+fn read_condition_entry(r: &mut Reader<'_>, key: &str, key_span: Span, v: &Value<'_>, path: &str) -> ConditionEntry {
+    let mut e = ConditionEntry { key: Spanned { value: key.to_owned(), span: key_span }, values: Vec::new(), is_array: false, broken: false };
+    let mut scalar = |r: &mut Reader<'_>, v: &Value<'_>, path: &str, e: &mut ConditionEntry| match v {
+        Value::StringLit(s) => e.values.push(Spanned { value: (s.value.to_string(), ScalarKind::String), span: span_of(s) }),
+        Value::NumberLit(n) => e.values.push(Spanned { value: (n.value.to_owned(), ScalarKind::Number), span: span_of(n) }),
+        Value::BooleanLit(b) => e.values.push(Spanned { value: (b.value.to_string(), ScalarKind::Bool), span: span_of(b) }),
+        other => {
+            e.broken = true;
+            r.err(codes::WRONG_TYPE, format!("a condition value must be a string, number or boolean, found {}", type_name(other)), span_of(other), path);
+        }
+    };
+    match v {
+        Value::Array(Array { elements, .. }) => {
+            e.is_array = true;
+            for (i, item) in elements.iter().enumerate() {
+                scalar(r, item, &format!("{path}[{i}]"), &mut e);
+            }
+        }
+        other => scalar(r, other, path, &mut e),
+    }
+    e
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect::<String>().trim_end_matches('.').to_owned(),
+        None => String::new(),
+    }
+}
+
+/// The closest of `candidates` to `word` when it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let w = word.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (levenshtein(&w, &c.to_ascii_lowercase()), *c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Edit distance (insert, delete, substitute), for "did you mean".
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_fargate_trust_policy_with_spans() {
+        let text = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:eks:eu-west-1:111122223333:fargateprofile/demo/*"}},
+      "Principal": {"Service": "eks-fargate-pods.amazonaws.com"},
+      "Action": "sts:AssumeRole"
+    }
+  ]
+}"#;
+        let p = Policy::parse(text).unwrap();
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        assert_eq!(p.version, Version::V2012);
+        let st = &p.statements[0];
+        assert_eq!(st.effect.as_ref().map(|e| e.value), Some(Effect::Allow));
+        let action = st.action.as_ref().unwrap();
+        assert_eq!(&text[action.items[0].span.start..action.items[0].span.end], "\"sts:AssumeRole\"");
+        let lc = p.line_index().line_col(text, action.items[0].span.start);
+        assert_eq!((lc.line, lc.column), (8, 17));
+        assert_eq!(st.conditions[0].entries[0].key.value, "aws:SourceArn");
+    }
+
+    #[test]
+    fn fatal_errors_are_errors_not_panics() {
+        for (text, code) in [
+            ("", "IAM001"),
+            ("{", "IAM001"),
+            ("[]", "IAM002"),
+            ("{\"Version\": \"2012-10-17\"}", "IAM006"),
+            ("{\"Statement\": []}", "IAM006"),
+            ("{\"Statement\": [1]}", "IAM002"),
+            ("{\"Statement\": \"x\"}", "IAM005"),
+            ("{\"Statement\": [{}],}", "IAM001"),
+            ("// c\n{\"Statement\": {}}", "IAM001"),
+        ] {
+            let e = Policy::parse(text).expect_err(text);
+            assert_eq!(e.diagnostic.code, code, "{text}: {}", e.diagnostic.message);
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = format!("{{\"Statement\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(Policy::parse(&text).is_err());
+    }
+
+    #[test]
+    fn non_fatal_problems_mark_the_statement_broken() {
+        let p = Policy::parse(r#"{"Statement": {"Effect": "Allow", "Action": "s3:*", "NotAction": "s3:Get*", "Resource": "*", "Foo": 1}}"#).unwrap();
+        assert!(p.statements[0].broken);
+        let codes: Vec<&str> = p.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["IAM009", "IAM004"]);
+        let dup = Policy::parse(r#"{"Statement": {"Effect": "Allow", "Effect": "Deny", "Action": "*", "Resource": "*"}}"#).unwrap();
+        assert!(dup.statements[0].broken);
+        assert_eq!(dup.diagnostics[0].code, "IAM003");
+    }
+
+    #[test]
+    fn effect_is_case_sensitive_with_a_helpful_message() {
+        let p = Policy::parse(r#"{"Statement": {"Effect": "allow", "Action": "*", "Resource": "*"}}"#).unwrap();
+        assert!(p.statements[0].effect.is_none());
+        assert_eq!(p.diagnostics[0].help.as_deref(), Some("write `Allow`: the effect is case-sensitive"));
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(did_you_mean("Actoin", &STATEMENT_KEYS), Some("Action"));
+        assert_eq!(did_you_mean("Banana", &STATEMENT_KEYS), None);
+    }
+}

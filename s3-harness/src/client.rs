@@ -1,0 +1,102 @@
+//! AWS SDK clients configured for LocalStack: explicit endpoint, region and test credentials,
+//! so nothing falls through to real AWS or to the instance metadata service.
+
+use aws_credential_types::Credentials;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+
+/// The account LocalStack uses for the `test` credentials.
+pub const TEST_ACCOUNT: &str = "000000000000";
+
+/// Credentials a client signs with.
+#[derive(Clone)]
+pub struct Creds {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key (never printed: `Debug` hides it).
+    pub secret_access_key: String,
+    /// Session token for temporary credentials.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for Creds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Creds")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Creds {
+    /// LocalStack's account credentials (`test` / `test`), which act as the account root.
+    pub fn test_account() -> Self {
+        Self { access_key_id: "test".into(), secret_access_key: "test".into(), session_token: None }
+    }
+}
+
+/// SDK configuration for one endpoint, region and set of credentials.
+pub async fn sdk_config(endpoint: &str, region: &str, creds: &Creds) -> aws_config::SdkConfig {
+    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .region(aws_config::Region::new(region.to_owned()))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            creds.access_key_id.clone(),
+            creds.secret_access_key.clone(),
+            creds.session_token.clone(),
+            None,
+            "fargate-sim",
+        ))
+        .load()
+        .await
+}
+
+/// The three clients the project uses, all pointed at one endpoint.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// S3, path-style addressing (bucket names never become host names).
+    pub s3: aws_sdk_s3::Client,
+    /// IAM.
+    pub iam: aws_sdk_iam::Client,
+    /// STS.
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    /// Builds S3, IAM and STS clients for `endpoint`.
+    pub async fn new(endpoint: &str, region: &str, creds: &Creds) -> Self {
+        let conf = sdk_config(endpoint, region, creds).await;
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
+        Self { s3, iam: aws_sdk_iam::Client::new(&conf), sts: aws_sdk_sts::Client::new(&conf) }
+    }
+}
+
+/// Decodes a policy document as IAM returns it: URL-encoded in some calls, plain JSON in others
+/// (LocalStack differs from AWS here). RFC 3986 percent-decoding; `+` stays a plus.
+pub fn decode_policy_document(raw: &str) -> String {
+    let trimmed = raw.trim_start();
+    if trimmed.starts_with('{') {
+        return raw.to_owned();
+    }
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_url_encoded_and_passes_plain_json() {
+        assert_eq!(decode_policy_document("%7B%22a%22%3A%221+2%22%7D"), r#"{"a":"1+2"}"#);
+        assert_eq!(decode_policy_document(r#"  {"a": 1}"#), r#"  {"a": 1}"#);
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let c = Creds { access_key_id: "AKID".into(), secret_access_key: "s3cr3t".into(), session_token: Some("tok".into()) };
+        let shown = format!("{c:?}");
+        assert!(shown.contains("AKID") && !shown.contains("s3cr3t") && !shown.contains("tok\""));
+    }
+}

@@ -1,0 +1,115 @@
+//! The one crate of fargate-sim that talks to the network.
+//!
+//! - [`localstack`]: find or start a healthy LocalStack (given endpoint, Docker, or host mode
+//!   from a hash-pinned Python environment), and stop what it started.
+//! - [`client`]: AWS SDK for Rust clients (S3, IAM, STS) configured for that endpoint.
+//!
+//! Nothing here prints: slow steps report [`localstack::Progress`] to a callback chosen by
+//! the caller, and failures are [`HarnessError`] values whose messages say what to do.
+
+pub mod client;
+#[cfg(feature = "docker")]
+mod docker;
+pub mod localstack;
+
+use std::path::PathBuf;
+
+pub use client::{Clients, Creds};
+
+/// The SDK crates, re-exported so that callers name the same versions.
+pub use {aws_sdk_iam as iam, aws_sdk_s3 as s3, aws_sdk_sts as sts};
+pub use localstack::{LocalStack, Progress};
+
+/// Everything that can go wrong while finding, starting or using LocalStack.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HarnessError {
+    /// The endpoint URL cannot be used at all.
+    #[error("`{endpoint}` is not a usable endpoint: {reason}")]
+    BadEndpoint {
+        /// The URL as given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The endpoint is not on this machine and remote endpoints were not allowed.
+    #[error(
+        "refusing `{endpoint}` (from {origin}): it is not a loopback address; this tool creates and deletes \
+         buckets and roles, so it only talks to a LocalStack on this machine unless you pass --allow-real-aws"
+    )]
+    RemoteEndpoint {
+        /// The URL.
+        endpoint: String,
+        /// Where it came from.
+        origin: String,
+    },
+    /// Nothing answered at the endpoint.
+    #[error("LocalStack at `{endpoint}`{} is not reachable: {reason}; start it, or unset the variable to let fargate-sim start one", if origin.is_empty() { String::new() } else { format!(" (from {origin})") })]
+    Unreachable {
+        /// The URL.
+        endpoint: String,
+        /// Where it came from (a variable name), may be empty.
+        origin: String,
+        /// The connection error.
+        reason: String,
+    },
+    /// Something answered but is not a healthy LocalStack with S3, IAM and STS.
+    #[error("`{endpoint}` is not a healthy LocalStack: {reason}")]
+    Unhealthy {
+        /// The URL.
+        endpoint: String,
+        /// What the health check saw.
+        reason: String,
+    },
+    /// Host mode needs Python 3.10 or 3.11 and none was found.
+    #[error(
+        "LocalStack needs Python 3.10 or 3.11 and none was found ({}); install Python 3.11, or start Docker, \
+         or set FARGATE_SIM_LOCALSTACK_URL to a running LocalStack",
+        tried.join("; ")
+    )]
+    NoPython {
+        /// What was tried and why it did not fit.
+        tried: Vec<String>,
+    },
+    /// The Python environment for host mode could not be built.
+    #[error("cannot prepare the LocalStack environment: {reason}{}", log.as_ref().map(|l| format!(" (see {})", l.display())).unwrap_or_default())]
+    Environment {
+        /// What failed.
+        reason: String,
+        /// The log with details, when there is one.
+        log: Option<PathBuf>,
+    },
+    /// LocalStack did not come up.
+    #[error("LocalStack did not start: {reason}{}", if log.as_os_str().is_empty() { String::new() } else { format!(" (log: {})", log.display()) })]
+    StartFailed {
+        /// Its log file (empty when there is none).
+        log: PathBuf,
+        /// What happened.
+        reason: String,
+    },
+    /// An AWS API call failed.
+    #[error("{operation} failed: {message}")]
+    Aws {
+        /// The operation, with the resource it acted on.
+        operation: String,
+        /// The service's error code and message.
+        message: String,
+    },
+}
+
+impl HarnessError {
+    /// Wraps an SDK error with the operation that failed, keeping the service's code and message.
+    pub fn aws<E>(operation: impl Into<String>, err: &aws_sdk_s3::error::SdkError<E>) -> Self
+    where
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let message = match err {
+            aws_sdk_s3::error::SdkError::ServiceError(se) => {
+                let e = se.err();
+                format!("{}: {}", e.code().unwrap_or("Unknown"), e.message().unwrap_or(""))
+            }
+            other => format!("{}", aws_sdk_s3::error::DisplayErrorContext(other)),
+        };
+        Self::Aws { operation: operation.into(), message }
+    }
+}

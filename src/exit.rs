@@ -1,0 +1,36 @@
+//! Exit codes, shared by every subcommand and printed in `--help`.
+
+use std::process::{ExitCode, Termination};
+
+/// What a run of `fargate-sim` ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: it worked, and the answer is the good one (allowed, clean, scheduled, demo passed).
+    Success,
+    /// 1: it worked, and the answer is the bad one (a case mismatched, findings at or above
+    /// `--fail-on`, a demo step failed as the scenario did not expect).
+    Failure,
+    /// 2: it could not run (bad flag, unreadable input, no LocalStack).
+    Error,
+    /// 130: interrupted by Ctrl-C (after cleaning up).
+    Interrupted,
+}
+
+/// The table shown at the end of `--help`.
+pub const TABLE: &str = "\
+Exit status:
+  0    success: the run worked and the answer is the good one
+  1    the run worked and the answer is the bad one (mismatched cases, findings, failed demo)
+  2    the tool could not run (bad flag, unreadable input, LocalStack unavailable)
+  130  interrupted by Ctrl-C; everything created was cleaned up first";
+
+impl Termination for Exit {
+    fn report(self) -> ExitCode {
+        ExitCode::from(match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Error => 2,
+            Exit::Interrupted => 130,
+        })
+    }
+}

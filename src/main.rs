@@ -1,0 +1,44 @@
+//! `fargate-sim`: EKS Fargate profiles, IAM and S3 against LocalStack, with IAM enforced.
+//!
+//! The binary parses flags, calls the libraries, renders, and picks an exit code; see
+//! `ARCHITECTURE.md`.
+
+mod commands;
+mod exit;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::Exit;
+
+/// EKS-on-Fargate pod execution roles without an AWS account.
+///
+/// Fargate profiles decide where pods run, IAM decides who may assume the execution role and
+/// what it may read, and a pod reads an object from S3 — against a real LocalStack, with IAM
+/// actually enforced.
+#[derive(Debug, Parser)]
+#[command(name = "fargate-sim", version, propagate_version = true, after_long_help = exit::TABLE)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the tutorial chapter end to end against LocalStack (pod execution role, S3 read).
+    Demo(commands::demo::Args),
+    /// Decide requests the way AWS IAM would, and say why.
+    Simulate(commands::simulate::Args),
+    /// Find, start or install the LocalStack this tool uses.
+    #[command(subcommand)]
+    Localstack(commands::localstack::Command),
+}
+
+fn main() -> Exit {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo(args) => commands::demo::run(&args),
+        Command::Simulate(args) => commands::simulate::run(&args),
+        Command::Localstack(cmd) => commands::localstack::run(&cmd),
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the binary, and the flow against a real LocalStack.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+
+mod support;
+
+mod cli;
+mod localstack;
