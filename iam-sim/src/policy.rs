@@ -662,7 +662,7 @@ fn read_conditions(r: &mut Reader<'_>, c: &Object<'_>, path: &str, st: &mut Stat
 
 fn read_condition_entry(r: &mut Reader<'_>, key: &str, key_span: Span, v: &Value<'_>, path: &str) -> ConditionEntry {
     let mut e = ConditionEntry { key: Spanned { value: key.to_owned(), span: key_span }, values: Vec::new(), is_array: false, broken: false };
-    let mut scalar = |r: &mut Reader<'_>, v: &Value<'_>, path: &str, e: &mut ConditionEntry| match v {
+    let scalar = |r: &mut Reader<'_>, v: &Value<'_>, path: &str, e: &mut ConditionEntry| match v {
         Value::StringLit(s) => e.values.push(Spanned { value: (s.value.to_string(), ScalarKind::String), span: span_of(s) }),
         Value::NumberLit(n) => e.values.push(Spanned { value: (n.value.to_owned(), ScalarKind::Number), span: span_of(n) }),
         Value::BooleanLit(b) => e.values.push(Spanned { value: (b.value.to_string(), ScalarKind::Bool), span: span_of(b) }),

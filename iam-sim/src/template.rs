@@ -86,7 +86,7 @@ pub fn parse(text: &str) -> Result<Option<Vec<Part>>, TemplateError> {
 /// Resolves parts into pattern tokens: text keeps its wildcards when `wildcards` is true;
 /// substituted values and escapes are literal. `None` when a variable has no value and no
 /// default (the value then matches nothing).
-pub fn resolve<'c>(parts: &[Part], wildcards: bool, lookup: impl Fn(&str) -> Option<&'c str>, out: &mut Vec<Token>) -> Option<()> {
+pub fn resolve<'c>(parts: &[Part], wildcards: bool, lookup: &dyn Fn(&str) -> Option<&'c str>, out: &mut Vec<Token>) -> Option<()> {
     out.clear();
     for p in parts {
         match p {
@@ -99,7 +99,10 @@ pub fn resolve<'c>(parts: &[Part], wildcards: bool, lookup: impl Fn(&str) -> Opt
             }
             Part::Escaped(b) => out.push(Token::Lit(*b)),
             Part::Var { key, default } => {
-                let v = lookup(key).or(default.as_deref())?;
+                let v: &str = match lookup(key) {
+                    Some(v) => v,
+                    None => default.as_deref()?,
+                };
                 out.extend(v.bytes().map(Token::Lit));
             }
         }
