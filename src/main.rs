@@ -29,7 +29,7 @@ enum Command {
     /// Run the tutorial chapter end to end against LocalStack (pod execution role, S3 read).
     Demo(commands::demo::Args),
     /// Decide requests the way AWS IAM would, and say why.
-    Simulate(commands::simulate::Args),
+    Simulate(Box<commands::simulate::Args>),
     /// Find, start or install the LocalStack this tool uses.
     #[command(subcommand)]
     Localstack(commands::localstack::Command),

@@ -12,12 +12,20 @@ pub fn printer(quiet: bool) -> impl Fn(Progress) {
             Progress::CheckingEndpoint(url) => format!("checking LocalStack at {url}"),
             Progress::ProbingDocker => return,
             Progress::CreatingEnvironment(dir) => {
-                format!("first run: creating LocalStack's Python environment in {} (about a minute, once)", dir.display())
+                format!(
+                    "first run: creating LocalStack's Python environment in {} (about a minute, once)",
+                    dir.display()
+                )
             }
-            Progress::InstallingPackages { count } => format!("installing {count} pinned packages (hashes checked)"),
+            Progress::InstallingPackages { count } => {
+                format!("installing {count} pinned packages (hashes checked)")
+            }
             Progress::Starting { port } => format!("starting LocalStack on 127.0.0.1:{port}"),
             Progress::Ready { endpoint, elapsed } => {
-                format!("LocalStack ready at {endpoint} ({:.1} s)", elapsed.as_secs_f64())
+                format!(
+                    "LocalStack ready at {endpoint} ({:.1} s)",
+                    elapsed.as_secs_f64()
+                )
             }
             _ => return,
         };

@@ -10,8 +10,19 @@ pub fn diagnostic(d: &Diagnostic, path: &Path, text: &str) -> String {
     let idx = LineIndex::new(text);
     let start = idx.line_col(text, d.span.start);
     let end = idx.line_col(text, d.span.end);
-    let width = if end.line == start.line { end.column.saturating_sub(start.column).max(1) } else { 1 };
-    let mut s = format!("{}:{start}: {} {} {}: {}\n", path.display(), d.severity, d.code, d.name, d.message);
+    let width = if end.line == start.line {
+        end.column.saturating_sub(start.column).max(1)
+    } else {
+        1
+    };
+    let mut s = format!(
+        "{}:{start}: {} {} {}: {}\n",
+        path.display(),
+        d.severity,
+        d.code,
+        d.name,
+        d.message
+    );
     s.push_str(&underline(text, start.line, start.column, width, 2));
     if let Some(h) = &d.help {
         s.push_str(&format!("  help: {h}\n"));
@@ -25,7 +36,9 @@ pub fn source_line(text: &str, line: usize, column: usize, indent: usize) -> Str
 }
 
 fn underline(text: &str, line: usize, column: usize, width: usize, indent: usize) -> String {
-    let Some(src) = text.lines().nth(line.saturating_sub(1)) else { return String::new() };
+    let Some(src) = text.lines().nth(line.saturating_sub(1)) else {
+        return String::new();
+    };
     let pad = " ".repeat(indent);
     let num = line.to_string();
     let gutter = " ".repeat(num.len());
@@ -33,8 +46,15 @@ fn underline(text: &str, line: usize, column: usize, width: usize, indent: usize
     let chars: Vec<char> = src.chars().collect();
     let from = column.saturating_sub(60).min(chars.len());
     let to = (from + 120).min(chars.len());
-    let shown: String = chars.get(from..to).map(|c| c.iter().collect()).unwrap_or_default();
+    let shown: String = chars
+        .get(from..to)
+        .map(|c| c.iter().collect())
+        .unwrap_or_default();
     let caret_at = column.saturating_sub(1).saturating_sub(from);
     let width = width.min(to.saturating_sub(from + caret_at)).max(1);
-    format!("{pad}{num} | {shown}\n{pad}{gutter} | {}{}\n", " ".repeat(caret_at), "^".repeat(width))
+    format!(
+        "{pad}{num} | {shown}\n{pad}{gutter} | {}{}\n",
+        " ".repeat(caret_at),
+        "^".repeat(width)
+    )
 }

@@ -11,7 +11,13 @@ fn help_lists_subcommands_and_exit_codes() {
     let out = bin().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for word in ["demo", "simulate", "localstack", "Exit status:", "could not run"] {
+    for word in [
+        "demo",
+        "simulate",
+        "localstack",
+        "Exit status:",
+        "could not run",
+    ] {
         assert!(text.contains(word), "--help lacks {word}:\n{text}");
     }
 }

@@ -38,7 +38,14 @@ async fn sdk_round_trip_through_s3_iam_and_sts() {
         .send()
         .await
         .expect("put object");
-    let got = clients.s3.get_object().bucket(&bucket).key("hello.txt").send().await.expect("get object");
+    let got = clients
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key("hello.txt")
+        .send()
+        .await
+        .expect("get object");
     let body = got.body.collect().await.expect("body").into_bytes();
     assert_eq!(&body[..], b"hello from the pod\n");
 
@@ -53,11 +60,24 @@ async fn sdk_round_trip_through_s3_iam_and_sts() {
         .send()
         .await
         .expect("create role");
-    let role_arn = created.role().map(|r| r.arn().to_owned()).expect("role arn");
+    let role_arn = created
+        .role()
+        .map(|r| r.arn().to_owned())
+        .expect("role arn");
     assert_eq!(role_arn, format!("arn:aws:iam::000000000000:role/{role}"));
     let policy_arn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
-    let policy = clients.iam.get_policy().policy_arn(policy_arn).send().await.expect("get policy");
-    let version = policy.policy().and_then(|p| p.default_version_id()).expect("default version").to_owned();
+    let policy = clients
+        .iam
+        .get_policy()
+        .policy_arn(policy_arn)
+        .send()
+        .await
+        .expect("get policy");
+    let version = policy
+        .policy()
+        .and_then(|p| p.default_version_id())
+        .expect("default version")
+        .to_owned();
     let doc = clients
         .iam
         .get_policy_version()
@@ -67,9 +87,14 @@ async fn sdk_round_trip_through_s3_iam_and_sts() {
         .await
         .expect("get policy version");
     let text = s3_harness::client::decode_policy_document(
-        doc.policy_version().and_then(|v| v.document()).expect("document"),
+        doc.policy_version()
+            .and_then(|v| v.document())
+            .expect("document"),
     );
-    assert!(text.contains("s3:Get*") && text.contains("s3:List*"), "{text}");
+    assert!(
+        text.contains("s3:Get*") && text.contains("s3:List*"),
+        "{text}"
+    );
 
     // STS: assume the role, and ask who we are with the session's credentials.
     let assumed = clients
@@ -87,37 +112,81 @@ async fn sdk_round_trip_through_s3_iam_and_sts() {
         session_token: Some(c.session_token().to_owned()),
     };
     let as_role = Clients::new(ls.endpoint(), REGION, &session).await;
-    let me = as_role.sts.get_caller_identity().send().await.expect("get caller identity");
-    assert_eq!(me.arn(), Some(format!("arn:aws:sts::000000000000:assumed-role/{role}/e2e").as_str()));
+    let me = as_role
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("get caller identity");
+    assert_eq!(
+        me.arn(),
+        Some(format!("arn:aws:sts::000000000000:assumed-role/{role}/e2e").as_str())
+    );
 
     // Clean up what this test made.
-    clients.s3.delete_object().bucket(&bucket).key("hello.txt").send().await.expect("delete object");
-    clients.s3.delete_bucket().bucket(&bucket).send().await.expect("delete bucket");
-    clients.iam.delete_role().role_name(&role).send().await.expect("delete role");
+    clients
+        .s3
+        .delete_object()
+        .bucket(&bucket)
+        .key("hello.txt")
+        .send()
+        .await
+        .expect("delete object");
+    clients
+        .s3
+        .delete_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("delete bucket");
+    clients
+        .iam
+        .delete_role()
+        .role_name(&role)
+        .send()
+        .await
+        .expect("delete role");
 }
 
 #[test]
 fn a_given_endpoint_is_used_and_left_running() {
     let shared = localstack();
-    let given = LocalStack::given(shared.endpoint(), "FARGATE_SIM_LOCALSTACK_URL", false, &|_| {}).expect("healthy");
+    let given = LocalStack::given(
+        shared.endpoint(),
+        "FARGATE_SIM_LOCALSTACK_URL",
+        false,
+        &|_| {},
+    )
+    .expect("healthy");
     assert_eq!(given.endpoint(), shared.endpoint());
     assert!(matches!(given.origin(), Origin::Given { .. }));
     drop(given);
-    check_health(shared.endpoint(), Duration::from_secs(3)).expect("still running after the handle dropped");
+    check_health(shared.endpoint(), Duration::from_secs(3))
+        .expect("still running after the handle dropped");
 }
 
 #[test]
 fn a_dead_endpoint_is_a_clear_error_not_a_hang() {
     // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
-    let err = LocalStack::given(&url, "FARGATE_SIM_LOCALSTACK_URL", false, &|_| {}).expect_err("nothing listens");
+    let err = LocalStack::given(&url, "FARGATE_SIM_LOCALSTACK_URL", false, &|_| {})
+        .expect_err("nothing listens");
     // Generous bound: this checks that it does not hang, not how fast it is.
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(matches!(err, HarnessError::Unreachable { .. }));
     let msg = err.to_string();
-    assert!(msg.contains(&url) && msg.contains("FARGATE_SIM_LOCALSTACK_URL") && msg.contains("not reachable"), "{msg}");
+    assert!(
+        msg.contains(&url)
+            && msg.contains("FARGATE_SIM_LOCALSTACK_URL")
+            && msg.contains("not reachable"),
+        "{msg}"
+    );
 }
 
 #[test]

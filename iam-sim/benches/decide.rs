@@ -26,39 +26,87 @@ const S3_READ_ONLY: &str = r#"{
 }"#;
 
 fn fifty_statements() -> String {
-    let ops = ["StringEquals", "StringLike", "ArnLike", "IpAddress", "Bool", "NumericLessThan", "DateGreaterThan", "StringNotEquals"];
+    let ops = [
+        "StringEquals",
+        "StringLike",
+        "ArnLike",
+        "IpAddress",
+        "Bool",
+        "NumericLessThan",
+        "DateGreaterThan",
+        "StringNotEquals",
+    ];
     let mut stmts = Vec::new();
     for i in 0..50 {
         let op = ops[i % ops.len()];
         let (key, value) = match op {
-            "ArnLike" => ("aws:PrincipalArn", format!("arn:aws:iam::111122223333:role/team-{i}-*")),
+            "ArnLike" => (
+                "aws:PrincipalArn",
+                format!("arn:aws:iam::111122223333:role/team-{i}-*"),
+            ),
             "IpAddress" => ("aws:SourceIp", format!("10.{i}.0.0/16")),
             "Bool" => ("aws:SecureTransport", "false".to_owned()),
             "NumericLessThan" => ("s3:max-keys", format!("{i}")),
             "DateGreaterThan" => ("aws:CurrentTime", "2030-01-01T00:00:00Z".to_owned()),
             _ => ("aws:PrincipalTag/team", format!("team-{i}*")),
         };
-        let effect = if i == 49 { "Allow" } else if i % 10 == 3 { "Deny" } else { "Allow" };
-        let action = if i == 49 { "s3:GetObject".to_owned() } else { format!("s3:Put*{i}") };
-        let cond = if i == 49 { String::new() } else { format!(r#","Condition":{{"{op}":{{"{key}":"{value}"}}}}"#) };
+        let effect = if i == 49 {
+            "Allow"
+        } else if i % 10 == 3 {
+            "Deny"
+        } else {
+            "Allow"
+        };
+        let action = if i == 49 {
+            "s3:GetObject".to_owned()
+        } else {
+            format!("s3:Put*{i}")
+        };
+        let cond = if i == 49 {
+            String::new()
+        } else {
+            format!(r#","Condition":{{"{op}":{{"{key}":"{value}"}}}}"#)
+        };
         stmts.push(format!(r#"{{"Sid":"S{i}","Effect":"{effect}","Action":"{action}","Resource":"arn:aws:s3:::bucket-{i}/*"{cond}}}"#));
     }
     stmts[49] = r#"{"Sid":"S49","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::data/*","Condition":{"StringLike":{"aws:PrincipalTag/team":"team-*"}}}"#.to_owned();
-    format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, stmts.join(","))
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        stmts.join(",")
+    )
 }
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("decide");
     g.throughput(Throughput::Elements(1));
 
-    let trust = PolicySet { trust: Some(CompiledPolicy::parse(TRUST).unwrap()), ..PolicySet::default() };
+    let trust = PolicySet {
+        trust: Some(CompiledPolicy::parse(TRUST).unwrap()),
+        ..PolicySet::default()
+    };
     let mut ctx = Context::new();
-    ctx.insert("aws:SourceArn", ContextValue::Single("arn:aws:eks:eu-west-1:111122223333:fargateprofile/demo/test/1a2b3c".into()));
-    let req = Request::new("eks-fargate-pods.amazonaws.com", "sts:AssumeRole", "arn:aws:iam::111122223333:role/s3-read", None, ctx);
+    ctx.insert(
+        "aws:SourceArn",
+        ContextValue::Single(
+            "arn:aws:eks:eu-west-1:111122223333:fargateprofile/demo/test/1a2b3c".into(),
+        ),
+    );
+    let req = Request::new(
+        "eks-fargate-pods.amazonaws.com",
+        "sts:AssumeRole",
+        "arn:aws:iam::111122223333:role/s3-read",
+        None,
+        ctx,
+    );
     assert_eq!(trust.decide(&req), Decision::Allow);
-    g.bench_function("a_fargate_trust_arnlike", |b| b.iter(|| black_box(&trust).decide(black_box(&req))));
+    g.bench_function("a_fargate_trust_arnlike", |b| {
+        b.iter(|| black_box(&trust).decide(black_box(&req)))
+    });
 
-    let ro = PolicySet { identity: vec![CompiledPolicy::parse(S3_READ_ONLY).unwrap()], ..PolicySet::default() };
+    let ro = PolicySet {
+        identity: vec![CompiledPolicy::parse(S3_READ_ONLY).unwrap()],
+        ..PolicySet::default()
+    };
     let req = Request::new(
         "arn:aws:sts::111122223333:assumed-role/s3-read/pod",
         "s3:GetObject",
@@ -67,21 +115,39 @@ fn bench(c: &mut Criterion) {
         Context::new(),
     );
     assert_eq!(ro.decide(&req), Decision::Allow);
-    g.bench_function("b_s3_read_only_getobject", |b| b.iter(|| black_box(&ro).decide(black_box(&req))));
+    g.bench_function("b_s3_read_only_getobject", |b| {
+        b.iter(|| black_box(&ro).decide(black_box(&req)))
+    });
 
-    let big = PolicySet { identity: vec![CompiledPolicy::parse(&fifty_statements()).unwrap()], ..PolicySet::default() };
+    let big = PolicySet {
+        identity: vec![CompiledPolicy::parse(&fifty_statements()).unwrap()],
+        ..PolicySet::default()
+    };
     let mut ctx = Context::new();
-    ctx.insert("aws:PrincipalTag/team", ContextValue::Single("team-7".into()));
+    ctx.insert(
+        "aws:PrincipalTag/team",
+        ContextValue::Single("team-7".into()),
+    );
     ctx.insert("aws:SourceIp", ContextValue::Single("10.7.1.2".into()));
     ctx.insert("aws:SecureTransport", ContextValue::Single("true".into()));
-    let req = Request::new("arn:aws:sts::111122223333:assumed-role/app/pod", "s3:GetObject", "arn:aws:s3:::data/x.csv", None, ctx);
+    let req = Request::new(
+        "arn:aws:sts::111122223333:assumed-role/app/pod",
+        "s3:GetObject",
+        "arn:aws:s3:::data/x.csv",
+        None,
+        ctx,
+    );
     assert_eq!(big.decide(&req), Decision::Allow);
-    g.bench_function("c_fifty_statements_with_conditions", |b| b.iter(|| black_box(&big).decide(black_box(&req))));
+    g.bench_function("c_fifty_statements_with_conditions", |b| {
+        b.iter(|| black_box(&big).decide(black_box(&req)))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("parse");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("trust_policy", |b| b.iter(|| CompiledPolicy::parse(black_box(TRUST)).unwrap()));
+    g.bench_function("trust_policy", |b| {
+        b.iter(|| CompiledPolicy::parse(black_box(TRUST)).unwrap())
+    });
     g.finish();
 }
 

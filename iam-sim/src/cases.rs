@@ -71,7 +71,8 @@ struct RawRequest {
 /// A message naming what is wrong (not JSON, no `request`, a policy that cannot be parsed).
 pub fn parse_case(line: &str) -> Result<Case, String> {
     use crate::eval::PolicyKind as K;
-    let raw: RawCase<'_> = serde_json::from_str(line).map_err(|e| format!("not a valid case: {e}"))?;
+    let raw: RawCase<'_> =
+        serde_json::from_str(line).map_err(|e| format!("not a valid case: {e}"))?;
     let req = raw.request.ok_or("the case has no `request`")?;
     let mut set = PolicySet::default();
     let mut offsets = Vec::new();
@@ -79,13 +80,22 @@ pub fn parse_case(line: &str) -> Result<Case, String> {
     let mut one = |kind: K, idx: usize, r: &RawValue| -> Result<CompiledPolicy, String> {
         let text = r.get();
         offsets.push((kind, idx, (text.as_ptr() as usize).saturating_sub(base)));
-        CompiledPolicy::parse(text).map_err(|e| format!("{}[{idx}]: {} {}: {}", kind.as_str(), e.diagnostic.code, e.diagnostic.name, e.diagnostic.message))
+        CompiledPolicy::parse(text).map_err(|e| {
+            format!(
+                "{}[{idx}]: {} {}: {}",
+                kind.as_str(),
+                e.diagnostic.code,
+                e.diagnostic.name,
+                e.diagnostic.message
+            )
+        })
     };
     fn list(r: Option<&RawValue>) -> Result<Vec<&RawValue>, String> {
         match r {
             None => Ok(Vec::new()),
             Some(v) if v.get().trim_start().starts_with('[') => {
-                serde_json::from_str::<Vec<&RawValue>>(v.get()).map_err(|e| format!("a policy list is not valid: {e}"))
+                serde_json::from_str::<Vec<&RawValue>>(v.get())
+                    .map_err(|e| format!("a policy list is not valid: {e}"))
             }
             Some(v) if v.get().trim() == "null" => Ok(Vec::new()),
             Some(v) => Ok(vec![v]),
@@ -119,19 +129,39 @@ pub fn parse_case(line: &str) -> Result<Case, String> {
     }
     let mut ctx = Context::new();
     for (k, v) in req.context.unwrap_or_default() {
-        ctx.insert(&k, context_value(&v).ok_or_else(|| format!("context key `{k}` must be a string, number, boolean or an array of them"))?);
+        ctx.insert(
+            &k,
+            context_value(&v).ok_or_else(|| {
+                format!("context key `{k}` must be a string, number, boolean or an array of them")
+            })?,
+        );
     }
     let resource = req.resource.unwrap_or_else(|| "*".to_owned());
-    let request = Request::new(&req.principal, &req.action, &resource, req.resource_account.as_deref(), ctx);
+    let request = Request::new(
+        &req.principal,
+        &req.action,
+        &resource,
+        req.resource_account.as_deref(),
+        ctx,
+    );
     let expected = match raw.expected.or(raw.expect) {
         None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => {
-            Some(Decision::parse(&s).ok_or_else(|| format!("`expected` must be Allow, ExplicitDeny or ImplicitDeny, not `{s}`"))?)
-        }
+        Some(serde_json::Value::String(s)) => Some(Decision::parse(&s).ok_or_else(|| {
+            format!("`expected` must be Allow, ExplicitDeny or ImplicitDeny, not `{s}`")
+        })?),
         Some(other) => return Err(format!("`expected` must be a string, found {other}")),
     };
-    let id = raw.id.map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
-    Ok(Case { id, group: raw.group, set, request, expected, offsets })
+    let id = raw
+        .id
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+    Ok(Case {
+        id,
+        group: raw.group,
+        set,
+        request,
+        expected,
+        offsets,
+    })
 }
 
 /// A JSON value as a context value.
@@ -145,7 +175,11 @@ pub fn context_value(v: &serde_json::Value) -> Option<ContextValue> {
         }
     }
     match v {
-        serde_json::Value::Array(a) => a.iter().map(scalar).collect::<Option<Vec<_>>>().map(ContextValue::Multi),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .map(scalar)
+            .collect::<Option<Vec<_>>>()
+            .map(ContextValue::Multi),
         other => scalar(other).map(ContextValue::Single),
     }
 }

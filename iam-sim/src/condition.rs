@@ -113,7 +113,10 @@ pub enum Cmp {
 impl Base {
     /// The operator's name as AWS spells it.
     pub fn name(self) -> &'static str {
-        BASE_NAMES.iter().find(|(_, b)| *b == self).map_or("", |(n, _)| n)
+        BASE_NAMES
+            .iter()
+            .find(|(_, b)| *b == self)
+            .map_or("", |(n, _)| n)
     }
 
     /// Negated operators combine their values as NOR and are true when the key is absent.
@@ -159,7 +162,10 @@ impl Base {
     /// Whether policy variables are honoured in this operator's values (String and ARN
     /// families, and `Bool` as the operators page lists it).
     pub fn takes_variables(self) -> bool {
-        matches!(self.family(), Family::String | Family::StringIgnoreCase | Family::Like | Family::Arn | Family::Bool)
+        matches!(
+            self.family(),
+            Family::String | Family::StringIgnoreCase | Family::Like | Family::Arn | Family::Bool
+        )
     }
 }
 
@@ -200,11 +206,18 @@ impl Operator {
             Some(r) => (r, true),
             None => (rest, false),
         };
-        let base = BASE_NAMES.iter().find(|(n, _)| *n == rest).map(|(_, b)| *b)?;
+        let base = BASE_NAMES
+            .iter()
+            .find(|(n, _)| *n == rest)
+            .map(|(_, b)| *b)?;
         if base == Base::Null && if_exists {
             return None;
         }
-        Some(Self { base, if_exists, set })
+        Some(Self {
+            base,
+            if_exists,
+            set,
+        })
     }
 }
 
@@ -286,9 +299,17 @@ pub fn arn_pattern(tokens: impl IntoIterator<Item = Token>) -> Option<[Pattern; 
 }
 
 /// Like [`arn_pattern`], with a letter-case rule per part.
-pub fn arn_pattern_with(tokens: impl IntoIterator<Item = Token>, cases: [Case; 5]) -> Option<[Pattern; 5]> {
+pub fn arn_pattern_with(
+    tokens: impl IntoIterator<Item = Token>,
+    cases: [Case; 5],
+) -> Option<[Pattern; 5]> {
     let toks: Vec<Token> = tokens.into_iter().collect();
-    let prefix = [Token::Lit(b'a'), Token::Lit(b'r'), Token::Lit(b'n'), Token::Lit(b':')];
+    let prefix = [
+        Token::Lit(b'a'),
+        Token::Lit(b'r'),
+        Token::Lit(b'n'),
+        Token::Lit(b':'),
+    ];
     let rest = toks.strip_prefix(&prefix[..])?;
     let mut parts: Vec<&[Token]> = Vec::with_capacity(5);
     let mut start = 0;
@@ -312,14 +333,22 @@ pub fn arn_pattern_with(tokens: impl IntoIterator<Item = Token>, cases: [Case; 5
 /// Whether an ARN pattern matches an ARN text, part by part.
 pub fn arn_match(p: &[Pattern; 5], text: &str) -> bool {
     match Arn::parse(text) {
-        Some(a) => p.iter().zip(a.parts()).all(|(pat, part)| pat.is_match(part)),
+        Some(a) => p
+            .iter()
+            .zip(a.parts())
+            .all(|(pat, part)| pat.is_match(part)),
         None => false,
     }
 }
 
 /// Compares one request value against one policy value. `Tri::Unknown` when the policy value
 /// cannot be interpreted.
-pub fn compare<'c>(base: Base, value: &Value, request: &str, lookup: &dyn Fn(&str) -> Option<&'c str>) -> Tri {
+pub fn compare<'c>(
+    base: Base,
+    value: &Value,
+    request: &str,
+    lookup: &dyn Fn(&str) -> Option<&'c str>,
+) -> Tri {
     match value {
         Value::Invalid => Tri::Unknown,
         Value::Never => Tri::False,
@@ -329,8 +358,12 @@ pub fn compare<'c>(base: Base, value: &Value, request: &str, lookup: &dyn Fn(&st
         }),
         Value::Glob(p) => Tri::from_bool(p.is_match(request)),
         Value::Arn(p) => Tri::from_bool(arn_match(p, request)),
-        Value::Num(n) => Tri::from_bool(parse_number(request).is_some_and(|r| cmp(base.family(), r, *n))),
-        Value::Date(d) => Tri::from_bool(parse_date(request).is_some_and(|r| cmp(base.family(), r, *d))),
+        Value::Num(n) => {
+            Tri::from_bool(parse_number(request).is_some_and(|r| cmp(base.family(), r, *n)))
+        }
+        Value::Date(d) => {
+            Tri::from_bool(parse_date(request).is_some_and(|r| cmp(base.family(), r, *d)))
+        }
         Value::Bool(b) => Tri::from_bool(parse_bool(request) == Some(*b)),
         Value::Ip(c) => Tri::from_bool(request.parse::<IpAddr>().is_ok_and(|ip| c.contains(ip))),
         Value::Template(parts) => {
@@ -342,18 +375,51 @@ pub fn compare<'c>(base: Base, value: &Value, request: &str, lookup: &dyn Fn(&st
                 return Tri::False;
             }
             match family {
-                Family::Like => Tri::from_bool(Pattern::from_tokens(toks, Case::Sensitive).is_match(request)),
-                Family::Arn => Tri::from_bool(arn_pattern(toks).is_some_and(|p| arn_match(&p, request))),
+                Family::Like => {
+                    Tri::from_bool(Pattern::from_tokens(toks, Case::Sensitive).is_match(request))
+                }
+                Family::Arn => {
+                    Tri::from_bool(arn_pattern(toks).is_some_and(|p| arn_match(&p, request)))
+                }
                 Family::StringIgnoreCase => {
-                    let text: Vec<u8> = toks.iter().filter_map(|t| if let Token::Lit(b) = t { Some(*b) } else { None }).collect();
+                    let text: Vec<u8> = toks
+                        .iter()
+                        .filter_map(|t| {
+                            if let Token::Lit(b) = t {
+                                Some(*b)
+                            } else {
+                                None
+                            }
+                        })
+                        .collect();
                     Tri::from_bool(text.eq_ignore_ascii_case(request.as_bytes()))
                 }
                 Family::Bool => {
-                    let text: String = toks.iter().filter_map(|t| if let Token::Lit(b) = t { Some(*b as char) } else { None }).collect();
-                    Tri::from_bool(parse_bool(&text).is_some() && parse_bool(&text) == parse_bool(request))
+                    let text: String = toks
+                        .iter()
+                        .filter_map(|t| {
+                            if let Token::Lit(b) = t {
+                                Some(*b as char)
+                            } else {
+                                None
+                            }
+                        })
+                        .collect();
+                    Tri::from_bool(
+                        parse_bool(&text).is_some() && parse_bool(&text) == parse_bool(request),
+                    )
                 }
                 _ => {
-                    let text: Vec<u8> = toks.iter().filter_map(|t| if let Token::Lit(b) = t { Some(*b) } else { None }).collect();
+                    let text: Vec<u8> = toks
+                        .iter()
+                        .filter_map(|t| {
+                            if let Token::Lit(b) = t {
+                                Some(*b)
+                            } else {
+                                None
+                            }
+                        })
+                        .collect();
                     Tri::from_bool(text == request.as_bytes())
                 }
             }
@@ -390,7 +456,10 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 pub fn parse_number(s: &str) -> Option<f64> {
     let body = s.strip_prefix('-').unwrap_or(s);
     let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     if body.contains('.') && frac.is_empty() {
@@ -408,7 +477,11 @@ pub fn parse_date(s: &str) -> Option<f64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;
-        if t.bytes().all(|c| c.is_ascii_digit()) && !t.is_empty() { t.parse().ok() } else { None }
+        if t.bytes().all(|c| c.is_ascii_digit()) && !t.is_empty() {
+            t.parse().ok()
+        } else {
+            None
+        }
     };
     if b.len() < 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
         return None;
@@ -498,7 +571,9 @@ impl Cidr {
             IpAddr::V6(v6) => (true, u128::from(v6), 128u8),
         };
         let prefix = match p {
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse::<u8>().ok()?,
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse::<u8>().ok()?
+            }
             Some(_) => return None,
             None => max,
         };
@@ -532,7 +607,11 @@ fn mask(prefix: u8, width: u32) -> u128 {
     if prefix == 0 {
         return 0;
     }
-    let all: u128 = if width == 128 { u128::MAX } else { (1u128 << width) - 1 };
+    let all: u128 = if width == 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    };
     let host_bits = width - u32::from(prefix);
     (all >> host_bits) << host_bits
 }
@@ -544,7 +623,10 @@ mod tests {
     #[test]
     fn operator_names() {
         let op = Operator::parse("ForAnyValue:StringEqualsIfExists").unwrap();
-        assert_eq!((op.base, op.if_exists, op.set), (Base::StringEquals, true, SetQualifier::ForAny));
+        assert_eq!(
+            (op.base, op.if_exists, op.set),
+            (Base::StringEquals, true, SetQualifier::ForAny)
+        );
         assert!(Operator::parse("NullIfExists").is_none());
         assert!(Operator::parse("ForAnyValue::StringEquals").is_none());
         assert!(Operator::parse("stringequals").is_none());
@@ -556,10 +638,19 @@ mod tests {
     fn dates() {
         assert_eq!(parse_date("1970-01-01T00:00:00Z"), Some(0.0));
         assert_eq!(parse_date("2020-01-01"), Some(1_577_836_800.0));
-        assert_eq!(parse_date("2020-01-01T01:00:00+01:00"), Some(1_577_836_800.0));
+        assert_eq!(
+            parse_date("2020-01-01T01:00:00+01:00"),
+            Some(1_577_836_800.0)
+        );
         assert_eq!(parse_date("1577836800"), Some(1_577_836_800.0));
         assert_eq!(parse_date("2020-01-01T00:00:00.5Z"), Some(1_577_836_800.5));
-        for bad in ["", "2020-13-01", "yesterday", "2020-01-01T25:00:00Z", "2020-01-01X"] {
+        for bad in [
+            "",
+            "2020-13-01",
+            "yesterday",
+            "2020-01-01T25:00:00Z",
+            "2020-01-01X",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
     }
@@ -581,18 +672,34 @@ mod tests {
         assert!(!c.contains("198.51.100.1".parse().unwrap()));
         let v6 = Cidr::parse("2001:DB8:1234:5678::/64").unwrap();
         assert!(v6.contains("2001:db8:1234:5678:abcd::1".parse().unwrap()));
-        assert!(!Cidr::parse("192.168.10.10/32").unwrap().contains("2001:db8::1".parse().unwrap()));
+        assert!(
+            !Cidr::parse("192.168.10.10/32")
+                .unwrap()
+                .contains("2001:db8::1".parse().unwrap())
+        );
         assert!(Cidr::parse("10.0.0.1/8").unwrap().has_host_bits());
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("1.2.3.4".parse().unwrap()));
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("1.2.3.4".parse().unwrap())
+        );
         assert!(Cidr::parse("10.0.0.0/33").is_none());
     }
 
     #[test]
     fn arn_operator_keeps_wildcards_inside_a_part() {
-        let v = Value::compile(Base::ArnLike, "arn:aws:someservice:*:111122223333:finance/*", true);
+        let v = Value::compile(
+            Base::ArnLike,
+            "arn:aws:someservice:*:111122223333:finance/*",
+            true,
+        );
         let doc = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt";
         assert_eq!(compare(Base::ArnLike, &v, doc, &|_| None), Tri::False);
-        let s = Value::compile(Base::StringLike, "arn:aws:someservice:*:111122223333:finance/*", true);
+        let s = Value::compile(
+            Base::StringLike,
+            "arn:aws:someservice:*:111122223333:finance/*",
+            true,
+        );
         assert_eq!(compare(Base::StringLike, &s, doc, &|_| None), Tri::True);
     }
 }

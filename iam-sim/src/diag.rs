@@ -52,7 +52,10 @@ impl LineIndex {
         let line = self.starts.partition_point(|s| *s <= offset).max(1);
         let start = self.starts.get(line - 1).copied().unwrap_or(0);
         let upto = text.get(start..offset.min(text.len())).unwrap_or("");
-        LineCol { line, column: upto.chars().count() + 1 }
+        LineCol {
+            line,
+            column: upto.chars().count() + 1,
+        }
     }
 }
 
@@ -108,8 +111,23 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A finding without help text.
-    pub fn new(code: &'static str, name: &'static str, severity: Severity, message: String, span: Span, path: String) -> Self {
-        Self { code, name, severity, message, help: None, span, path }
+    pub fn new(
+        code: &'static str,
+        name: &'static str,
+        severity: Severity,
+        message: String,
+        span: Span,
+        path: String,
+    ) -> Self {
+        Self {
+            code,
+            name,
+            severity,
+            message,
+            help: None,
+            span,
+            path,
+        }
     }
 
     /// Adds help text.

@@ -74,25 +74,40 @@ impl Principal {
             return Principal::Anonymous;
         }
         if is_account_id(t) {
-            return Principal::Iam(IamPrincipal { arn: format!("arn:aws:iam::{t}:root"), account: t.to_owned(), kind: IamKind::Root });
+            return Principal::Iam(IamPrincipal {
+                arn: format!("arn:aws:iam::{t}:root"),
+                account: t.to_owned(),
+                kind: IamKind::Root,
+            });
         }
         if let Some(arn) = Arn::parse(t) {
             let res = arn.resource;
-            if arn.service == "iam" && (res.starts_with("oidc-provider/") || res.starts_with("saml-provider/")) {
+            if arn.service == "iam"
+                && (res.starts_with("oidc-provider/") || res.starts_with("saml-provider/"))
+            {
                 return Principal::Federated(t.to_owned());
             }
             let kind = match (arn.service, res) {
                 ("iam", "root") => IamKind::Root,
                 ("iam", r) if r.starts_with("user/") => IamKind::User,
-                ("iam", r) if r.starts_with("role/") => IamKind::Role { name: r.rsplit('/').next().unwrap_or("").to_owned() },
+                ("iam", r) if r.starts_with("role/") => IamKind::Role {
+                    name: r.rsplit('/').next().unwrap_or("").to_owned(),
+                },
                 ("sts", r) if r.starts_with("assumed-role/") => {
                     let mut it = r["assumed-role/".len()..].splitn(2, '/');
-                    IamKind::AssumedRole { role: it.next().unwrap_or("").to_owned(), session: it.next().unwrap_or("").to_owned() }
+                    IamKind::AssumedRole {
+                        role: it.next().unwrap_or("").to_owned(),
+                        session: it.next().unwrap_or("").to_owned(),
+                    }
                 }
                 ("sts", r) if r.starts_with("federated-user/") => IamKind::FederatedUser,
                 _ => IamKind::Other,
             };
-            return Principal::Iam(IamPrincipal { arn: t.to_owned(), account: arn.account.to_owned(), kind });
+            return Principal::Iam(IamPrincipal {
+                arn: t.to_owned(),
+                account: arn.account.to_owned(),
+                kind,
+            });
         }
         if web_identity {
             Principal::Federated(t.to_owned())
@@ -110,7 +125,13 @@ impl Principal {
     }
 
     fn is_session(&self) -> bool {
-        matches!(self, Principal::Iam(IamPrincipal { kind: IamKind::AssumedRole { .. } | IamKind::FederatedUser, .. }))
+        matches!(
+            self,
+            Principal::Iam(IamPrincipal {
+                kind: IamKind::AssumedRole { .. } | IamKind::FederatedUser,
+                ..
+            })
+        )
     }
 }
 
@@ -154,7 +175,10 @@ impl Context {
 
     /// Looks up a lowercased key.
     pub fn get(&self, lower_key: &str) -> Option<&ContextValue> {
-        self.entries.iter().find(|(k, _)| k == lower_key).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _)| k == lower_key)
+            .map(|(_, v)| v)
     }
 
     /// A single value for policy variables (multi-valued keys cannot be variables).
@@ -192,13 +216,23 @@ impl Request {
     /// the caller's account. Principal keys AWS always sets are added when the context does
     /// not give them: `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`,
     /// `aws:username` (users), `aws:PrincipalServiceName` and `aws:PrincipalIsAWSService`.
-    pub fn new(principal: &str, action: &str, resource: &str, resource_account: Option<&str>, mut context: Context) -> Self {
+    pub fn new(
+        principal: &str,
+        action: &str,
+        resource: &str,
+        resource_account: Option<&str>,
+        mut context: Context,
+    ) -> Self {
         let lower = action.to_ascii_lowercase();
         let web = lower == "sts:assumerolewithwebidentity" || lower == "sts:assumerolewithsaml";
         let principal = Principal::parse(principal, web);
         let resource_account = resource_account
             .map(str::to_owned)
-            .or_else(|| Arn::parse(resource).map(|a| a.account.to_owned()).filter(|a| !a.is_empty()))
+            .or_else(|| {
+                Arn::parse(resource)
+                    .map(|a| a.account.to_owned())
+                    .filter(|a| !a.is_empty())
+            })
             .or_else(|| principal.account().map(str::to_owned));
         let single = |s: &str| ContextValue::Single(s.to_owned());
         match &principal {
@@ -219,10 +253,10 @@ impl Request {
                     _ => "AssumedRole",
                 };
                 context.insert_default("aws:PrincipalType", single(ty));
-                if p.kind == IamKind::User {
-                    if let Some(name) = p.arn.rsplit('/').next() {
-                        context.insert_default("aws:username", single(name));
-                    }
+                if p.kind == IamKind::User
+                    && let Some(name) = p.arn.rsplit('/').next()
+                {
+                    context.insert_default("aws:username", single(name));
                 }
                 context.insert_default("aws:PrincipalIsAWSService", single("false"));
             }
@@ -237,7 +271,14 @@ impl Request {
             Principal::Federated(_) => {}
         }
         let is_assume = lower.starts_with("sts:assumerole");
-        Self { principal, action: action.to_owned(), resource: resource.to_owned(), resource_account, context, is_assume }
+        Self {
+            principal,
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            resource_account,
+            context,
+            is_assume,
+        }
     }
 
     fn cross_account(&self) -> bool {
@@ -280,7 +321,11 @@ pub enum Grant {
 enum PVal {
     Everyone,
     Account(String),
-    Role { account: String, name: String, arn: String },
+    Role {
+        account: String,
+        name: String,
+        arn: String,
+    },
     Exact(String),
     Service(String),
     Federated(String),
@@ -327,7 +372,11 @@ impl CompiledPolicy {
     /// Compiles a parsed policy.
     pub fn compile(policy: Policy) -> Self {
         let vars = policy.variables_enabled();
-        let statements = policy.statements.iter().map(|s| compile_statement(s, vars)).collect();
+        let statements = policy
+            .statements
+            .iter()
+            .map(|s| compile_statement(s, vars))
+            .collect();
         Self { policy, statements }
     }
 
@@ -354,7 +403,11 @@ fn compile_statement(s: &Statement, vars: bool) -> CStatement {
                 PrincipalValue::Map(entries) => CPrincipal::Values(
                     entries
                         .iter()
-                        .flat_map(|e| e.values.iter().map(move |v| compile_principal(&e.kind.value, &v.value)))
+                        .flat_map(|e| {
+                            e.values
+                                .iter()
+                                .map(move |v| compile_principal(&e.kind.value, &v.value))
+                        })
                         .collect(),
                 ),
             };
@@ -362,10 +415,21 @@ fn compile_statement(s: &Statement, vars: bool) -> CStatement {
         }
     };
     let actions = s.action.as_ref().map(|a| {
-        (a.negated, a.items.iter().map(|i| compile_action(&i.value)).collect(), a.broken)
+        (
+            a.negated,
+            a.items.iter().map(|i| compile_action(&i.value)).collect(),
+            a.broken,
+        )
     });
     let resources = s.resource.as_ref().map(|r| {
-        (r.negated, r.items.iter().map(|i| compile_resource(&i.value, vars)).collect(), r.broken)
+        (
+            r.negated,
+            r.items
+                .iter()
+                .map(|i| compile_resource(&i.value, vars))
+                .collect(),
+            r.broken,
+        )
     });
     let mut conds = Vec::new();
     let mut broken = s.broken;
@@ -375,14 +439,30 @@ fn compile_statement(s: &Statement, vars: bool) -> CStatement {
         for (ei, entry) in block.entries.iter().enumerate() {
             broken |= entry.broken;
             let values = match op {
-                Some(op) => entry.values.iter().map(|v| Value::compile(op.base, &v.value.0, vars)).collect(),
+                Some(op) => entry
+                    .values
+                    .iter()
+                    .map(|v| Value::compile(op.base, &v.value.0, vars))
+                    .collect(),
                 None => Vec::new(),
             };
-            conds.push(CCond { op, key: entry.key.value.to_ascii_lowercase(), values, block: bi, entry: ei });
+            conds.push(CCond {
+                op,
+                key: entry.key.value.to_ascii_lowercase(),
+                values,
+                block: bi,
+                entry: ei,
+            });
         }
         if op.is_none() && block.entries.is_empty() {
             // An unknown operator with an empty block: nothing to evaluate, still unknown.
-            conds.push(CCond { op: None, key: String::new(), values: Vec::new(), block: bi, entry: 0 });
+            conds.push(CCond {
+                op: None,
+                key: String::new(),
+                values: Vec::new(),
+                block: bi,
+                entry: 0,
+            });
         }
     }
     CStatement {
@@ -401,8 +481,14 @@ fn compile_action(a: &str) -> ActionPat {
     if a == "*" {
         return ActionPat::Pattern(Pattern::new("*", Case::Insensitive));
     }
-    let Some((svc, name)) = a.split_once(':') else { return ActionPat::Invalid };
-    if svc.is_empty() || name.is_empty() || name.contains(':') || a.bytes().any(|b| b.is_ascii_whitespace() || b == b',') {
+    let Some((svc, name)) = a.split_once(':') else {
+        return ActionPat::Invalid;
+    };
+    if svc.is_empty()
+        || name.is_empty()
+        || name.contains(':')
+        || a.bytes().any(|b| b.is_ascii_whitespace() || b == b',')
+    {
         return ActionPat::Invalid;
     }
     ActionPat::Pattern(Pattern::new(a, Case::Insensitive))
@@ -419,13 +505,23 @@ fn compile_resource(r: &str, vars: bool) -> ResourcePat {
             Err(_) => return ResourcePat::Invalid,
         }
     }
-    arn_resource_pattern(crate::glob::tokens(r)).map_or(ResourcePat::Invalid, |p| ResourcePat::Arn(Box::new(p)))
+    arn_resource_pattern(crate::glob::tokens(r))
+        .map_or(ResourcePat::Invalid, |p| ResourcePat::Arn(Box::new(p)))
 }
 
 /// Resource ARNs: partition, service, region and account compare without case, the resource
 /// part with case (see `docs/evaluation.md`).
 fn arn_resource_pattern(tokens: impl IntoIterator<Item = Token>) -> Option<[Pattern; 5]> {
-    condition::arn_pattern_with(tokens, [Case::Insensitive, Case::Insensitive, Case::Insensitive, Case::Insensitive, Case::Sensitive])
+    condition::arn_pattern_with(
+        tokens,
+        [
+            Case::Insensitive,
+            Case::Insensitive,
+            Case::Insensitive,
+            Case::Insensitive,
+            Case::Sensitive,
+        ],
+    )
 }
 
 fn compile_principal(kind: &str, v: &str) -> PVal {
@@ -437,7 +533,9 @@ fn compile_principal(kind: &str, v: &str) -> PVal {
             if is_account_id(v) {
                 return PVal::Account(v.to_owned());
             }
-            let Some(arn) = Arn::parse(v) else { return PVal::Exact(v.to_owned()) };
+            let Some(arn) = Arn::parse(v) else {
+                return PVal::Exact(v.to_owned());
+            };
             if v.contains('*') || v.contains('?') {
                 return PVal::Invalid;
             }
@@ -452,7 +550,11 @@ fn compile_principal(kind: &str, v: &str) -> PVal {
             }
         }
         "Service" => {
-            if v.contains('*') { PVal::Invalid } else { PVal::Service(v.to_owned()) }
+            if v.contains('*') {
+                PVal::Invalid
+            } else {
+                PVal::Service(v.to_owned())
+            }
         }
         "Federated" => PVal::Federated(v.to_owned()),
         "CanonicalUser" => PVal::Canonical(v.to_owned()),
@@ -659,7 +761,11 @@ pub struct Recorder {
 impl Tracer for Recorder {
     const EXHAUSTIVE: bool = true;
     fn statement(&mut self, at: StatementRef, effect: Option<Effect>, outcome: Outcome) {
-        self.trace.push(Traced { at, effect, outcome });
+        self.trace.push(Traced {
+            at,
+            effect,
+            outcome,
+        });
     }
 }
 
@@ -712,13 +818,20 @@ impl PolicySet {
             .trace
             .iter()
             .filter(|t| match decision {
-                Decision::ExplicitDeny => t.effect != Some(Effect::Allow) && applies_as_deny(t.outcome),
+                Decision::ExplicitDeny => {
+                    t.effect != Some(Effect::Allow) && applies_as_deny(t.outcome)
+                }
                 Decision::Allow => t.effect == Some(Effect::Allow) && t.outcome == Outcome::Applies,
                 Decision::ImplicitDeny => false,
             })
             .map(|t| t.at)
             .collect();
-        Response { decision, deciding, stage, trace: rec.trace }
+        Response {
+            decision,
+            deciding,
+            stage,
+            trace: rec.trace,
+        }
     }
 
     /// The policy a statement reference points into.
@@ -735,34 +848,63 @@ impl PolicySet {
     }
 
     fn role_policy(&self, req: &Request) -> Option<(PolicyKind, &CompiledPolicy)> {
-        if req.is_assume {
-            if let Some(t) = &self.trust {
-                return Some((PolicyKind::Trust, t));
-            }
+        if req.is_assume
+            && let Some(t) = &self.trust
+        {
+            return Some((PolicyKind::Trust, t));
         }
-        self.resource.as_ref().map(|r| (if req.is_assume { PolicyKind::Trust } else { PolicyKind::Resource }, r))
+        self.resource.as_ref().map(|r| {
+            (
+                if req.is_assume {
+                    PolicyKind::Trust
+                } else {
+                    PolicyKind::Resource
+                },
+                r,
+            )
+        })
     }
 
     fn run<T: Tracer>(&self, req: &Request, t: &mut T) -> (Decision, Option<Stage>) {
         let is_iam = matches!(req.principal, Principal::Iam(_));
         let boundary_attached = is_iam && !self.boundary.is_empty();
         let role_policy = self.role_policy(req);
-        let ctx = Ctx { req, boundary_attached };
+        let ctx = Ctx {
+            req,
+            boundary_attached,
+        };
 
         // 1. Explicit deny anywhere that applies to this caller.
         let mut denied = false;
         let mut groups: [(PolicyKind, &[CompiledPolicy]); 5] = [
             (PolicyKind::Scp, if is_iam { &self.scp } else { &[] }),
             (PolicyKind::Rcp, &self.rcp),
-            (PolicyKind::Identity, if is_iam { &self.identity } else { &[] }),
-            (PolicyKind::Boundary, if is_iam { &self.boundary } else { &[] }),
+            (
+                PolicyKind::Identity,
+                if is_iam { &self.identity } else { &[] },
+            ),
+            (
+                PolicyKind::Boundary,
+                if is_iam { &self.boundary } else { &[] },
+            ),
             (PolicyKind::Session, &[]),
         ];
-        let session_slice = self.session.as_ref().filter(|_| req.principal.is_session()).map(std::slice::from_ref).unwrap_or(&[]);
+        let session_slice = self
+            .session
+            .as_ref()
+            .filter(|_| req.principal.is_session())
+            .map(std::slice::from_ref)
+            .unwrap_or(&[]);
         groups[4].1 = session_slice;
-        let role_slice = role_policy.map(|(_, p)| std::slice::from_ref(p)).unwrap_or(&[]);
+        let role_slice = role_policy
+            .map(|(_, p)| std::slice::from_ref(p))
+            .unwrap_or(&[]);
         let role_kind = role_policy.map_or(PolicyKind::Resource, |(k, _)| k);
-        for (kind, policies) in groups.iter().copied().chain(std::iter::once((role_kind, role_slice))) {
+        for (kind, policies) in groups
+            .iter()
+            .copied()
+            .chain(std::iter::once((role_kind, role_slice)))
+        {
             for (pi, p) in policies.iter().enumerate() {
                 if any_deny(kind, pi, p, &ctx, t) {
                     denied = true;
@@ -777,11 +919,14 @@ impl PolicySet {
         }
 
         // 2. Resource control policies must allow (when any are in force).
-        if !self.rcp.is_empty() && !any_allow_in(PolicyKind::Rcp, &self.rcp, &ctx, t).is_some() {
+        if !self.rcp.is_empty() && any_allow_in(PolicyKind::Rcp, &self.rcp, &ctx, t).is_none() {
             return (Decision::ImplicitDeny, Some(Stage::Rcp));
         }
         // 3. Service control policies must allow, for IAM callers.
-        if is_iam && !self.scp.is_empty() && !any_allow_in(PolicyKind::Scp, &self.scp, &ctx, t).is_some() {
+        if is_iam
+            && !self.scp.is_empty()
+            && any_allow_in(PolicyKind::Scp, &self.scp, &ctx, t).is_none()
+        {
             return (Decision::ImplicitDeny, Some(Stage::Scp));
         }
         // 4. The resource (or trust) policy's best grant to this caller.
@@ -792,13 +937,22 @@ impl PolicySet {
             // resource or trust policy can allow.
             return match grant {
                 Some(_) => (Decision::Allow, None),
-                None => (Decision::ImplicitDeny, Some(if req.is_assume { Stage::Trust } else { Stage::Resource })),
+                None => (
+                    Decision::ImplicitDeny,
+                    Some(if req.is_assume {
+                        Stage::Trust
+                    } else {
+                        Stage::Resource
+                    }),
+                ),
             };
         };
 
         // 5–7. Identity, boundary, session.
-        let identity_ok = ip.kind == IamKind::Root || any_allow_in(PolicyKind::Identity, &self.identity, &ctx, t).is_some();
-        let boundary_ok = self.boundary.is_empty() || any_allow_in(PolicyKind::Boundary, &self.boundary, &ctx, t).is_some();
+        let identity_ok = ip.kind == IamKind::Root
+            || any_allow_in(PolicyKind::Identity, &self.identity, &ctx, t).is_some();
+        let boundary_ok = self.boundary.is_empty()
+            || any_allow_in(PolicyKind::Boundary, &self.boundary, &ctx, t).is_some();
         let session_ok = match (&self.session, req.principal.is_session()) {
             (Some(s), true) => allow_grant(PolicyKind::Session, 0, s, &ctx, t).is_some(),
             _ => true,
@@ -826,7 +980,14 @@ impl PolicySet {
             return match (chain(), grant) {
                 (None, Some(_)) => (Decision::Allow, None),
                 (Some(stage), _) => (Decision::ImplicitDeny, Some(stage)),
-                (None, None) => (Decision::ImplicitDeny, Some(if assume_role { Stage::Trust } else { Stage::Resource })),
+                (None, None) => (
+                    Decision::ImplicitDeny,
+                    Some(if assume_role {
+                        Stage::Trust
+                    } else {
+                        Stage::Resource
+                    }),
+                ),
             };
         }
         if assume_role {
@@ -834,7 +995,14 @@ impl PolicySet {
             return match grant {
                 Some(Grant::Direct) => (Decision::Allow, None),
                 Some(Grant::Role) if boundary_ok && session_ok => (Decision::Allow, None),
-                Some(Grant::Role) => (Decision::ImplicitDeny, Some(if boundary_ok { Stage::Session } else { Stage::Boundary })),
+                Some(Grant::Role) => (
+                    Decision::ImplicitDeny,
+                    Some(if boundary_ok {
+                        Stage::Session
+                    } else {
+                        Stage::Boundary
+                    }),
+                ),
                 _ => (Decision::ImplicitDeny, Some(Stage::Trust)),
             };
         }
@@ -860,14 +1028,28 @@ struct Ctx<'a> {
     boundary_attached: bool,
 }
 
-fn any_deny<T: Tracer>(kind: PolicyKind, pi: usize, p: &CompiledPolicy, ctx: &Ctx<'_>, t: &mut T) -> bool {
+fn any_deny<T: Tracer>(
+    kind: PolicyKind,
+    pi: usize,
+    p: &CompiledPolicy,
+    ctx: &Ctx<'_>,
+    t: &mut T,
+) -> bool {
     let mut denied = false;
     for (si, s) in p.statements.iter().enumerate() {
         if s.effect == Some(Effect::Allow) {
             continue;
         }
         let (outcome, _) = statement_outcome(kind, s, ctx, true);
-        t.statement(StatementRef { kind, policy: pi, statement: si }, s.effect, outcome);
+        t.statement(
+            StatementRef {
+                kind,
+                policy: pi,
+                statement: si,
+            },
+            s.effect,
+            outcome,
+        );
         if applies_as_deny(outcome) {
             denied = true;
             if !T::EXHAUSTIVE {
@@ -878,7 +1060,12 @@ fn any_deny<T: Tracer>(kind: PolicyKind, pi: usize, p: &CompiledPolicy, ctx: &Ct
     denied
 }
 
-fn any_allow_in<T: Tracer>(kind: PolicyKind, ps: &[CompiledPolicy], ctx: &Ctx<'_>, t: &mut T) -> Option<Grant> {
+fn any_allow_in<T: Tracer>(
+    kind: PolicyKind,
+    ps: &[CompiledPolicy],
+    ctx: &Ctx<'_>,
+    t: &mut T,
+) -> Option<Grant> {
     let mut best = None;
     for (pi, p) in ps.iter().enumerate() {
         if let Some(g) = allow_grant(kind, pi, p, ctx, t) {
@@ -891,14 +1078,28 @@ fn any_allow_in<T: Tracer>(kind: PolicyKind, ps: &[CompiledPolicy], ctx: &Ctx<'_
     best
 }
 
-fn allow_grant<T: Tracer>(kind: PolicyKind, pi: usize, p: &CompiledPolicy, ctx: &Ctx<'_>, t: &mut T) -> Option<Grant> {
+fn allow_grant<T: Tracer>(
+    kind: PolicyKind,
+    pi: usize,
+    p: &CompiledPolicy,
+    ctx: &Ctx<'_>,
+    t: &mut T,
+) -> Option<Grant> {
     let mut best: Option<Grant> = None;
     for (si, s) in p.statements.iter().enumerate() {
         if s.effect != Some(Effect::Allow) {
             continue;
         }
         let (outcome, grant) = statement_outcome(kind, s, ctx, false);
-        t.statement(StatementRef { kind, policy: pi, statement: si }, s.effect, outcome);
+        t.statement(
+            StatementRef {
+                kind,
+                policy: pi,
+                statement: si,
+            },
+            s.effect,
+            outcome,
+        );
         if outcome == Outcome::Applies {
             best = best.max(Some(grant));
             if best == Some(Grant::Direct) && !T::EXHAUSTIVE {
@@ -910,11 +1111,23 @@ fn allow_grant<T: Tracer>(kind: PolicyKind, pi: usize, p: &CompiledPolicy, ctx: 
 }
 
 /// Whether a statement applies; for resource-type policies also how the caller was named.
-fn statement_outcome(kind: PolicyKind, s: &CStatement, ctx: &Ctx<'_>, as_deny: bool) -> (Outcome, Grant) {
+fn statement_outcome(
+    kind: PolicyKind,
+    s: &CStatement,
+    ctx: &Ctx<'_>,
+    as_deny: bool,
+) -> (Outcome, Grant) {
     let req = ctx.req;
-    let mut unknown: Option<Option<Miss>> = if s.broken || s.effect.is_none() { Some(None) } else { None };
+    let mut unknown: Option<Option<Miss>> = if s.broken || s.effect.is_none() {
+        Some(None)
+    } else {
+        None
+    };
     let mut grant = Grant::Direct;
-    let resource_type = matches!(kind, PolicyKind::Trust | PolicyKind::Resource | PolicyKind::Rcp);
+    let resource_type = matches!(
+        kind,
+        PolicyKind::Trust | PolicyKind::Resource | PolicyKind::Rcp
+    );
 
     // Principal (resource-type policies only).
     if resource_type {
@@ -939,7 +1152,11 @@ fn statement_outcome(kind: PolicyKind, s: &CStatement, ctx: &Ctx<'_>, as_deny: b
                 Err(()) => Tri::Unknown,
             }
         };
-        let m = if s.principal_broken && m == Tri::False { Tri::Unknown } else { m };
+        let m = if s.principal_broken && m == Tri::False {
+            Tri::Unknown
+        } else {
+            m
+        };
         match m {
             Tri::False => return (Outcome::NotApplicable(Miss::Principal), grant),
             Tri::Unknown => unknown = Some(unknown.flatten().or(Some(Miss::Principal))),
@@ -1005,8 +1222,21 @@ fn statement_outcome(kind: PolicyKind, s: &CStatement, ctx: &Ctx<'_>, as_deny: b
     for c in &s.conds {
         match eval_condition(c, &req.context) {
             Tri::True => {}
-            Tri::False => return (Outcome::NotApplicable(Miss::Condition { block: c.block, entry: c.entry }), grant),
-            Tri::Unknown => unknown = Some(unknown.flatten().or(Some(Miss::Condition { block: c.block, entry: c.entry }))),
+            Tri::False => {
+                return (
+                    Outcome::NotApplicable(Miss::Condition {
+                        block: c.block,
+                        entry: c.entry,
+                    }),
+                    grant,
+                );
+            }
+            Tri::Unknown => {
+                unknown = Some(unknown.flatten().or(Some(Miss::Condition {
+                    block: c.block,
+                    entry: c.entry,
+                })))
+            }
         }
     }
     match unknown {
@@ -1064,7 +1294,9 @@ fn principal_grant(p: &CPrincipal, who: &Principal) -> Result<Option<Grant>, ()>
             (PVal::Account(a), Principal::Iam(ip)) if *a == ip.account => Some(Grant::Account),
             (PVal::Role { account, name, arn }, Principal::Iam(ip)) => match &ip.kind {
                 IamKind::Role { .. } if *arn == ip.arn => Some(Grant::Role),
-                IamKind::AssumedRole { role, .. } if *account == ip.account && role.eq_ignore_ascii_case(name) => {
+                IamKind::AssumedRole { role, .. }
+                    if *account == ip.account && role.eq_ignore_ascii_case(name) =>
+                {
                     Some(Grant::Role)
                 }
                 _ => None,
@@ -1104,15 +1336,23 @@ fn not_principal_exempts(p: &CPrincipal, who: &Principal) -> Tri {
                 IamKind::Root => account,
                 IamKind::AssumedRole { role, .. } => {
                     let session = has(&|v| matches!(v, PVal::Exact(e) if *e == ip.arn));
-                    let role_listed = has(&|v| matches!(v, PVal::Role { account, name, .. } if *account == ip.account && role.eq_ignore_ascii_case(name)));
+                    let role_listed = has(
+                        &|v| matches!(v, PVal::Role { account, name, .. } if *account == ip.account && role.eq_ignore_ascii_case(name)),
+                    );
                     account && role_listed && session
                 }
-                IamKind::Role { .. } => account && has(&|v| matches!(v, PVal::Role { arn, .. } if *arn == ip.arn)),
+                IamKind::Role { .. } => {
+                    account && has(&|v| matches!(v, PVal::Role { arn, .. } if *arn == ip.arn))
+                }
                 _ => account && has(&|v| matches!(v, PVal::Exact(e) if *e == ip.arn)),
             }
         }
     };
-    if !exempt && vals.iter().any(|v| matches!(v, PVal::Invalid)) { Tri::Unknown } else { Tri::from_bool(exempt) }
+    if !exempt && vals.iter().any(|v| matches!(v, PVal::Invalid)) {
+        Tri::Unknown
+    } else {
+        Tri::from_bool(exempt)
+    }
 }
 
 fn eval_condition(c: &CCond, ctx: &Context) -> Tri {
@@ -1226,7 +1466,9 @@ fn positive_of(b: Base) -> Base {
 
 /// Evaluates a bare condition block (the case schema's `cond` vectors).
 pub fn condition_holds(policy: &CompiledPolicy, statement: usize, ctx: &Context) -> Tri {
-    let Some(s) = policy.statements.get(statement) else { return Tri::Unknown };
+    let Some(s) = policy.statements.get(statement) else {
+        return Tri::Unknown;
+    };
     let mut r = Tri::True;
     for c in &s.conds {
         match eval_condition(c, ctx) {
@@ -1241,16 +1483,51 @@ pub fn condition_holds(policy: &CompiledPolicy, statement: usize, ctx: &Context)
 /// The span and JSON path of what a miss points at, for explanations.
 pub fn miss_location(policy: &Policy, statement: usize, miss: Miss) -> Option<(Span, String)> {
     let s = policy.statements.get(statement)?;
-    let base = if policy.statement_is_array { format!("Statement[{statement}]") } else { "Statement".to_owned() };
+    let base = if policy.statement_is_array {
+        format!("Statement[{statement}]")
+    } else {
+        "Statement".to_owned()
+    };
     match miss {
-        Miss::Principal => s.principal.as_ref().map(|p| (p.key_span, format!("{base}.{}", if p.negated { "NotPrincipal" } else { "Principal" }))),
-        Miss::Action => s.action.as_ref().map(|a| (a.key_span, format!("{base}.{}", if a.negated { "NotAction" } else { "Action" }))),
-        Miss::Resource => s.resource.as_ref().map(|a| (a.key_span, format!("{base}.{}", if a.negated { "NotResource" } else { "Resource" }))),
+        Miss::Principal => s.principal.as_ref().map(|p| {
+            (
+                p.key_span,
+                format!(
+                    "{base}.{}",
+                    if p.negated {
+                        "NotPrincipal"
+                    } else {
+                        "Principal"
+                    }
+                ),
+            )
+        }),
+        Miss::Action => s.action.as_ref().map(|a| {
+            (
+                a.key_span,
+                format!("{base}.{}", if a.negated { "NotAction" } else { "Action" }),
+            )
+        }),
+        Miss::Resource => s.resource.as_ref().map(|a| {
+            (
+                a.key_span,
+                format!(
+                    "{base}.{}",
+                    if a.negated { "NotResource" } else { "Resource" }
+                ),
+            )
+        }),
         Miss::Condition { block, entry } => {
             let b = s.conditions.get(block)?;
             match b.entries.get(entry) {
-                Some(e) => Some((e.key.span, format!("{base}.Condition.{}.{}", b.operator.value, e.key.value))),
-                None => Some((b.operator.span, format!("{base}.Condition.{}", b.operator.value))),
+                Some(e) => Some((
+                    e.key.span,
+                    format!("{base}.Condition.{}.{}", b.operator.value, e.key.value),
+                )),
+                None => Some((
+                    b.operator.span,
+                    format!("{base}.Condition.{}", b.operator.value),
+                )),
             }
         }
     }

@@ -4,7 +4,10 @@
 use serde::Serialize;
 
 use crate::condition::Operator;
-use crate::eval::{ContextValue, Decision, Miss, Outcome, PolicyKind, PolicySet, Request, Response, Stage, StatementRef, miss_location};
+use crate::eval::{
+    ContextValue, Decision, Miss, Outcome, PolicyKind, PolicySet, Request, Response, Stage,
+    StatementRef, miss_location,
+};
 use crate::policy::Effect;
 
 /// One statement's part in a decision.
@@ -53,17 +56,40 @@ pub fn explain(set: &PolicySet, req: &Request, response: &Response) -> Explanati
         let idx = p.line_index();
         let (span, path, detail) = match outcome {
             Outcome::Applies => {
-                let path = if p.statement_is_array { format!("Statement[{}]", at.statement) } else { "Statement".into() };
-                (s.span, path, format!("{} statement applies", effect_name(s.effect.as_ref().map(|e| e.value))))
+                let path = if p.statement_is_array {
+                    format!("Statement[{}]", at.statement)
+                } else {
+                    "Statement".into()
+                };
+                (
+                    s.span,
+                    path,
+                    format!(
+                        "{} statement applies",
+                        effect_name(s.effect.as_ref().map(|e| e.value))
+                    ),
+                )
             }
             Outcome::NotApplicable(m) => {
-                let (span, path) = miss_location(p, at.statement, m).unwrap_or((s.span, String::new()));
+                let (span, path) =
+                    miss_location(p, at.statement, m).unwrap_or((s.span, String::new()));
                 (span, path, miss_detail(p, at.statement, m, req))
             }
             Outcome::Uninterpretable(m) => {
-                let (span, path) = m.and_then(|m| miss_location(p, at.statement, m)).unwrap_or((s.span, String::new()));
-                let what = m.map_or_else(|| "an element".to_owned(), |m| describe_part(p, at.statement, m));
-                (span, path, format!("{what} cannot be interpreted, so the statement is ignored for Allow and applied for Deny (fail closed)"))
+                let (span, path) = m
+                    .and_then(|m| miss_location(p, at.statement, m))
+                    .unwrap_or((s.span, String::new()));
+                let what = m.map_or_else(
+                    || "an element".to_owned(),
+                    |m| describe_part(p, at.statement, m),
+                );
+                (
+                    span,
+                    path,
+                    format!(
+                        "{what} cannot be interpreted, so the statement is ignored for Allow and applied for Deny (fail closed)"
+                    ),
+                )
             }
         };
         let lc = idx.line_col(&p.source, span.start);
@@ -71,7 +97,11 @@ pub fn explain(set: &PolicySet, req: &Request, response: &Response) -> Explanati
             policy: at.kind.as_str(),
             index: at.policy,
             statement: at.statement,
-            sid: s.sid.as_ref().map(|x| x.value.clone()).filter(|x| !x.is_empty()),
+            sid: s
+                .sid
+                .as_ref()
+                .map(|x| x.value.clone())
+                .filter(|x| !x.is_empty()),
             effect: match s.effect.as_ref().map(|e| e.value) {
                 Some(Effect::Allow) => "Allow",
                 Some(Effect::Deny) => "Deny",
@@ -87,7 +117,11 @@ pub fn explain(set: &PolicySet, req: &Request, response: &Response) -> Explanati
         .deciding
         .iter()
         .filter_map(|at| {
-            let outcome = response.trace.iter().find(|t| t.at == *at).map_or(Outcome::Applies, |t| t.outcome);
+            let outcome = response
+                .trace
+                .iter()
+                .find(|t| t.at == *at)
+                .map_or(Outcome::Applies, |t| t.outcome);
             reason(*at, outcome)
         })
         .collect();
@@ -105,7 +139,12 @@ pub fn explain(set: &PolicySet, req: &Request, response: &Response) -> Explanati
         (Decision::ImplicitDeny, Some(stage)) => stage_sentence(stage, req),
         (Decision::ImplicitDeny, None) => "denied: no statement allows this request".to_owned(),
     };
-    Explanation { decision: response.decision, summary, deciding, not_applied }
+    Explanation {
+        decision: response.decision,
+        summary,
+        deciding,
+        not_applied,
+    }
 }
 
 fn effect_name(e: Option<Effect>) -> &'static str {
@@ -119,9 +158,20 @@ fn effect_name(e: Option<Effect>) -> &'static str {
 /// The sentence for an implicit deny, naming the policy type that lacked an allow.
 pub fn stage_sentence(stage: Stage, req: &Request) -> String {
     match stage {
-        Stage::Trust => format!("implicitly denied: the role's trust policy does not allow `{}` to perform `{}`", principal_text(req), req.action),
-        Stage::Resource => "implicitly denied: no resource-based policy allows this caller".to_owned(),
-        other => format!("implicitly denied: no {} allows `{}` on `{}`", other.kind().long_name(), req.action, req.resource),
+        Stage::Trust => format!(
+            "implicitly denied: the role's trust policy does not allow `{}` to perform `{}`",
+            principal_text(req),
+            req.action
+        ),
+        Stage::Resource => {
+            "implicitly denied: no resource-based policy allows this caller".to_owned()
+        }
+        other => format!(
+            "implicitly denied: no {} allows `{}` on `{}`",
+            other.kind().long_name(),
+            req.action,
+            req.resource
+        ),
     }
 }
 
@@ -143,7 +193,9 @@ fn describe_part(p: &crate::policy::Policy, statement: usize, m: Miss) -> String
             let s = p.statements.get(statement);
             let b = s.and_then(|s| s.conditions.get(block));
             let op = b.map_or("?", |b| b.operator.value.as_str());
-            let key = b.and_then(|b| b.entries.get(entry)).map_or("", |e| e.key.value.as_str());
+            let key = b
+                .and_then(|b| b.entries.get(entry))
+                .map_or("", |e| e.key.value.as_str());
             if Operator::parse(op).is_none() {
                 format!("the condition operator `{op}` (unknown)")
             } else {
@@ -154,10 +206,20 @@ fn describe_part(p: &crate::policy::Policy, statement: usize, m: Miss) -> String
 }
 
 fn miss_detail(p: &crate::policy::Policy, statement: usize, m: Miss, req: &Request) -> String {
-    let Some(s) = p.statements.get(statement) else { return String::new() };
+    let Some(s) = p.statements.get(statement) else {
+        return String::new();
+    };
     let list = |items: &[crate::policy::Spanned<String>]| {
-        let shown: Vec<String> = items.iter().take(5).map(|i| format!("`{}`", i.value)).collect();
-        let more = if items.len() > 5 { format!(" and {} more", items.len() - 5) } else { String::new() };
+        let shown: Vec<String> = items
+            .iter()
+            .take(5)
+            .map(|i| format!("`{}`", i.value))
+            .collect();
+        let more = if items.len() > 5 {
+            format!(" and {} more", items.len() - 5)
+        } else {
+            String::new()
+        };
         format!("{}{more}", shown.join(", "))
     };
     match m {
@@ -170,37 +232,86 @@ fn miss_detail(p: &crate::policy::Policy, statement: usize, m: Miss, req: &Reque
             }
         }
         Miss::Action => match &s.action {
-            Some(a) if a.negated => format!("`{}` is excluded by NotAction {}", req.action, list(&a.items)),
-            Some(a) => format!("`{}` is not matched by Action {}", req.action, list(&a.items)),
+            Some(a) if a.negated => format!(
+                "`{}` is excluded by NotAction {}",
+                req.action,
+                list(&a.items)
+            ),
+            Some(a) => format!(
+                "`{}` is not matched by Action {}",
+                req.action,
+                list(&a.items)
+            ),
             None => "the statement has no Action".into(),
         },
         Miss::Resource => match &s.resource {
-            Some(r) if r.negated => format!("`{}` is excluded by NotResource {}", req.resource, list(&r.items)),
-            Some(r) => format!("`{}` is not matched by Resource {}", req.resource, list(&r.items)),
+            Some(r) if r.negated => format!(
+                "`{}` is excluded by NotResource {}",
+                req.resource,
+                list(&r.items)
+            ),
+            Some(r) => format!(
+                "`{}` is not matched by Resource {}",
+                req.resource,
+                list(&r.items)
+            ),
             None => "the statement has no Resource".into(),
         },
         Miss::Condition { block, entry } => {
-            let Some(b) = s.conditions.get(block) else { return String::new() };
-            let Some(e) = b.entries.get(entry) else { return format!("condition `{}` is false", b.operator.value) };
-            let wanted: Vec<String> = e.values.iter().map(|v| format!("`{}`", v.value.0)).collect();
+            let Some(b) = s.conditions.get(block) else {
+                return String::new();
+            };
+            let Some(e) = b.entries.get(entry) else {
+                return format!("condition `{}` is false", b.operator.value);
+            };
+            let wanted: Vec<String> = e
+                .values
+                .iter()
+                .map(|v| format!("`{}`", v.value.0))
+                .collect();
             let got = match req.context.get(&e.key.value.to_ascii_lowercase()) {
                 None => "the request has no such key".to_owned(),
                 Some(ContextValue::Single(v)) => format!("the request has `{v}`"),
                 Some(ContextValue::Multi(vs)) => {
-                    format!("the request has [{}]", vs.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "the request has [{}]",
+                        vs.iter()
+                            .map(|v| format!("`{v}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 }
             };
-            format!("condition `{}` on `{}` is false: {got}, the policy wants {}", b.operator.value, e.key.value, if wanted.is_empty() { "[]".to_owned() } else { wanted.join(" or ") })
+            format!(
+                "condition `{}` on `{}` is false: {got}, the policy wants {}",
+                b.operator.value,
+                e.key.value,
+                if wanted.is_empty() {
+                    "[]".to_owned()
+                } else {
+                    wanted.join(" or ")
+                }
+            )
         }
     }
 }
 
 /// The policy kind name as AWS's access-denied messages use it ("… because no identity-based
 /// policy allows the s3:GetObject action").
-pub fn access_denied_clause(decision: Decision, stage: Option<Stage>, deciding_kind: Option<PolicyKind>, action: &str) -> String {
+pub fn access_denied_clause(
+    decision: Decision,
+    stage: Option<Stage>,
+    deciding_kind: Option<PolicyKind>,
+    action: &str,
+) -> String {
     match (decision, stage, deciding_kind) {
-        (Decision::ExplicitDeny, _, Some(k)) => format!("with an explicit deny in a {}", k.long_name()),
-        (Decision::ImplicitDeny, Some(s), _) => format!("because no {} allows the {action} action", s.kind().long_name()),
+        (Decision::ExplicitDeny, _, Some(k)) => {
+            format!("with an explicit deny in a {}", k.long_name())
+        }
+        (Decision::ImplicitDeny, Some(s), _) => format!(
+            "because no {} allows the {action} action",
+            s.kind().long_name()
+        ),
         _ => String::new(),
     }
 }

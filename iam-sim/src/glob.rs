@@ -66,7 +66,11 @@ enum Strategy {
     /// `*literal`.
     Suffix(Box<[u8]>),
     /// Everything else.
-    General { pieces: Box<[Piece]>, anchored_start: bool, anchored_end: bool },
+    General {
+        pieces: Box<[Piece]>,
+        anchored_start: bool,
+        anchored_end: bool,
+    },
 }
 
 /// A compiled wildcard pattern.
@@ -89,7 +93,13 @@ impl Pattern {
 
     /// Compiles a token sequence.
     pub fn from_tokens(tokens: impl IntoIterator<Item = Token>, case: Case) -> Self {
-        let fold = |b: u8| if case == Case::Insensitive { b.to_ascii_lowercase() } else { b };
+        let fold = |b: u8| {
+            if case == Case::Insensitive {
+                b.to_ascii_lowercase()
+            } else {
+                b
+            }
+        };
         let mut pieces: Vec<Vec<Elem>> = vec![Vec::new()];
         let mut lit: Vec<u8> = Vec::new();
         let mut starts_any = false;
@@ -119,19 +129,25 @@ impl Pattern {
                 }
             }
         }
-        if !lit.is_empty() {
-            if let Some(cur) = pieces.last_mut() {
-                cur.push(Elem::Lit(lit.into_boxed_slice()));
-            }
+        if !lit.is_empty()
+            && let Some(cur) = pieces.last_mut()
+        {
+            cur.push(Elem::Lit(lit.into_boxed_slice()));
         }
         pieces.retain(|p| !p.is_empty());
         let pieces: Vec<Piece> = pieces.into_iter().map(Piece::new).collect();
         let strategy = match (pieces.as_slice(), starts_any, ends_any) {
             ([], true, _) => Strategy::Any,
             ([], false, _) => Strategy::Exact(Box::new([])),
-            ([p], false, false) if p.literal.is_some() => Strategy::Exact(p.literal.clone().unwrap_or_default()),
-            ([p], false, true) if p.literal.is_some() => Strategy::Prefix(p.literal.clone().unwrap_or_default()),
-            ([p], true, false) if p.literal.is_some() => Strategy::Suffix(p.literal.clone().unwrap_or_default()),
+            ([p], false, false) if p.literal.is_some() => {
+                Strategy::Exact(p.literal.clone().unwrap_or_default())
+            }
+            ([p], false, true) if p.literal.is_some() => {
+                Strategy::Prefix(p.literal.clone().unwrap_or_default())
+            }
+            ([p], true, false) if p.literal.is_some() => {
+                Strategy::Suffix(p.literal.clone().unwrap_or_default())
+            }
             _ => Strategy::General {
                 pieces: pieces.into_boxed_slice(),
                 anchored_start: !starts_any,
@@ -150,9 +166,11 @@ impl Pattern {
             Strategy::Exact(p) => eq(p, t, ci),
             Strategy::Prefix(p) => t.len() >= p.len() && eq(p, &t[..p.len()], ci),
             Strategy::Suffix(p) => t.len() >= p.len() && eq(p, &t[t.len() - p.len()..], ci),
-            Strategy::General { pieces, anchored_start, anchored_end } => {
-                general_match(pieces, *anchored_start, *anchored_end, t, ci)
-            }
+            Strategy::General {
+                pieces,
+                anchored_start,
+                anchored_end,
+            } => general_match(pieces, *anchored_start, *anchored_end, t, ci),
         }
     }
 
@@ -168,8 +186,15 @@ impl Piece {
             [Elem::Lit(b)] => Some(b.clone()),
             _ => None,
         };
-        let min_len = elems.iter().map(|e| if let Elem::Lit(b) = e { b.len() } else { 1 }).sum();
-        Self { elems: elems.into_boxed_slice(), literal, min_len }
+        let min_len = elems
+            .iter()
+            .map(|e| if let Elem::Lit(b) = e { b.len() } else { 1 })
+            .sum();
+        Self {
+            elems: elems.into_boxed_slice(),
+            literal,
+            min_len,
+        }
     }
 
     /// If the piece matches at `at`, the index just after it.
@@ -206,10 +231,10 @@ impl Piece {
         let mut start = from;
         while start + self.min_len <= limit {
             // Only start on character boundaries, so that `?` consumes whole characters.
-            if is_boundary(t, start) {
-                if let Some(end) = self.match_at(hay, start, ci) {
-                    return Some((start, end));
-                }
+            if is_boundary(t, start)
+                && let Some(end) = self.match_at(hay, start, ci)
+            {
+                return Some((start, end));
             }
             start += 1;
         }
@@ -217,12 +242,20 @@ impl Piece {
     }
 }
 
-fn general_match(pieces: &[Piece], anchored_start: bool, anchored_end: bool, t: &[u8], ci: bool) -> bool {
+fn general_match(
+    pieces: &[Piece],
+    anchored_start: bool,
+    anchored_end: bool,
+    t: &[u8],
+    ci: bool,
+) -> bool {
     let mut lo = 0;
     let mut hi = t.len();
     let mut rest = pieces;
     if anchored_start {
-        let Some((first, tail)) = rest.split_first() else { return t.is_empty() };
+        let Some((first, tail)) = rest.split_first() else {
+            return t.is_empty();
+        };
         match first.match_at(t, 0, ci) {
             Some(end) => lo = end,
             None => return false,
@@ -233,7 +266,9 @@ fn general_match(pieces: &[Piece], anchored_start: bool, anchored_end: bool, t: 
         }
     }
     if anchored_end {
-        let Some((last, middle)) = rest.split_last() else { return true };
+        let Some((last, middle)) = rest.split_last() else {
+            return true;
+        };
         // The last piece must end exactly at the end; with `?` it can have several lengths,
         // so try each start from the right that leaves room for the pieces before it.
         let mut found = None;
@@ -271,7 +306,15 @@ fn general_match(pieces: &[Piece], anchored_start: bool, anchored_end: bool, t: 
 }
 
 fn eq(pattern: &[u8], text: &[u8], ci: bool) -> bool {
-    if ci { pattern.len() == text.len() && pattern.iter().zip(text).all(|(p, t)| *p == t.to_ascii_lowercase()) } else { pattern == text }
+    if ci {
+        pattern.len() == text.len()
+            && pattern
+                .iter()
+                .zip(text)
+                .all(|(p, t)| *p == t.to_ascii_lowercase())
+    } else {
+        pattern == text
+    }
 }
 
 fn utf8_len(first: u8) -> usize {
@@ -318,7 +361,9 @@ mod tests {
     fn case_insensitive_actions() {
         let p = Pattern::new("IAM:listaccesskeys", Case::Insensitive);
         assert!(p.is_match("iam:ListAccessKeys"));
-        assert!(Pattern::new("iam:*AccessKey*", Case::Insensitive).is_match("IAM:UPDATEACCESSKEYS"));
+        assert!(
+            Pattern::new("iam:*AccessKey*", Case::Insensitive).is_match("IAM:UPDATEACCESSKEYS")
+        );
     }
 
     #[test]

@@ -37,5 +37,7 @@ pub mod policy;
 pub mod template;
 
 pub use diag::{Diagnostic, LineCol, LineIndex, Severity, Span};
-pub use eval::{CompiledPolicy, Context, ContextValue, Decision, PolicyKind, PolicySet, Request, Response};
+pub use eval::{
+    CompiledPolicy, Context, ContextValue, Decision, PolicyKind, PolicySet, Request, Response,
+};
 pub use policy::{ParseError, Policy};

@@ -184,7 +184,7 @@ pub struct Policy {
 #[error("{}", diagnostic.message)]
 pub struct ParseError {
     /// What is wrong, with its span.
-    pub diagnostic: Diagnostic,
+    pub diagnostic: Box<Diagnostic>,
 }
 
 /// Codes of the findings the parser reports.
@@ -220,11 +220,35 @@ struct Reader<'s> {
 
 impl Reader<'_> {
     fn err(&mut self, code: (&'static str, &'static str), message: String, span: Span, path: &str) {
-        self.diags.push(Diagnostic::new(code.0, code.1, Severity::Error, message, span, path.to_owned()));
+        self.diags.push(Diagnostic::new(
+            code.0,
+            code.1,
+            Severity::Error,
+            message,
+            span,
+            path.to_owned(),
+        ));
     }
 
-    fn err_help(&mut self, code: (&'static str, &'static str), message: String, help: &str, span: Span, path: &str) {
-        self.diags.push(Diagnostic::new(code.0, code.1, Severity::Error, message, span, path.to_owned()).with_help(help));
+    fn err_help(
+        &mut self,
+        code: (&'static str, &'static str),
+        message: String,
+        help: &str,
+        span: Span,
+        path: &str,
+    ) {
+        self.diags.push(
+            Diagnostic::new(
+                code.0,
+                code.1,
+                Severity::Error,
+                message,
+                span,
+                path.to_owned(),
+            )
+            .with_help(help),
+        );
     }
 
     /// Reports duplicate keys of `obj`; returns whether there were any.
@@ -261,7 +285,11 @@ fn name_span(n: &ObjectPropName<'_>) -> Span {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn type_name(v: &Value<'_>) -> &'static str {
@@ -282,13 +310,30 @@ impl Policy {
     /// [`ParseError`] when the text is not JSON, is not an object, is too large, or has no
     /// readable `Statement`. Other problems are in [`Policy::diagnostics`].
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let fatal = |code: (&'static str, &'static str), message: String, span: Span, path: &str, help: &str| ParseError {
-            diagnostic: Diagnostic::new(code.0, code.1, Severity::Error, message, span, path.to_owned()).with_help(help),
+        let fatal = |code: (&'static str, &'static str),
+                     message: String,
+                     span: Span,
+                     path: &str,
+                     help: &str| ParseError {
+            diagnostic: Box::new(
+                Diagnostic::new(
+                    code.0,
+                    code.1,
+                    Severity::Error,
+                    message,
+                    span,
+                    path.to_owned(),
+                )
+                .with_help(help),
+            ),
         };
         if text.len() > MAX_POLICY_BYTES {
             return Err(fatal(
                 codes::TOO_LARGE,
-                format!("the document is {} bytes; fargate-sim reads at most {MAX_POLICY_BYTES}", text.len()),
+                format!(
+                    "the document is {} bytes; fargate-sim reads at most {MAX_POLICY_BYTES}",
+                    text.len()
+                ),
                 Span::new(0, 0),
                 "",
                 "IAM policies are at most a few thousand characters; check that this is the right file",
@@ -306,13 +351,27 @@ impl Policy {
             allow_non_finite_numbers: false,
             allow_extended_string_escapes: false,
         };
-        let parsed = jsonc_parser::parse_to_ast(text, &jsonc_parser::CollectOptions::default(), &opts).map_err(|e| {
-            let r = e.range();
-            let message = lowercase_first(&e.kind().to_string());
-            fatal(codes::JSON_SYNTAX, message, Span::new(r.start, r.end.max(r.start)), "", "fix the JSON syntax at this position")
-        })?;
+        let parsed =
+            jsonc_parser::parse_to_ast(text, &jsonc_parser::CollectOptions::default(), &opts)
+                .map_err(|e| {
+                    let r = e.range();
+                    let message = lowercase_first(&e.kind().to_string());
+                    fatal(
+                        codes::JSON_SYNTAX,
+                        message,
+                        Span::new(r.start, r.end.max(r.start)),
+                        "",
+                        "fix the JSON syntax at this position",
+                    )
+                })?;
         let Some(root) = parsed.value else {
-            return Err(fatal(codes::JSON_SYNTAX, "the document is empty".into(), Span::new(0, 0), "", "a policy is a JSON object with a `Statement`"));
+            return Err(fatal(
+                codes::JSON_SYNTAX,
+                "the document is empty".into(),
+                Span::new(0, 0),
+                "",
+                "a policy is a JSON object with a `Statement`",
+            ));
         };
         let Value::Object(obj) = &root else {
             return Err(fatal(
@@ -323,7 +382,10 @@ impl Policy {
                 "wrap the statements in {\"Version\": \"2012-10-17\", \"Statement\": [...]}",
             ));
         };
-        let mut r = Reader { diags: Vec::new(), _src: text };
+        let mut r = Reader {
+            diags: Vec::new(),
+            _src: text,
+        };
         r.check_duplicates(obj, "");
         let mut version = Version::Missing;
         let mut version_span = None;
@@ -354,12 +416,27 @@ impl Policy {
                     v => {
                         version = Version::Invalid;
                         version_span = Some(span_of(v));
-                        r.err(codes::WRONG_TYPE, format!("`Version` must be a string, found {}", type_name(v)), span_of(v), "Version");
+                        r.err(
+                            codes::WRONG_TYPE,
+                            format!("`Version` must be a string, found {}", type_name(v)),
+                            span_of(v),
+                            "Version",
+                        );
                     }
                 },
                 "Id" => match &p.value {
-                    Value::StringLit(s) => id = Some(Spanned { value: s.value.to_string(), span: span_of(s) }),
-                    v => r.err(codes::WRONG_TYPE, format!("`Id` must be a string, found {}", type_name(v)), span_of(v), "Id"),
+                    Value::StringLit(s) => {
+                        id = Some(Spanned {
+                            value: s.value.to_string(),
+                            span: span_of(s),
+                        })
+                    }
+                    v => r.err(
+                        codes::WRONG_TYPE,
+                        format!("`Id` must be a string, found {}", type_name(v)),
+                        span_of(v),
+                        "Id",
+                    ),
                 },
                 "Statement" => {
                     statement_value = Some(&p.value);
@@ -368,8 +445,10 @@ impl Policy {
                 other => r.err_help(
                     codes::UNKNOWN_ELEMENT,
                     format!("`{other}` is not a policy element"),
-                    &did_you_mean(other, &["Version", "Id", "Statement"])
-                        .map_or_else(|| "a policy has only `Version`, `Id` and `Statement`".to_owned(), |s| format!("did you mean `{s}`?")),
+                    &did_you_mean(other, &["Version", "Id", "Statement"]).map_or_else(
+                        || "a policy has only `Version`, `Id` and `Statement`".to_owned(),
+                        |s| format!("did you mean `{s}`?"),
+                    ),
                     name_span(&p.name),
                     other,
                 ),
@@ -390,7 +469,10 @@ impl Policy {
             v => {
                 return Err(fatal(
                     codes::WRONG_TYPE,
-                    format!("`Statement` must be an object or an array of objects, found {}", type_name(v)),
+                    format!(
+                        "`Statement` must be an object or an array of objects, found {}",
+                        type_name(v)
+                    ),
                     span_of(v),
                     "Statement",
                     "write \"Statement\": [ { \"Effect\": …, … } ]",
@@ -408,7 +490,11 @@ impl Policy {
         }
         let mut statements = Vec::with_capacity(items.len());
         for (i, item) in items.into_iter().enumerate() {
-            let path = if is_array { format!("Statement[{i}]") } else { "Statement".to_owned() };
+            let path = if is_array {
+                format!("Statement[{i}]")
+            } else {
+                "Statement".to_owned()
+            };
             match item {
                 Value::Object(o) => statements.push(read_statement(&mut r, o, i, &path)),
                 v => {
@@ -448,10 +534,16 @@ impl Policy {
 
 /// IAM accepts TAB, LF, CR and U+0020–U+00FF only.
 fn check_characters(r: &mut Reader<'_>, text: &str) {
-    if let Some((i, c)) = text.char_indices().find(|(_, c)| !matches!(*c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}')) {
+    if let Some((i, c)) = text
+        .char_indices()
+        .find(|(_, c)| !matches!(*c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'))
+    {
         r.err_help(
             codes::INVALID_CHARACTERS,
-            format!("character U+{:04X} is outside what IAM accepts (TAB, LF, CR and U+0020 to U+00FF)", c as u32),
+            format!(
+                "character U+{:04X} is outside what IAM accepts (TAB, LF, CR and U+0020 to U+00FF)",
+                c as u32
+            ),
             "replace it with plain ASCII text",
             Span::new(i, i + c.len_utf8()),
             "",
@@ -459,8 +551,18 @@ fn check_characters(r: &mut Reader<'_>, text: &str) {
     }
 }
 
-const STATEMENT_KEYS: [&str; 10] =
-    ["Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition", "Id"];
+const STATEMENT_KEYS: [&str; 10] = [
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+    "Id",
+];
 
 fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &str) -> Statement {
     let mut st = Statement {
@@ -486,9 +588,19 @@ fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &str) 
         let kspan = name_span(&p.name);
         match key {
             "Sid" => match &p.value {
-                Value::StringLit(s) => st.sid = Some(Spanned { value: s.value.to_string(), span: span_of(s) }),
+                Value::StringLit(s) => {
+                    st.sid = Some(Spanned {
+                        value: s.value.to_string(),
+                        span: span_of(s),
+                    })
+                }
                 v => {
-                    r.err(codes::WRONG_TYPE, format!("`Sid` must be a string, found {}", type_name(v)), span_of(v), &kpath);
+                    r.err(
+                        codes::WRONG_TYPE,
+                        format!("`Sid` must be a string, found {}", type_name(v)),
+                        span_of(v),
+                        &kpath,
+                    );
                 }
             },
             "Effect" => {
@@ -496,8 +608,18 @@ fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &str) 
                 st.effect_span = span_of(&p.value);
                 match &p.value {
                     Value::StringLit(s) => match s.value.as_ref() {
-                        "Allow" => st.effect = Some(Spanned { value: Effect::Allow, span: span_of(s) }),
-                        "Deny" => st.effect = Some(Spanned { value: Effect::Deny, span: span_of(s) }),
+                        "Allow" => {
+                            st.effect = Some(Spanned {
+                                value: Effect::Allow,
+                                span: span_of(s),
+                            })
+                        }
+                        "Deny" => {
+                            st.effect = Some(Spanned {
+                                value: Effect::Deny,
+                                span: span_of(s),
+                            })
+                        }
                         other => {
                             let help = if other.eq_ignore_ascii_case("allow") {
                                 "write `Allow`: the effect is case-sensitive".to_owned()
@@ -506,17 +628,34 @@ fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &str) 
                             } else {
                                 "the effect is `Allow` or `Deny`".to_owned()
                             };
-                            r.err_help(codes::INVALID_EFFECT, format!("`{other}` is not an effect"), &help, span_of(s), &kpath);
+                            r.err_help(
+                                codes::INVALID_EFFECT,
+                                format!("`{other}` is not an effect"),
+                                &help,
+                                span_of(s),
+                                &kpath,
+                            );
                         }
                     },
-                    v => r.err(codes::WRONG_TYPE, format!("`Effect` must be a string, found {}", type_name(v)), span_of(v), &kpath),
+                    v => r.err(
+                        codes::WRONG_TYPE,
+                        format!("`Effect` must be a string, found {}", type_name(v)),
+                        span_of(v),
+                        &kpath,
+                    ),
                 }
             }
             "Principal" | "NotPrincipal" => {
                 if st.principal.is_some() {
                     conflict(r, &mut st, "Principal", "NotPrincipal", kspan, &kpath);
                 }
-                st.principal = Some(read_principal(r, &p.value, key == "NotPrincipal", kspan, &kpath));
+                st.principal = Some(read_principal(
+                    r,
+                    &p.value,
+                    key == "NotPrincipal",
+                    kspan,
+                    &kpath,
+                ));
             }
             "Action" | "NotAction" => {
                 if st.action.is_some() {
@@ -536,7 +675,12 @@ fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &str) 
                     Value::Object(c) => read_conditions(r, c, &kpath, &mut st),
                     v => {
                         st.broken = true;
-                        r.err(codes::WRONG_TYPE, format!("`Condition` must be an object, found {}", type_name(v)), span_of(v), &kpath);
+                        r.err(
+                            codes::WRONG_TYPE,
+                            format!("`Condition` must be an object, found {}", type_name(v)),
+                            span_of(v),
+                            &kpath,
+                        );
                     }
                 }
             }
@@ -544,7 +688,13 @@ fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &str) 
                 st.broken = true;
                 let help = did_you_mean(other, &STATEMENT_KEYS)
                     .map_or_else(|| "a statement has Sid, Effect, Principal, Action, Resource and Condition (or their Not- forms)".to_owned(), |s| format!("did you mean `{s}`?"));
-                r.err_help(codes::UNKNOWN_ELEMENT, format!("`{other}` is not a statement element"), &help, kspan, &kpath);
+                r.err_help(
+                    codes::UNKNOWN_ELEMENT,
+                    format!("`{other}` is not a statement element"),
+                    &help,
+                    kspan,
+                    &kpath,
+                );
             }
         }
     }
@@ -571,32 +721,74 @@ fn conflict(r: &mut Reader<'_>, st: &mut Statement, a: &str, b: &str, span: Span
     );
 }
 
-fn read_list(r: &mut Reader<'_>, v: &Value<'_>, negated: bool, key_span: Span, path: &str) -> ListElement {
-    let mut el = ListElement { negated, key_span, items: Vec::new(), is_array: false, broken: false };
+fn read_list(
+    r: &mut Reader<'_>,
+    v: &Value<'_>,
+    negated: bool,
+    key_span: Span,
+    path: &str,
+) -> ListElement {
+    let mut el = ListElement {
+        negated,
+        key_span,
+        items: Vec::new(),
+        is_array: false,
+        broken: false,
+    };
     match v {
-        Value::StringLit(s) => el.items.push(Spanned { value: s.value.to_string(), span: span_of(s) }),
+        Value::StringLit(s) => el.items.push(Spanned {
+            value: s.value.to_string(),
+            span: span_of(s),
+        }),
         Value::Array(a) => {
             el.is_array = true;
             for (i, item) in a.elements.iter().enumerate() {
                 match item {
-                    Value::StringLit(s) => el.items.push(Spanned { value: s.value.to_string(), span: span_of(s) }),
+                    Value::StringLit(s) => el.items.push(Spanned {
+                        value: s.value.to_string(),
+                        span: span_of(s),
+                    }),
                     other => {
                         el.broken = true;
-                        r.err(codes::WRONG_TYPE, format!("expected a string, found {}", type_name(other)), span_of(other), &format!("{path}[{i}]"));
+                        r.err(
+                            codes::WRONG_TYPE,
+                            format!("expected a string, found {}", type_name(other)),
+                            span_of(other),
+                            &format!("{path}[{i}]"),
+                        );
                     }
                 }
             }
         }
         other => {
             el.broken = true;
-            r.err(codes::WRONG_TYPE, format!("expected a string or an array of strings, found {}", type_name(other)), span_of(other), path);
+            r.err(
+                codes::WRONG_TYPE,
+                format!(
+                    "expected a string or an array of strings, found {}",
+                    type_name(other)
+                ),
+                span_of(other),
+                path,
+            );
         }
     }
     el
 }
 
-fn read_principal(r: &mut Reader<'_>, v: &Value<'_>, negated: bool, key_span: Span, path: &str) -> PrincipalElement {
-    let mut el = PrincipalElement { negated, key_span, value: PrincipalValue::Map(Vec::new()), broken: false };
+fn read_principal(
+    r: &mut Reader<'_>,
+    v: &Value<'_>,
+    negated: bool,
+    key_span: Span,
+    path: &str,
+) -> PrincipalElement {
+    let mut el = PrincipalElement {
+        negated,
+        key_span,
+        value: PrincipalValue::Map(Vec::new()),
+        broken: false,
+    };
     match v {
         Value::StringLit(s) if s.value == "*" => el.value = PrincipalValue::Star(span_of(s)),
         Value::Object(o) => {
@@ -605,10 +797,16 @@ fn read_principal(r: &mut Reader<'_>, v: &Value<'_>, negated: bool, key_span: Sp
             }
             let mut entries = Vec::new();
             for p in &o.properties {
-                let kind = Spanned { value: p.name.as_str().to_owned(), span: name_span(&p.name) };
+                let kind = Spanned {
+                    value: p.name.as_str().to_owned(),
+                    span: name_span(&p.name),
+                };
                 let list = read_list(r, &p.value, false, kind.span, &join(path, p.name.as_str()));
                 el.broken |= list.broken;
-                entries.push(PrincipalEntry { kind, values: list.items });
+                entries.push(PrincipalEntry {
+                    kind,
+                    values: list.items,
+                });
             }
             el.value = PrincipalValue::Map(entries);
         }
@@ -638,9 +836,16 @@ fn read_conditions(r: &mut Reader<'_>, c: &Object<'_>, path: &str, st: &mut Stat
         st.broken = true;
     }
     for p in &c.properties {
-        let op = Spanned { value: p.name.as_str().to_owned(), span: name_span(&p.name) };
+        let op = Spanned {
+            value: p.name.as_str().to_owned(),
+            span: name_span(&p.name),
+        };
         let opath = join(path, p.name.as_str());
-        let mut block = ConditionBlock { operator: op, entries: Vec::new(), broken: false };
+        let mut block = ConditionBlock {
+            operator: op,
+            entries: Vec::new(),
+            broken: false,
+        };
         match &p.value {
             Value::Object(keys) => {
                 if r.check_duplicates(keys, &opath) {
@@ -648,27 +853,72 @@ fn read_conditions(r: &mut Reader<'_>, c: &Object<'_>, path: &str, st: &mut Stat
                 }
                 for k in &keys.properties {
                     let kpath = join(&opath, k.name.as_str());
-                    block.entries.push(read_condition_entry(r, k.name.as_str(), name_span(&k.name), &k.value, &kpath));
+                    block.entries.push(read_condition_entry(
+                        r,
+                        k.name.as_str(),
+                        name_span(&k.name),
+                        &k.value,
+                        &kpath,
+                    ));
                 }
             }
             other => {
                 block.broken = true;
-                r.err(codes::WRONG_TYPE, format!("a condition operator needs an object of keys, found {}", type_name(other)), span_of(other), &opath);
+                r.err(
+                    codes::WRONG_TYPE,
+                    format!(
+                        "a condition operator needs an object of keys, found {}",
+                        type_name(other)
+                    ),
+                    span_of(other),
+                    &opath,
+                );
             }
         }
         st.conditions.push(block);
     }
 }
 
-fn read_condition_entry(r: &mut Reader<'_>, key: &str, key_span: Span, v: &Value<'_>, path: &str) -> ConditionEntry {
-    let mut e = ConditionEntry { key: Spanned { value: key.to_owned(), span: key_span }, values: Vec::new(), is_array: false, broken: false };
+fn read_condition_entry(
+    r: &mut Reader<'_>,
+    key: &str,
+    key_span: Span,
+    v: &Value<'_>,
+    path: &str,
+) -> ConditionEntry {
+    let mut e = ConditionEntry {
+        key: Spanned {
+            value: key.to_owned(),
+            span: key_span,
+        },
+        values: Vec::new(),
+        is_array: false,
+        broken: false,
+    };
     let scalar = |r: &mut Reader<'_>, v: &Value<'_>, path: &str, e: &mut ConditionEntry| match v {
-        Value::StringLit(s) => e.values.push(Spanned { value: (s.value.to_string(), ScalarKind::String), span: span_of(s) }),
-        Value::NumberLit(n) => e.values.push(Spanned { value: (n.value.to_owned(), ScalarKind::Number), span: span_of(n) }),
-        Value::BooleanLit(b) => e.values.push(Spanned { value: (b.value.to_string(), ScalarKind::Bool), span: span_of(b) }),
+        Value::StringLit(s) => e.values.push(Spanned {
+            value: (s.value.to_string(), ScalarKind::String),
+            span: span_of(s),
+        }),
+        Value::NumberLit(n) => e.values.push(Spanned {
+            value: (n.value.to_owned(), ScalarKind::Number),
+            span: span_of(n),
+        }),
+        Value::BooleanLit(b) => e.values.push(Spanned {
+            value: (b.value.to_string(), ScalarKind::Bool),
+            span: span_of(b),
+        }),
         other => {
             e.broken = true;
-            r.err(codes::WRONG_TYPE, format!("a condition value must be a string, number or boolean, found {}", type_name(other)), span_of(other), path);
+            r.err(
+                codes::WRONG_TYPE,
+                format!(
+                    "a condition value must be a string, number or boolean, found {}",
+                    type_name(other)
+                ),
+                span_of(other),
+                path,
+            );
         }
     };
     match v {
@@ -686,7 +936,12 @@ fn read_condition_entry(r: &mut Reader<'_>, key: &str, key_span: Span, v: &Value
 fn lowercase_first(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect::<String>().trim_end_matches('.').to_owned(),
+        Some(f) => f
+            .to_lowercase()
+            .chain(c)
+            .collect::<String>()
+            .trim_end_matches('.')
+            .to_owned(),
         None => String::new(),
     }
 }
@@ -741,7 +996,10 @@ mod tests {
         let st = &p.statements[0];
         assert_eq!(st.effect.as_ref().map(|e| e.value), Some(Effect::Allow));
         let action = st.action.as_ref().unwrap();
-        assert_eq!(&text[action.items[0].span.start..action.items[0].span.end], "\"sts:AssumeRole\"");
+        assert_eq!(
+            &text[action.items[0].span.start..action.items[0].span.end],
+            "\"sts:AssumeRole\""
+        );
         let lc = p.line_index().line_col(text, action.items[0].span.start);
         assert_eq!((lc.line, lc.column), (8, 17));
         assert_eq!(st.conditions[0].entries[0].key.value, "aws:SourceArn");
@@ -767,7 +1025,11 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
-        let text = format!("{{\"Statement\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let text = format!(
+            "{{\"Statement\": {}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
         assert!(Policy::parse(&text).is_err());
     }
 
@@ -784,9 +1046,14 @@ mod tests {
 
     #[test]
     fn effect_is_case_sensitive_with_a_helpful_message() {
-        let p = Policy::parse(r#"{"Statement": {"Effect": "allow", "Action": "*", "Resource": "*"}}"#).unwrap();
+        let p =
+            Policy::parse(r#"{"Statement": {"Effect": "allow", "Action": "*", "Resource": "*"}}"#)
+                .unwrap();
         assert!(p.statements[0].effect.is_none());
-        assert_eq!(p.diagnostics[0].help.as_deref(), Some("write `Allow`: the effect is case-sensitive"));
+        assert_eq!(
+            p.diagnostics[0].help.as_deref(),
+            Some("write `Allow`: the effect is case-sensitive")
+        );
     }
 
     #[test]

@@ -72,7 +72,10 @@ pub fn parse(text: &str) -> Result<Option<Vec<Part>>, TemplateError> {
                 if name.contains(' ') {
                     return Err(TemplateError::SpaceInName);
                 }
-                parts.push(Part::Var { key: name.to_ascii_lowercase(), default });
+                parts.push(Part::Var {
+                    key: name.to_ascii_lowercase(),
+                    default,
+                });
             }
         }
         rest = &after[end + 1..];
@@ -86,7 +89,12 @@ pub fn parse(text: &str) -> Result<Option<Vec<Part>>, TemplateError> {
 /// Resolves parts into pattern tokens: text keeps its wildcards when `wildcards` is true;
 /// substituted values and escapes are literal. `None` when a variable has no value and no
 /// default (the value then matches nothing).
-pub fn resolve<'c>(parts: &[Part], wildcards: bool, lookup: &dyn Fn(&str) -> Option<&'c str>, out: &mut Vec<Token>) -> Option<()> {
+pub fn resolve<'c>(
+    parts: &[Part],
+    wildcards: bool,
+    lookup: &dyn Fn(&str) -> Option<&'c str>,
+    out: &mut Vec<Token>,
+) -> Option<()> {
     out.clear();
     for p in parts {
         match p {
@@ -116,12 +124,17 @@ mod tests {
 
     #[test]
     fn parses_variables_defaults_and_escapes() {
-        let p = parse("a-${aws:PrincipalTag/team, 'company-wide'}-${*}").unwrap().unwrap();
+        let p = parse("a-${aws:PrincipalTag/team, 'company-wide'}-${*}")
+            .unwrap()
+            .unwrap();
         assert_eq!(
             p,
             vec![
                 Part::Text("a-".into()),
-                Part::Var { key: "aws:principaltag/team".into(), default: Some("company-wide".into()) },
+                Part::Var {
+                    key: "aws:principaltag/team".into(),
+                    default: Some("company-wide".into())
+                },
                 Part::Text("-".into()),
                 Part::Escaped(b'*'),
             ]

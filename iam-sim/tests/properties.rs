@@ -18,8 +18,21 @@ fn naive(p: &[char], t: &[char]) -> bool {
     }
 }
 
-const ACTIONS: [&str; 6] = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:Get*", "s3:*", "*"];
-const RESOURCES: [&str; 5] = ["arn:aws:s3:::b/*", "arn:aws:s3:::b", "arn:aws:s3:::b/k", "*", "arn:aws:s3:::other/*"];
+const ACTIONS: [&str; 6] = [
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "s3:Get*",
+    "s3:*",
+    "*",
+];
+const RESOURCES: [&str; 5] = [
+    "arn:aws:s3:::b/*",
+    "arn:aws:s3:::b",
+    "arn:aws:s3:::b/k",
+    "*",
+    "arn:aws:s3:::other/*",
+];
 const CONDS: [&str; 5] = [
     "",
     r#","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"}}"#,
@@ -29,20 +42,31 @@ const CONDS: [&str; 5] = [
 ];
 
 fn statement() -> impl Strategy<Value = String> {
-    (any::<bool>(), any::<bool>(), 0..ACTIONS.len(), 0..RESOURCES.len(), 0..CONDS.len()).prop_map(|(allow, not_action, a, r, c)| {
-        format!(
-            r#"{{"Effect":"{}","{}":"{}","Resource":"{}"{}}}"#,
-            if allow { "Allow" } else { "Deny" },
-            if not_action { "NotAction" } else { "Action" },
-            ACTIONS[a],
-            RESOURCES[r],
-            CONDS[c]
-        )
-    })
+    (
+        any::<bool>(),
+        any::<bool>(),
+        0..ACTIONS.len(),
+        0..RESOURCES.len(),
+        0..CONDS.len(),
+    )
+        .prop_map(|(allow, not_action, a, r, c)| {
+            format!(
+                r#"{{"Effect":"{}","{}":"{}","Resource":"{}"{}}}"#,
+                if allow { "Allow" } else { "Deny" },
+                if not_action { "NotAction" } else { "Action" },
+                ACTIONS[a],
+                RESOURCES[r],
+                CONDS[c]
+            )
+        })
 }
 
 fn policy(stmts: &[String]) -> CompiledPolicy {
-    CompiledPolicy::parse(&format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, stmts.join(","))).unwrap()
+    CompiledPolicy::parse(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        stmts.join(",")
+    ))
+    .unwrap()
 }
 
 fn request(action: usize, team: bool) -> Request {
@@ -52,7 +76,13 @@ fn request(action: usize, team: bool) -> Request {
     }
     ctx.insert("aws:SecureTransport", ContextValue::Single("true".into()));
     let action = ["s3:GetObject", "s3:PutObject", "s3:ListBucket"][action];
-    Request::new("arn:aws:sts::111122223333:assumed-role/app/s", action, "arn:aws:s3:::b/k", None, ctx)
+    Request::new(
+        "arn:aws:sts::111122223333:assumed-role/app/s",
+        action,
+        "arn:aws:s3:::b/k",
+        None,
+        ctx,
+    )
 }
 
 proptest! {
@@ -120,11 +150,29 @@ proptest! {
 #[test]
 fn an_unknown_operator_never_allows_but_still_denies() {
     let req = request(0, true);
-    let allow = policy(&[r#"{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEqualz":{"a":"b"}}}"#.to_owned()]);
-    assert_eq!(PolicySet { identity: vec![allow], ..PolicySet::default() }.decide(&req), Decision::ImplicitDeny);
+    let allow = policy(&[
+        r#"{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEqualz":{"a":"b"}}}"#
+            .to_owned(),
+    ]);
+    assert_eq!(
+        PolicySet {
+            identity: vec![allow],
+            ..PolicySet::default()
+        }
+        .decide(&req),
+        Decision::ImplicitDeny
+    );
     let deny = policy(&[
         r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#.to_owned(),
-        r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEqualz":{"a":"b"}}}"#.to_owned(),
+        r#"{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEqualz":{"a":"b"}}}"#
+            .to_owned(),
     ]);
-    assert_eq!(PolicySet { identity: vec![deny], ..PolicySet::default() }.decide(&req), Decision::ExplicitDeny);
+    assert_eq!(
+        PolicySet {
+            identity: vec![deny],
+            ..PolicySet::default()
+        }
+        .decide(&req),
+        Decision::ExplicitDeny
+    );
 }

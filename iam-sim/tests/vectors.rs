@@ -10,7 +10,12 @@ use iam_sim::{CompiledPolicy, Context};
 
 fn lines(name: &str) -> Vec<String> {
     let path = format!("{}/tests/corpus/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap().lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()
+    std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
@@ -19,12 +24,22 @@ fn evaluation_vectors() {
     let mut failures = Vec::new();
     for line in lines("spec-eval.jsonl") {
         let case = parse_case(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        let Some(expected) = case.expected else { continue };
+        let Some(expected) = case.expected else {
+            continue;
+        };
         let got = case.set.decide(&case.request);
         // The explained path must agree with the fast path.
-        assert_eq!(case.set.evaluate(&case.request).decision, got, "{:?}", case.id);
+        assert_eq!(
+            case.set.evaluate(&case.request).decision,
+            got,
+            "{:?}",
+            case.id
+        );
         if got != expected {
-            failures.push(format!("{}: expected {expected}, got {got}", case.id.unwrap_or_default()));
+            failures.push(format!(
+                "{}: expected {expected}, got {got}",
+                case.id.unwrap_or_default()
+            ));
         }
         checked += 1;
     }
@@ -45,7 +60,11 @@ fn condition_vectors() {
             ctx.insert(k, context_value(val).unwrap());
         }
         let got = condition_holds(&policy, 0, &ctx);
-        let want = if v["expect"].as_bool().unwrap() { Tri::True } else { Tri::False };
+        let want = if v["expect"].as_bool().unwrap() {
+            Tri::True
+        } else {
+            Tri::False
+        };
         if got != want {
             failures.push(format!("{}: expected {want:?}, got {got:?}", v["id"]));
         }
@@ -64,7 +83,11 @@ fn match_vectors() {
             "Action" => action_matches(pattern, value),
             _ => resource_matches(pattern, value, Context::new(), true),
         };
-        let want = if v["expect"].as_bool().unwrap() { Tri::True } else { Tri::False };
+        let want = if v["expect"].as_bool().unwrap() {
+            Tri::True
+        } else {
+            Tri::False
+        };
         assert_eq!(got, want, "{}", v["id"]);
     }
     assert_eq!(all.len(), 11);

@@ -23,7 +23,10 @@ impl std::fmt::Debug for Creds {
         f.debug_struct("Creds")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -31,13 +34,19 @@ impl std::fmt::Debug for Creds {
 impl Creds {
     /// LocalStack's account credentials (`test` / `test`), which act as the account root.
     pub fn test_account() -> Self {
-        Self { access_key_id: "test".into(), secret_access_key: "test".into(), session_token: None }
+        Self {
+            access_key_id: "test".into(),
+            secret_access_key: "test".into(),
+            session_token: None,
+        }
     }
 }
 
 /// SDK configuration for one endpoint, region and set of credentials.
 pub async fn sdk_config(endpoint: &str, region: &str, creds: &Creds) -> aws_config::SdkConfig {
-    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http)
         .region(aws_config::Region::new(region.to_owned()))
@@ -68,8 +77,16 @@ impl Clients {
     /// Builds S3, IAM and STS clients for `endpoint`.
     pub async fn new(endpoint: &str, region: &str, creds: &Creds) -> Self {
         let conf = sdk_config(endpoint, region, creds).await;
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
-        Self { s3, iam: aws_sdk_iam::Client::new(&conf), sts: aws_sdk_sts::Client::new(&conf) }
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        Self {
+            s3,
+            iam: aws_sdk_iam::Client::new(&conf),
+            sts: aws_sdk_sts::Client::new(&conf),
+        }
     }
 }
 
@@ -80,7 +97,9 @@ pub fn decode_policy_document(raw: &str) -> String {
     if trimmed.starts_with('{') {
         return raw.to_owned();
     }
-    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -89,13 +108,20 @@ mod tests {
 
     #[test]
     fn decodes_url_encoded_and_passes_plain_json() {
-        assert_eq!(decode_policy_document("%7B%22a%22%3A%221+2%22%7D"), r#"{"a":"1+2"}"#);
+        assert_eq!(
+            decode_policy_document("%7B%22a%22%3A%221+2%22%7D"),
+            r#"{"a":"1+2"}"#
+        );
         assert_eq!(decode_policy_document(r#"  {"a": 1}"#), r#"  {"a": 1}"#);
     }
 
     #[test]
     fn debug_never_shows_the_secret() {
-        let c = Creds { access_key_id: "AKID".into(), secret_access_key: "s3cr3t".into(), session_token: Some("tok".into()) };
+        let c = Creds {
+            access_key_id: "AKID".into(),
+            secret_access_key: "s3cr3t".into(),
+            session_token: Some("tok".into()),
+        };
         let shown = format!("{c:?}");
         assert!(shown.contains("AKID") && !shown.contains("s3cr3t") && !shown.contains("tok\""));
     }

@@ -17,7 +17,9 @@ pub struct Container {
 
 impl std::fmt::Debug for Container {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Container").field("endpoint", &self.endpoint).finish_non_exhaustive()
+        f.debug_struct("Container")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
     }
 }
 
@@ -30,15 +32,24 @@ impl Container {
 
 /// Whether a Docker daemon answers a ping within two seconds.
 pub fn daemon_reachable() -> bool {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
         return false;
     };
     rt.block_on(async {
         let probe = async {
-            let client = testcontainers_modules::testcontainers::core::client::docker_client_instance().await.ok()?;
+            let client =
+                testcontainers_modules::testcontainers::core::client::docker_client_instance()
+                    .await
+                    .ok()?;
             client.ping().await.ok()
         };
-        matches!(tokio::time::timeout(Duration::from_secs(2), probe).await, Ok(Some(_)))
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), probe).await,
+            Ok(Some(_))
+        )
     })
 }
 
@@ -60,5 +71,8 @@ pub fn start() -> Result<Container, HarnessError> {
         .map_err(|e| failed(&e))?;
     let host = inner.get_host().map_err(|e| failed(&e))?;
     let port = inner.get_host_port_ipv4(4566).map_err(|e| failed(&e))?;
-    Ok(Container { endpoint: format!("http://{host}:{port}"), _inner: inner })
+    Ok(Container {
+        endpoint: format!("http://{host}:{port}"),
+        _inner: inner,
+    })
 }

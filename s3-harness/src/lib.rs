@@ -16,9 +16,9 @@ use std::path::PathBuf;
 
 pub use client::{Clients, Creds};
 
+pub use localstack::{LocalStack, Progress};
 /// The SDK crates, re-exported so that callers name the same versions.
 pub use {aws_sdk_iam as iam, aws_sdk_s3 as s3, aws_sdk_sts as sts};
-pub use localstack::{LocalStack, Progress};
 
 /// Everything that can go wrong while finding, starting or using LocalStack.
 #[derive(Debug, thiserror::Error)]
@@ -106,10 +106,17 @@ impl HarnessError {
         let message = match err {
             aws_sdk_s3::error::SdkError::ServiceError(se) => {
                 let e = se.err();
-                format!("{}: {}", e.code().unwrap_or("Unknown"), e.message().unwrap_or(""))
+                format!(
+                    "{}: {}",
+                    e.code().unwrap_or("Unknown"),
+                    e.message().unwrap_or("")
+                )
             }
             other => format!("{}", aws_sdk_s3::error::DisplayErrorContext(other)),
         };
-        Self::Aws { operation: operation.into(), message }
+        Self::Aws {
+            operation: operation.into(),
+            message,
+        }
     }
 }

@@ -109,7 +109,10 @@ enum Guard {
         stdin: Option<ChildStdin>,
     },
     #[cfg(feature = "docker")]
-    Docker(#[allow(dead_code, reason = "held so that dropping it removes the container")] Box<crate::docker::Container>),
+    Docker(
+        #[allow(dead_code, reason = "held so that dropping it removes the container")]
+        Box<crate::docker::Container>,
+    ),
 }
 
 impl LocalStack {
@@ -127,7 +130,10 @@ impl LocalStack {
     /// An unreachable or unhealthy given endpoint, a non-loopback endpoint without
     /// `allow_remote`, no usable Python for host mode, or a LocalStack that did not become
     /// healthy in time (the error names its log file).
-    pub fn obtain_with(options: &Options, progress: &dyn Fn(Progress)) -> Result<Self, HarnessError> {
+    pub fn obtain_with(
+        options: &Options,
+        progress: &dyn Fn(Progress),
+    ) -> Result<Self, HarnessError> {
         let given = options
             .endpoint
             .clone()
@@ -144,8 +150,15 @@ impl LocalStack {
                 let container = crate::docker::start()?;
                 let endpoint = container.endpoint().to_owned();
                 wait_healthy(&endpoint, Duration::from_secs(60), None)?;
-                progress(Progress::Ready { endpoint: endpoint.clone(), elapsed: started.elapsed() });
-                return Ok(Self { endpoint, origin: Origin::Docker, guard: Guard::Docker(Box::new(container)) });
+                progress(Progress::Ready {
+                    endpoint: endpoint.clone(),
+                    elapsed: started.elapsed(),
+                });
+                return Ok(Self {
+                    endpoint,
+                    origin: Origin::Docker,
+                    guard: Guard::Docker(Box::new(container)),
+                });
             }
         }
         Self::start_host(progress)
@@ -165,18 +178,32 @@ impl LocalStack {
         let endpoint = url.trim_end_matches('/').to_owned();
         let addr = endpoint_addr(&endpoint)?;
         if !allow_remote && !addr.ip().is_loopback() {
-            return Err(HarnessError::RemoteEndpoint { endpoint, origin: source.to_owned() });
+            return Err(HarnessError::RemoteEndpoint {
+                endpoint,
+                origin: source.to_owned(),
+            });
         }
         progress(Progress::CheckingEndpoint(endpoint.clone()));
         let started = Instant::now();
         check_health(&endpoint, Duration::from_secs(3)).map_err(|e| match e {
-            HarnessError::Unreachable { reason, .. } => {
-                HarnessError::Unreachable { endpoint: endpoint.clone(), origin: source.to_owned(), reason }
-            }
+            HarnessError::Unreachable { reason, .. } => HarnessError::Unreachable {
+                endpoint: endpoint.clone(),
+                origin: source.to_owned(),
+                reason,
+            },
             other => other,
         })?;
-        progress(Progress::Ready { endpoint: endpoint.clone(), elapsed: started.elapsed() });
-        Ok(Self { endpoint, origin: Origin::Given { source: source.to_owned() }, guard: Guard::None })
+        progress(Progress::Ready {
+            endpoint: endpoint.clone(),
+            elapsed: started.elapsed(),
+        });
+        Ok(Self {
+            endpoint,
+            origin: Origin::Given {
+                source: source.to_owned(),
+            },
+            guard: Guard::None,
+        })
     }
 
     /// Starts LocalStack in host mode on a free loopback port, creating the Python environment
@@ -195,7 +222,10 @@ impl LocalStack {
         let started = Instant::now();
         let mut child = host_command(&python, &dirs.root, &log, port)
             .spawn()
-            .map_err(|e| HarnessError::StartFailed { log: log.clone(), reason: format!("cannot run `sh`: {e}") })?;
+            .map_err(|e| HarnessError::StartFailed {
+                log: log.clone(),
+                reason: format!("cannot run `sh`: {e}"),
+            })?;
         let stdin = child.stdin.take();
         let mut handle = Self {
             endpoint: endpoint.clone(),
@@ -207,7 +237,10 @@ impl LocalStack {
             _ => None,
         };
         wait_healthy(&endpoint, START_TIMEOUT, child.map(|c| (c, log.as_path())))?;
-        progress(Progress::Ready { endpoint, elapsed: started.elapsed() });
+        progress(Progress::Ready {
+            endpoint,
+            elapsed: started.elapsed(),
+        });
         Ok(handle)
     }
 
@@ -224,10 +257,10 @@ impl LocalStack {
     /// Keeps the process running after this handle is gone (host mode only: the watchdog is
     /// detached; the caller becomes responsible for stopping it).
     pub fn detach(mut self) -> String {
-        if let Guard::Host { stdin, .. } = &mut self.guard {
-            if let Some(s) = stdin.take() {
-                std::mem::forget(s);
-            }
+        if let Guard::Host { stdin, .. } = &mut self.guard
+            && let Some(s) = stdin.take()
+        {
+            std::mem::forget(s);
         }
         self.guard = Guard::None;
         self.endpoint.clone()
@@ -255,9 +288,14 @@ impl Drop for LocalStack {
 
 /// The endpoint named in the environment, with the variable it came from.
 pub fn env_endpoint() -> Option<(String, &'static str)> {
-    ["FARGATE_SIM_LOCALSTACK_URL", "AWS_ENDPOINT_URL"].into_iter().find_map(|var| {
-        std::env::var(var).ok().filter(|v| !v.trim().is_empty()).map(|v| (v.trim().to_owned(), var))
-    })
+    ["FARGATE_SIM_LOCALSTACK_URL", "AWS_ENDPOINT_URL"]
+        .into_iter()
+        .find_map(|var| {
+            std::env::var(var)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (v.trim().to_owned(), var))
+        })
 }
 
 /// The script run by `sh`: start LocalStack in the background, wait until our end of the
@@ -351,11 +389,15 @@ impl CacheDirs {
 ///
 /// # Errors
 /// [`HarnessError::NoPython`] or [`HarnessError::Environment`].
-pub fn ensure_environment(dirs: &CacheDirs, progress: &dyn Fn(Progress)) -> Result<PathBuf, HarnessError> {
+pub fn ensure_environment(
+    dirs: &CacheDirs,
+    progress: &dyn Fn(Progress),
+) -> Result<PathBuf, HarnessError> {
     let python = dirs.venv.join("bin").join("python");
     let stamp = dirs.venv.join(".fargate-sim-lock");
     let lock_digest = digest(REQUIREMENTS_LOCK);
-    let up_to_date = || fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == lock_digest) && python.exists();
+    let up_to_date =
+        || fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == lock_digest) && python.exists();
     if up_to_date() {
         return Ok(python);
     }
@@ -367,7 +409,9 @@ pub fn ensure_environment(dirs: &CacheDirs, progress: &dyn Fn(Progress)) -> Resu
         .write(true)
         .open(&lock_path)
         .map_err(|e| io_err("open", &lock_path, &e))?;
-    lock_file.lock().map_err(|e| io_err("lock", &lock_path, &e))?;
+    lock_file
+        .lock()
+        .map_err(|e| io_err("lock", &lock_path, &e))?;
     if up_to_date() {
         return Ok(python);
     }
@@ -377,14 +421,31 @@ pub fn ensure_environment(dirs: &CacheDirs, progress: &dyn Fn(Progress)) -> Resu
         fs::remove_dir_all(&dirs.venv).map_err(|e| io_err("remove", &dirs.venv, &e))?;
     }
     let log = dirs.base.join("venv-install.log");
-    run_logged(Command::new(&base_python).arg("-m").arg("venv").arg(&dirs.venv), &log, "python -m venv")?;
+    run_logged(
+        Command::new(&base_python)
+            .arg("-m")
+            .arg("venv")
+            .arg(&dirs.venv),
+        &log,
+        "python -m venv",
+    )?;
     let req = dirs.base.join("localstack-requirements.lock");
     fs::write(&req, REQUIREMENTS_LOCK).map_err(|e| io_err("write", &req, &e))?;
-    let count = REQUIREMENTS_LOCK.lines().filter(|l| l.contains("==") && !l.trim_start().starts_with('#')).count();
+    let count = REQUIREMENTS_LOCK
+        .lines()
+        .filter(|l| l.contains("==") && !l.trim_start().starts_with('#'))
+        .count();
     progress(Progress::InstallingPackages { count });
     run_logged(
         Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-input",
+            ])
             .args(["--require-hashes", "--no-deps", "-r"])
             .arg(&req),
         &log,
@@ -403,11 +464,17 @@ fn run_logged(cmd: &mut Command, log: &Path, what: &str) -> Result<(), HarnessEr
         .stdout(out)
         .stderr(err)
         .status()
-        .map_err(|e| HarnessError::Environment { reason: format!("`{what}` could not run: {e}"), log: None })?;
+        .map_err(|e| HarnessError::Environment {
+            reason: format!("`{what}` could not run: {e}"),
+            log: None,
+        })?;
     if status.success() {
         Ok(())
     } else {
-        Err(HarnessError::Environment { reason: format!("`{what}` failed ({status})"), log: Some(log.to_owned()) })
+        Err(HarnessError::Environment {
+            reason: format!("`{what}` failed ({status})"),
+            log: Some(log.to_owned()),
+        })
     }
 }
 
@@ -420,10 +487,18 @@ pub fn find_python() -> Result<PathBuf, HarnessError> {
     let mut tried = Vec::new();
     let candidates: Vec<PathBuf> = std::env::var_os("FARGATE_SIM_PYTHON")
         .map(|p| vec![PathBuf::from(p)])
-        .unwrap_or_else(|| ["python3.11", "python3.10", "python3"].iter().map(PathBuf::from).collect());
+        .unwrap_or_else(|| {
+            ["python3.11", "python3.10", "python3"]
+                .iter()
+                .map(PathBuf::from)
+                .collect()
+        });
     for candidate in candidates {
         let out = Command::new(&candidate)
-            .args(["-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"])
+            .args([
+                "-c",
+                "import sys, venv; print('%d.%d' % sys.version_info[:2])",
+            ])
             .stdin(Stdio::null())
             .stderr(Stdio::null())
             .output();
@@ -443,18 +518,28 @@ pub fn find_python() -> Result<PathBuf, HarnessError> {
 }
 
 fn free_port() -> Result<u16, HarnessError> {
-    let l = TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| HarnessError::StartFailed { log: PathBuf::new(), reason: format!("no free port: {e}") })?;
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| HarnessError::StartFailed {
+        log: PathBuf::new(),
+        reason: format!("no free port: {e}"),
+    })?;
     l.local_addr()
         .map(|a| a.port())
-        .map_err(|e| HarnessError::StartFailed { log: PathBuf::new(), reason: format!("no free port: {e}") })
+        .map_err(|e| HarnessError::StartFailed {
+            log: PathBuf::new(),
+            reason: format!("no free port: {e}"),
+        })
 }
 
 /// Resolves the host and port of an `http://` endpoint without any DNS traffic beyond the
 /// system resolver (and only for names; IP literals are parsed).
 fn endpoint_addr(endpoint: &str) -> Result<SocketAddr, HarnessError> {
-    let bad = |why: &str| HarnessError::BadEndpoint { endpoint: endpoint.to_owned(), reason: why.to_owned() };
-    let (scheme, rest) = endpoint.split_once("://").ok_or_else(|| bad("expected a URL like http://127.0.0.1:4566"))?;
+    let bad = |why: &str| HarnessError::BadEndpoint {
+        endpoint: endpoint.to_owned(),
+        reason: why.to_owned(),
+    };
+    let (scheme, rest) = endpoint
+        .split_once("://")
+        .ok_or_else(|| bad("expected a URL like http://127.0.0.1:4566"))?;
     let default_port = match scheme {
         "http" => 80,
         "https" => 443,
@@ -465,7 +550,9 @@ fn endpoint_addr(endpoint: &str) -> Result<SocketAddr, HarnessError> {
         return Err(bad("the URL needs a host (and no user info)"));
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed `[` in the host"))?;
+        let (h, after) = v6
+            .split_once(']')
+            .ok_or_else(|| bad("unclosed `[` in the host"))?;
         (h.to_owned(), after.strip_prefix(':'))
     } else {
         match authority.rsplit_once(':') {
@@ -474,7 +561,9 @@ fn endpoint_addr(endpoint: &str) -> Result<SocketAddr, HarnessError> {
         }
     };
     let port = match port {
-        Some(p) => p.parse::<u16>().map_err(|_| bad("the port is not a number from 0 to 65535"))?,
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| bad("the port is not a number from 0 to 65535"))?,
         None => default_port,
     };
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
@@ -496,41 +585,70 @@ fn endpoint_addr(endpoint: &str) -> Result<SocketAddr, HarnessError> {
 /// [`HarnessError::Unreachable`] (nothing answers) or [`HarnessError::Unhealthy`].
 pub fn check_health(endpoint: &str, timeout: Duration) -> Result<(), HarnessError> {
     let addr = endpoint_addr(endpoint)?;
-    let unreachable =
-        |reason: String| HarnessError::Unreachable { endpoint: endpoint.to_owned(), origin: String::new(), reason };
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| unreachable(e.to_string()))?;
-    stream.set_read_timeout(Some(timeout)).map_err(|e| unreachable(e.to_string()))?;
-    stream.set_write_timeout(Some(timeout)).map_err(|e| unreachable(e.to_string()))?;
-    let req = format!("GET /_localstack/health HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(req.as_bytes()).map_err(|e| unreachable(e.to_string()))?;
+    let unreachable = |reason: String| HarnessError::Unreachable {
+        endpoint: endpoint.to_owned(),
+        origin: String::new(),
+        reason,
+    };
+    let mut stream =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| unreachable(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| unreachable(e.to_string()))?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(|e| unreachable(e.to_string()))?;
+    let req =
+        format!("GET /_localstack/health HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(req.as_bytes())
+        .map_err(|e| unreachable(e.to_string()))?;
     let mut body = Vec::new();
-    stream.take(1 << 20).read_to_end(&mut body).map_err(|e| unreachable(e.to_string()))?;
+    stream
+        .take(1 << 20)
+        .read_to_end(&mut body)
+        .map_err(|e| unreachable(e.to_string()))?;
     let text = String::from_utf8_lossy(&body);
     let (head, json) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let unhealthy = |reason: String| HarnessError::Unhealthy { endpoint: endpoint.to_owned(), reason };
-    if !head.starts_with("HTTP/1.") || !head.split_whitespace().nth(1).is_some_and(|c| c == "200") {
+    let unhealthy = |reason: String| HarnessError::Unhealthy {
+        endpoint: endpoint.to_owned(),
+        reason,
+    };
+    if !head.starts_with("HTTP/1.") || head.split_whitespace().nth(1).is_none_or(|c| c != "200") {
         return Err(unhealthy(format!(
             "`/_localstack/health` answered `{}`; is this LocalStack?",
             head.lines().next().unwrap_or("")
         )));
     }
-    let value: serde_json::Value =
-        serde_json::from_str(json).map_err(|_| unhealthy("`/_localstack/health` did not return JSON".into()))?;
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|_| unhealthy("`/_localstack/health` did not return JSON".into()))?;
     let missing: Vec<String> = REQUIRED_SERVICES
         .iter()
         .filter(|s| {
-            !matches!(value.pointer(&format!("/services/{s}")).and_then(|v| v.as_str()), Some("available" | "running"))
+            !matches!(
+                value
+                    .pointer(&format!("/services/{s}"))
+                    .and_then(|v| v.as_str()),
+                Some("available" | "running")
+            )
         })
         .map(|s| (*s).to_owned())
         .collect();
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(unhealthy(format!("services not available: {}", missing.join(", "))))
+        Err(unhealthy(format!(
+            "services not available: {}",
+            missing.join(", ")
+        )))
     }
 }
 
-fn wait_healthy(endpoint: &str, timeout: Duration, mut child: Option<(&mut Child, &Path)>) -> Result<(), HarnessError> {
+fn wait_healthy(
+    endpoint: &str,
+    timeout: Duration,
+    mut child: Option<(&mut Child, &Path)>,
+) -> Result<(), HarnessError> {
     let deadline = Instant::now() + timeout;
     let mut last;
     loop {
@@ -538,13 +656,16 @@ fn wait_healthy(endpoint: &str, timeout: Duration, mut child: Option<(&mut Child
             Ok(()) => return Ok(()),
             Err(e) => last = e.to_string(),
         }
-        if let Some((c, log)) = child.as_mut() {
-            if let Ok(Some(status)) = c.try_wait() {
-                return Err(HarnessError::StartFailed {
-                    log: log.to_path_buf(),
-                    reason: format!("LocalStack exited ({status}) before it was healthy; {}", log_tail(log)),
-                });
-            }
+        if let Some((c, log)) = child.as_mut()
+            && let Ok(Some(status)) = c.try_wait()
+        {
+            return Err(HarnessError::StartFailed {
+                log: log.to_path_buf(),
+                reason: format!(
+                    "LocalStack exited ({status}) before it was healthy; {}",
+                    log_tail(log)
+                ),
+            });
         }
         if Instant::now() >= deadline {
             let log = child.map(|(_, l)| l.to_path_buf()).unwrap_or_default();
@@ -563,12 +684,18 @@ fn log_tail(log: &Path) -> String {
     if lines.is_empty() {
         "its log is empty".into()
     } else {
-        format!("last log lines: {}", lines.into_iter().rev().collect::<Vec<_>>().join(" | "))
+        format!(
+            "last log lines: {}",
+            lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        )
     }
 }
 
 fn io_err(op: &str, path: &Path, e: &std::io::Error) -> HarnessError {
-    HarnessError::Environment { reason: format!("cannot {op} `{}`: {e}", path.display()), log: None }
+    HarnessError::Environment {
+        reason: format!("cannot {op} `{}`: {e}", path.display()),
+        log: None,
+    }
 }
 
 /// FNV-1a, enough to notice that the committed lock file changed since the environment was built.
@@ -587,16 +714,34 @@ mod tests {
 
     #[test]
     fn endpoint_parsing_accepts_loopback_forms() {
-        assert_eq!(endpoint_addr("http://127.0.0.1:4566").ok(), Some(SocketAddr::from(([127, 0, 0, 1], 4566))));
-        assert_eq!(endpoint_addr("http://localhost:1/").ok(), Some(SocketAddr::from(([127, 0, 0, 1], 1))));
+        assert_eq!(
+            endpoint_addr("http://127.0.0.1:4566").ok(),
+            Some(SocketAddr::from(([127, 0, 0, 1], 4566)))
+        );
+        assert_eq!(
+            endpoint_addr("http://localhost:1/").ok(),
+            Some(SocketAddr::from(([127, 0, 0, 1], 1)))
+        );
         assert!(endpoint_addr("http://[::1]:4566").is_ok_and(|a| a.ip().is_loopback()));
-        assert!(endpoint_addr("https://10.1.2.3").is_ok_and(|a| a.port() == 443 && !a.ip().is_loopback()));
+        assert!(
+            endpoint_addr("https://10.1.2.3")
+                .is_ok_and(|a| a.port() == 443 && !a.ip().is_loopback())
+        );
     }
 
     #[test]
     fn endpoint_parsing_rejects_garbage() {
-        for bad in ["127.0.0.1:4566", "ftp://x", "http://", "http://h:99999", "http://u@127.0.0.1"] {
-            assert!(matches!(endpoint_addr(bad), Err(HarnessError::BadEndpoint { .. })), "{bad}");
+        for bad in [
+            "127.0.0.1:4566",
+            "ftp://x",
+            "http://",
+            "http://h:99999",
+            "http://u@127.0.0.1",
+        ] {
+            assert!(
+                matches!(endpoint_addr(bad), Err(HarnessError::BadEndpoint { .. })),
+                "{bad}"
+            );
         }
     }
 

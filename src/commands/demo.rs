@@ -15,6 +15,8 @@ pub struct Args {
 
 #[allow(clippy::print_stderr, reason = "the CLI owns the terminal")]
 pub fn run(_args: &Args) -> Exit {
-    eprintln!("fargate-sim demo: the S3-reading pod flow is not built yet (issue 6); nothing was done");
+    eprintln!(
+        "fargate-sim demo: the S3-reading pod flow is not built yet (issue 6); nothing was done"
+    );
     Exit::Success
 }

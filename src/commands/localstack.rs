@@ -25,30 +25,45 @@ pub enum Command {
     },
 }
 
-#[allow(clippy::print_stdout, clippy::print_stderr, reason = "the CLI owns the terminal")]
+#[allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the CLI owns the terminal"
+)]
 pub fn run(cmd: &Command) -> Exit {
     let progress = printer(false);
     let result = match cmd {
         Command::Install => CacheDirs::new()
             .and_then(|d| ensure_environment(&d, &progress))
             .map(|python| println!("LocalStack environment ready: {}", python.display())),
-        Command::Start { no_docker } => {
-            LocalStack::obtain_with(&Options { no_docker: *no_docker, ..Options::default() }, &progress).map(|ls| {
-                println!("{}", ls.endpoint());
-                eprintln!("· press Ctrl-C to stop");
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    rt.block_on(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    });
-                }
-                eprintln!("· stopping LocalStack");
-                drop(ls);
-            })
-        }
+        Command::Start { no_docker } => LocalStack::obtain_with(
+            &Options {
+                no_docker: *no_docker,
+                ..Options::default()
+            },
+            &progress,
+        )
+        .map(|ls| {
+            println!("{}", ls.endpoint());
+            eprintln!("· press Ctrl-C to stop");
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                });
+            }
+            eprintln!("· stopping LocalStack");
+            drop(ls);
+        }),
         Command::Status { endpoint } => {
-            let given = endpoint.clone().or_else(|| s3_harness::localstack::env_endpoint().map(|(u, _)| u));
+            let given = endpoint
+                .clone()
+                .or_else(|| s3_harness::localstack::env_endpoint().map(|(u, _)| u));
             match given {
-                Some(url) => LocalStack::given(&url, "argument", true, &progress).map(|ls| println!("{} healthy", ls.endpoint())),
+                Some(url) => LocalStack::given(&url, "argument", true, &progress)
+                    .map(|ls| println!("{} healthy", ls.endpoint())),
                 None => {
                     eprintln!("no endpoint: pass --endpoint or set FARGATE_SIM_LOCALSTACK_URL");
                     return Exit::Error;

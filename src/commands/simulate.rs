@@ -100,7 +100,8 @@ fn run_cases(path: &Path, format: Format) -> Exit {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let (mut cases, mut ok, mut mismatched, mut unasserted, mut bad) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut cases, mut ok, mut mismatched, mut unasserted, mut bad) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
     for (n, line) in reader.lines().enumerate() {
         let line_no = n + 1;
         let line = match line {
@@ -151,7 +152,10 @@ fn run_cases(path: &Path, format: Format) -> Exit {
     let summary = json!({"summary": {"cases": cases, "ok": ok, "mismatched": mismatched, "unasserted": unasserted, "unreadable": bad}});
     let _ = match format {
         Format::Json => writeln!(out, "{summary}"),
-        Format::Human => writeln!(out, "simulate: {ok} passed, {mismatched} failed, {unasserted} unasserted, {bad} unreadable"),
+        Format::Human => writeln!(
+            out,
+            "simulate: {ok} passed, {mismatched} failed, {unasserted} unasserted, {bad} unreadable"
+        ),
     };
     let _ = out.flush();
     if bad > 0 {
@@ -165,7 +169,11 @@ fn run_cases(path: &Path, format: Format) -> Exit {
 
 fn human_case_line(record: &serde_json::Value) -> String {
     if let Some(err) = record.get("error") {
-        return format!("ERROR line {}: {}", record["line"], err.as_str().unwrap_or(""));
+        return format!(
+            "ERROR line {}: {}",
+            record["line"],
+            err.as_str().unwrap_or("")
+        );
     }
     let mark = match record["ok"].as_bool() {
         Some(true) => "ok      ",
@@ -173,8 +181,14 @@ fn human_case_line(record: &serde_json::Value) -> String {
         None => "-       ",
     };
     let id = record["id"].as_str().unwrap_or("?");
-    let expected = record["expected"].as_str().map(|e| format!(" (expected {e})")).unwrap_or_default();
-    format!("{mark} {id:<24} {}{expected}", record["decision"].as_str().unwrap_or(""))
+    let expected = record["expected"]
+        .as_str()
+        .map(|e| format!(" (expected {e})"))
+        .unwrap_or_default();
+    format!(
+        "{mark} {id:<24} {}{expected}",
+        record["decision"].as_str().unwrap_or("")
+    )
 }
 
 struct Loaded {
@@ -187,11 +201,15 @@ fn load(args: &Args) -> Result<Loaded, String> {
     use iam_sim::PolicyKind as K;
     let mut files = Vec::new();
     let mut read = |kind: K, idx: usize, path: &Path| -> Result<CompiledPolicy, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        let p = CompiledPolicy::parse(&text).map_err(|e| render::diagnostic(&e.diagnostic, path, &text))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let p = CompiledPolicy::parse(&text)
+            .map_err(|e| render::diagnostic(&e.diagnostic, path, &text))?;
         for d in &p.policy().diagnostics {
             eprint!("{}", render::diagnostic(d, path, &text));
-            eprintln!("  note: the engine fails closed on this statement: it never allows, and a Deny still applies\n");
+            eprintln!(
+                "  note: the engine fails closed on this statement: it never allows, and a Deny still applies\n"
+            );
         }
         files.push((kind, idx, path.to_owned()));
         Ok(p)
@@ -225,14 +243,22 @@ fn parse_context(pairs: &[String]) -> Result<Context, String> {
     let mut ctx = Context::new();
     let mut multi: Vec<(String, Vec<String>)> = Vec::new();
     for pair in pairs {
-        let (k, v) = pair.split_once('=').ok_or_else(|| format!("--context `{pair}` needs the form key=value"))?;
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--context `{pair}` needs the form key=value"))?;
         if k.is_empty() {
             return Err(format!("--context `{pair}` has an empty key"));
         }
         if v.trim_start().starts_with('[') {
-            let value: serde_json::Value =
-                serde_json::from_str(v).map_err(|e| format!("--context `{k}`: the value looks like a JSON array but is not one: {e}"))?;
-            ctx.insert(k, context_value(&value).ok_or_else(|| format!("--context `{k}`: array values must be strings, numbers or booleans"))?);
+            let value: serde_json::Value = serde_json::from_str(v).map_err(|e| {
+                format!("--context `{k}`: the value looks like a JSON array but is not one: {e}")
+            })?;
+            ctx.insert(
+                k,
+                context_value(&value).ok_or_else(|| {
+                    format!("--context `{k}`: array values must be strings, numbers or booleans")
+                })?,
+            );
             continue;
         }
         match multi.iter_mut().find(|(mk, _)| mk.eq_ignore_ascii_case(k)) {
@@ -241,13 +267,21 @@ fn parse_context(pairs: &[String]) -> Result<Context, String> {
         }
     }
     for (k, mut vs) in multi {
-        let value = if vs.len() == 1 { ContextValue::Single(vs.remove(0)) } else { ContextValue::Multi(vs) };
+        let value = if vs.len() == 1 {
+            ContextValue::Single(vs.remove(0))
+        } else {
+            ContextValue::Multi(vs)
+        };
         ctx.insert(&k, value);
     }
     Ok(ctx)
 }
 
-#[allow(clippy::print_stdout, clippy::print_stderr, reason = "the CLI owns the terminal")]
+#[allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the CLI owns the terminal"
+)]
 fn run_one(args: &Args, format: Format) -> Exit {
     let (Some(principal), Some(action)) = (&args.principal, &args.action) else {
         eprintln!("error: --principal and --action are required (or --cases FILE)");
@@ -275,11 +309,21 @@ fn run_one(args: &Args, format: Format) -> Exit {
         }
     };
     let resource = args.resource.clone().unwrap_or_else(|| "*".to_owned());
-    let req = Request::new(principal, action, &resource, args.resource_account.as_deref(), ctx);
+    let req = Request::new(
+        principal,
+        action,
+        &resource,
+        args.resource_account.as_deref(),
+        ctx,
+    );
     let response = loaded.set.evaluate(&req);
     let ex = explain(&loaded.set, &req, &response);
     let file_of = |r: &Reason| {
-        loaded.files.iter().find(|(k, i, _)| k.as_str() == r.policy && *i == r.index).map(|(_, _, p)| p.clone())
+        loaded
+            .files
+            .iter()
+            .find(|(k, i, _)| k.as_str() == r.policy && *i == r.index)
+            .map(|(_, _, p)| p.clone())
     };
     match format {
         Format::Json => {
@@ -316,9 +360,19 @@ fn human(ex: &Explanation, file_of: &dyn Fn(&Reason) -> Option<PathBuf>) -> Stri
         s.push_str(&format!("\n{title}\n"));
         for r in rs {
             let file = file_of(r);
-            let sid = r.sid.as_ref().map(|x| format!(" (Sid {x})")).unwrap_or_default();
-            let loc = file.as_ref().map_or_else(|| format!("{}[{}]", r.policy, r.index), |f| f.display().to_string());
-            s.push_str(&format!("  {loc}:{}:{}  {} statement {}{sid} in the {} policy\n", r.line, r.column, r.effect, r.statement, r.policy));
+            let sid = r
+                .sid
+                .as_ref()
+                .map(|x| format!(" (Sid {x})"))
+                .unwrap_or_default();
+            let loc = file.as_ref().map_or_else(
+                || format!("{}[{}]", r.policy, r.index),
+                |f| f.display().to_string(),
+            );
+            s.push_str(&format!(
+                "  {loc}:{}:{}  {} statement {}{sid} in the {} policy\n",
+                r.line, r.column, r.effect, r.statement, r.policy
+            ));
             if let Some(text) = file.and_then(|f| std::fs::read_to_string(f).ok()) {
                 s.push_str(&render::source_line(&text, r.line, r.column, 4));
             }
