@@ -30,6 +30,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Decide requests the way AWS IAM would, and say why.
     Simulate(Box<commands::simulate::Args>),
+    /// Place the pods of Kubernetes manifests on a cluster's Fargate profiles, as EKS would.
+    Schedule(commands::schedule::Args),
     /// Find, start or install the LocalStack this tool uses.
     #[command(subcommand)]
     Localstack(commands::localstack::Command),
@@ -40,6 +42,7 @@ fn main() -> Exit {
     match cli.command {
         Command::Demo(args) => commands::demo::run(&args),
         Command::Simulate(args) => commands::simulate::run(&args),
+        Command::Schedule(args) => commands::schedule::run(&args),
         Command::Localstack(cmd) => commands::localstack::run(&cmd),
     }
 }

@@ -2,4 +2,5 @@
 
 pub mod demo;
 pub mod localstack;
+pub mod schedule;
 pub mod simulate;
