@@ -195,6 +195,11 @@ pub fn place<'a>(
             );
             out.events
                 .push(Event::warning("FailedScheduling", &out.reason));
+        } else {
+            out.events.push(Event {
+                from: "fargate-admission",
+                ..Event::normal("NotFargate", &out.reason)
+            });
         }
         return out;
     };

@@ -305,6 +305,13 @@ fn a_pod_matches_by_namespace_and_every_selector_label() {
     assert_eq!(partial.profile, None);
     assert!(!partial.pending);
     assert!(partial.reason.contains("left to the default scheduler"));
+    assert!(
+        partial
+            .events
+            .iter()
+            .any(|e| e.reason == "NotFargate" && e.message == partial.reason),
+        "every decision records an event"
+    );
     let other_ns = c.apply_pod(
         Pod::new("dev", "c", &[("app", "web"), ("tier", "front")]),
         now,
