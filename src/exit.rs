@@ -12,6 +12,8 @@ pub enum Exit {
     Failure,
     /// 2: it could not run (bad flag, unreadable input, no LocalStack).
     Error,
+    /// 130: interrupted by Ctrl-C (after cleaning up).
+    Interrupted,
 }
 
 /// The table shown at the end of `--help`.
@@ -19,7 +21,8 @@ pub const TABLE: &str = "\
 Exit status:
   0    success: the run worked and the answer is the good one
   1    the run worked and the answer is the bad one (mismatched cases, findings, failed demo)
-  2    the tool could not run (bad flag, unreadable input, LocalStack unavailable)";
+  2    the tool could not run (bad flag, unreadable input, LocalStack unavailable)
+  130  interrupted by Ctrl-C; everything created was cleaned up first";
 
 impl Termination for Exit {
     fn report(self) -> ExitCode {
@@ -27,6 +30,7 @@ impl Termination for Exit {
             Exit::Success => 0,
             Exit::Failure => 1,
             Exit::Error => 2,
+            Exit::Interrupted => 130,
         })
     }
 }

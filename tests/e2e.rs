@@ -9,4 +9,6 @@
 mod support;
 
 mod cli;
+mod demo;
+mod gateway;
 mod localstack;

@@ -3,6 +3,10 @@
 //! - [`localstack`]: find or start a healthy LocalStack (given endpoint, Docker, or host mode
 //!   from a hash-pinned Python environment), and stop what it started.
 //! - [`client`]: AWS SDK for Rust clients (S3, IAM, STS) configured for that endpoint.
+//! - [`gateway`]: an HTTP server on loopback in front of LocalStack that decides STS and S3
+//!   requests with `iam-sim` (LocalStack's free edition enforces no IAM).
+//! - [`flow`]: the chapter — profiles, bucket, role, the S3-reading pod — with a ledger of what
+//!   it created and a cleanup that always runs.
 //!
 //! Nothing here prints: slow steps report [`localstack::Progress`] to a callback chosen by
 //! the caller, and failures are [`HarnessError`] values whose messages say what to do.
@@ -10,6 +14,8 @@
 pub mod client;
 #[cfg(feature = "docker")]
 mod docker;
+pub mod flow;
+pub mod gateway;
 pub mod localstack;
 
 use std::path::PathBuf;

@@ -1,0 +1,796 @@
+//! The IAM gateway: a small HTTP server on loopback in front of LocalStack that decides STS
+//! AssumeRole and every S3 request with `iam-sim`, and forwards only what is allowed.
+//!
+//! - **STS**: `AssumeRole` is decided on the role's trust policy (caller, `aws:SourceArn`,
+//!   `aws:SourceAccount`); allowed calls go to LocalStack and the session is remembered
+//!   (access key → role, secret, session policy). A service calling on a resource's behalf
+//!   (Fargate) names itself with the `x-fargate-sim-principal`, `x-fargate-sim-source-arn` and
+//!   `x-fargate-sim-source-account` headers.
+//! - **S3**: the SigV4 signature is verified against the secret of the access key; the request
+//!   is mapped to its IAM action and resource ([`s3map`]); the role's identity policies, the
+//!   bucket policy and the session policy are evaluated; the answer is LocalStack's, or S3's
+//!   own `AccessDenied` document. A missing key is 403 without `s3:ListBucket`, as on S3.
+//! - **IAM**: only the account's own credentials may call it; mutating calls clear the cache.
+//!
+//! Policies are read from LocalStack once and cached; changes made through the gateway clear
+//! the affected entries.
+
+pub mod errors;
+pub mod s3map;
+pub mod sigv4;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use iam_sim::eval::{PolicyKind, Stage};
+use iam_sim::{CompiledPolicy, Context, ContextValue, Decision, PolicySet};
+
+use crate::client::{Clients, Creds, decode_policy_document};
+use crate::gateway::errors::{access_denied_message, s3_error, sts_error, xml_text};
+
+/// Header naming a service principal that calls STS on a resource's behalf.
+pub const PRINCIPAL_HEADER: &str = "x-fargate-sim-principal";
+/// Header carrying `aws:SourceArn` for such a call.
+pub const SOURCE_ARN_HEADER: &str = "x-fargate-sim-source-arn";
+/// Header carrying `aws:SourceAccount` for such a call.
+pub const SOURCE_ACCOUNT_HEADER: &str = "x-fargate-sim-source-account";
+
+/// Largest request body the gateway reads.
+const MAX_BODY: usize = 64 << 20;
+
+#[derive(Debug, Clone)]
+struct Session {
+    arn: String,
+    role_arn: String,
+    secret: String,
+    token: String,
+    policy: Option<Arc<CompiledPolicy>>,
+}
+
+#[derive(Debug)]
+struct RolePolicies {
+    trust: Option<CompiledPolicy>,
+    identity: Vec<CompiledPolicy>,
+}
+
+/// What the gateway decided, for the demo's narration and for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    /// `sts:AssumeRole`, `s3:GetObject`, …
+    pub action: String,
+    /// The resource ARN.
+    pub resource: String,
+    /// The caller.
+    pub principal: String,
+    /// The decision.
+    pub decision: Decision,
+}
+
+struct State {
+    upstream: String,
+    account: String,
+    root: Creds,
+    clients: Clients,
+    http: HttpClient<HttpConnector, Full<Bytes>>,
+    sessions: Mutex<HashMap<String, Session>>,
+    roles: Mutex<HashMap<String, Arc<RolePolicies>>>,
+    buckets: Mutex<HashMap<String, Option<Arc<CompiledPolicy>>>>,
+    log: Mutex<Vec<Decided>>,
+    requests: AtomicU64,
+}
+
+/// A running gateway; stops when dropped.
+pub struct Gateway {
+    endpoint: String,
+    state: Arc<State>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Starts a gateway on a free loopback port in front of `upstream` (LocalStack). `root` are
+    /// the account's own credentials (they act as the account root).
+    ///
+    /// # Errors
+    /// The port could not be bound.
+    pub async fn start(
+        upstream: &str,
+        region: &str,
+        account: &str,
+        root: Creds,
+    ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let clients = Clients::new(upstream, region, &root).await;
+        let http = HttpClient::builder(TokioExecutor::new()).build_http();
+        let state = Arc::new(State {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            account: account.to_owned(),
+            root,
+            clients,
+            http,
+            sessions: Mutex::new(HashMap::new()),
+            roles: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
+            requests: AtomicU64::new(0),
+        });
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let st = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    accepted = listener.accept() => {
+                        let Ok((stream, peer)) = accepted else { continue };
+                        let st = st.clone();
+                        tokio::spawn(async move {
+                            let svc = hyper::service::service_fn(move |req| handle(st.clone(), peer, req));
+                            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                        });
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            endpoint: format!("http://{addr}"),
+            state,
+            stop: Some(stop),
+        })
+    }
+
+    /// The gateway's URL; point SDK clients here.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Every decision made so far, oldest first.
+    pub fn decisions(&self) -> Vec<Decided> {
+        self.state.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Forgets cached policies (after changes made directly in LocalStack).
+    pub fn invalidate(&self) {
+        if let Ok(mut r) = self.state.roles.lock() {
+            r.clear();
+        }
+        if let Ok(mut b) = self.state.buckets.lock() {
+            b.clear();
+        }
+    }
+
+    /// Requests handled so far.
+    pub fn request_count(&self) -> u64 {
+        self.state.requests.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn respond(status: StatusCode, content_type: &str, body: String) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    if let Ok(v) = content_type.parse() {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+fn request_id(state: &State) -> String {
+    format!("FSIM{:012X}", state.requests.load(Ordering::Relaxed))
+}
+
+async fn handle(
+    state: Arc<State>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Resp, Infallible> {
+    state.requests.fetch_add(1, Ordering::Relaxed);
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return Ok(respond(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "application/xml",
+                s3_error(
+                    "EntityTooLarge",
+                    "the request body is too large for the gateway",
+                    None,
+                    &request_id(&state),
+                ),
+            ));
+        }
+    };
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let auth = header("authorization").and_then(|a| sigv4::parse_auth(&a));
+    let Some(auth) = auth else {
+        return Ok(respond(
+            StatusCode::FORBIDDEN,
+            "application/xml",
+            s3_error(
+                "AccessDenied",
+                "Anonymous and unsigned requests are refused: sign the request with SigV4",
+                None,
+                &request_id(&state),
+            ),
+        ));
+    };
+    let resp = match auth.service.as_str() {
+        "sts" => handle_sts(&state, &parts, &headers, &body, &auth).await,
+        "iam" => handle_iam(&state, &parts, &body, &auth).await,
+        "s3" => handle_s3(&state, peer, &parts, &headers, body, &auth).await,
+        other => respond(
+            StatusCode::FORBIDDEN,
+            "application/xml",
+            s3_error(
+                "AccessDenied",
+                &format!("the gateway does not serve the `{other}` service"),
+                None,
+                &request_id(&state),
+            ),
+        ),
+    };
+    Ok(resp)
+}
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    s3map::query_map(Some(&String::from_utf8_lossy(body)))
+        .into_iter()
+        .collect()
+}
+
+async fn forward(
+    state: &State,
+    parts: &hyper::http::request::Parts,
+    body: Bytes,
+) -> Result<(StatusCode, hyper::HeaderMap, Bytes), String> {
+    let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let uri: hyper::Uri = format!("{}{pq}", state.upstream)
+        .parse()
+        .map_err(|e| format!("bad upstream URI: {e}"))?;
+    let mut req = Request::builder().method(parts.method.clone()).uri(uri);
+    for (k, v) in &parts.headers {
+        if k != hyper::header::HOST {
+            req = req.header(k, v);
+        }
+    }
+    let req = req.body(Full::new(body)).map_err(|e| e.to_string())?;
+    let resp = state
+        .http
+        .request(req)
+        .await
+        .map_err(|e| format!("LocalStack did not answer: {e}"))?;
+    let (p, b) = resp.into_parts();
+    let bytes = b.collect().await.map_err(|e| e.to_string())?.to_bytes();
+    Ok((p.status, p.headers, bytes))
+}
+
+fn rebuild(status: StatusCode, headers: hyper::HeaderMap, body: Bytes) -> Resp {
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = status;
+    for (k, v) in &headers {
+        if k != hyper::header::TRANSFER_ENCODING && k != hyper::header::CONTENT_LENGTH {
+            r.headers_mut().append(k, v.clone());
+        }
+    }
+    r
+}
+
+fn bad_gateway(state: &State, e: &str) -> Resp {
+    respond(
+        StatusCode::BAD_GATEWAY,
+        "application/xml",
+        s3_error("InternalError", e, None, &request_id(state)),
+    )
+}
+
+fn record(state: &State, action: &str, resource: &str, principal: &str, decision: Decision) {
+    if let Ok(mut l) = state.log.lock() {
+        l.push(Decided {
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            principal: principal.to_owned(),
+            decision,
+        });
+    }
+}
+
+async fn role_policies(state: &State, role_name: &str) -> Result<Arc<RolePolicies>, String> {
+    if let Some(p) = state
+        .roles
+        .lock()
+        .ok()
+        .and_then(|r| r.get(role_name).cloned())
+    {
+        return Ok(p);
+    }
+    let iam = &state.clients.iam;
+    let parse = |what: String, doc: &str| {
+        CompiledPolicy::parse(&decode_policy_document(doc))
+            .map_err(|e| format!("{what}: {}", e.diagnostic.message))
+    };
+    let role = iam.get_role().role_name(role_name).send().await;
+    let trust = match role {
+        Ok(r) => match r.role().and_then(|r| r.assume_role_policy_document()) {
+            Some(doc) => Some(parse(format!("trust policy of {role_name}"), doc)?),
+            None => None,
+        },
+        Err(_) => None,
+    };
+    let mut identity = Vec::new();
+    if trust.is_some() {
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(role_name)
+            .send()
+            .await
+            .map_err(|e| format!("ListAttachedRolePolicies: {e}"))?;
+        for p in attached.attached_policies() {
+            let Some(arn) = p.policy_arn() else { continue };
+            let pol = iam
+                .get_policy()
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| format!("GetPolicy {arn}: {e}"))?;
+            let Some(version) = pol.policy().and_then(|p| p.default_version_id()) else {
+                continue;
+            };
+            let v = iam
+                .get_policy_version()
+                .policy_arn(arn)
+                .version_id(version)
+                .send()
+                .await
+                .map_err(|e| format!("GetPolicyVersion {arn}: {e}"))?;
+            if let Some(doc) = v.policy_version().and_then(|v| v.document()) {
+                identity.push(parse(arn.to_owned(), doc)?);
+            }
+        }
+        let inline = iam
+            .list_role_policies()
+            .role_name(role_name)
+            .send()
+            .await
+            .map_err(|e| format!("ListRolePolicies: {e}"))?;
+        for name in inline.policy_names() {
+            let p = iam
+                .get_role_policy()
+                .role_name(role_name)
+                .policy_name(name)
+                .send()
+                .await
+                .map_err(|e| format!("GetRolePolicy {name}: {e}"))?;
+            identity.push(parse(format!("inline policy {name}"), p.policy_document())?);
+        }
+    }
+    let loaded = Arc::new(RolePolicies { trust, identity });
+    if let Ok(mut r) = state.roles.lock() {
+        r.insert(role_name.to_owned(), loaded.clone());
+    }
+    Ok(loaded)
+}
+
+async fn bucket_policy(state: &State, bucket: &str) -> Result<Option<Arc<CompiledPolicy>>, String> {
+    if let Some(p) = state
+        .buckets
+        .lock()
+        .ok()
+        .and_then(|b| b.get(bucket).cloned())
+    {
+        return Ok(p);
+    }
+    let policy = match state
+        .clients
+        .s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => match out.policy() {
+            Some(text) => Some(Arc::new(CompiledPolicy::parse(text).map_err(|e| {
+                format!("bucket policy of {bucket}: {}", e.diagnostic.message)
+            })?)),
+            None => None,
+        },
+        Err(_) => None,
+    };
+    if let Ok(mut b) = state.buckets.lock() {
+        b.insert(bucket.to_owned(), policy.clone());
+    }
+    Ok(policy)
+}
+
+fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+fn caller_of(state: &State, akid: &str) -> Option<(String, Option<Session>)> {
+    if akid == state.root.access_key_id {
+        return Some((format!("arn:aws:iam::{}:root", state.account), None));
+    }
+    let s = state.sessions.lock().ok()?.get(akid).cloned()?;
+    Some((s.arn.clone(), Some(s)))
+}
+
+fn clause(resp: &iam_sim::Response, action: &str) -> String {
+    let kind = resp.deciding.first().map(|d| d.kind);
+    match (resp.decision, resp.stage, kind) {
+        (Decision::ExplicitDeny, _, Some(k)) => format!(
+            "with an explicit deny in a {}",
+            match k {
+                PolicyKind::Trust | PolicyKind::Resource => "resource-based policy",
+                other => other.long_name(),
+            }
+        ),
+        (Decision::ImplicitDeny, Some(Stage::Trust | Stage::Resource), _) => {
+            "because no resource-based policy allows the action".into()
+        }
+        (Decision::ImplicitDeny, Some(stage), _) => format!(
+            "because no {} allows the {action} action",
+            stage.kind().long_name()
+        ),
+        _ => String::new(),
+    }
+}
+
+async fn handle_sts(
+    state: &State,
+    parts: &hyper::http::request::Parts,
+    headers: &[(String, String)],
+    body: &Bytes,
+    auth: &sigv4::AuthHeader,
+) -> Resp {
+    let f = form(body);
+    let action = f.get("Action").cloned().unwrap_or_default();
+    if action != "AssumeRole" {
+        return match forward(state, parts, body.clone()).await {
+            Ok((s, h, b)) => rebuild(s, h, b),
+            Err(e) => bad_gateway(state, &e),
+        };
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let role_arn = f.get("RoleArn").cloned().unwrap_or_default();
+    let service = header(PRINCIPAL_HEADER);
+    let principal = match &service {
+        Some(s) => s.clone(),
+        None => match caller_of(state, &auth.access_key_id) {
+            Some((arn, _)) => arn,
+            None => {
+                return respond(
+                    StatusCode::FORBIDDEN,
+                    "text/xml",
+                    sts_error(
+                        "InvalidClientTokenId",
+                        "The security token included in the request is invalid.",
+                        &request_id(state),
+                    ),
+                );
+            }
+        },
+    };
+    let policies = match role_policies(state, role_name(&role_arn)).await {
+        Ok(p) => p,
+        Err(e) => return bad_gateway(state, &e),
+    };
+    let mut ctx = Context::new();
+    if let Some(v) = header(SOURCE_ARN_HEADER) {
+        ctx.insert("aws:SourceArn", ContextValue::Single(v));
+    }
+    if let Some(v) = header(SOURCE_ACCOUNT_HEADER) {
+        ctx.insert("aws:SourceAccount", ContextValue::Single(v));
+    }
+    if let Some(v) = f.get("RoleSessionName") {
+        ctx.insert("sts:RoleSessionName", ContextValue::Single(v.clone()));
+    }
+    let decision = match &policies.trust {
+        None => Decision::ImplicitDeny,
+        Some(trust) => {
+            let set = PolicySet {
+                trust: Some(trust.clone()),
+                ..PolicySet::default()
+            };
+            set.decide(&iam_sim::Request::new(
+                &principal,
+                "sts:AssumeRole",
+                &role_arn,
+                None,
+                ctx,
+            ))
+        }
+    };
+    record(state, "sts:AssumeRole", &role_arn, &principal, decision);
+    if decision != Decision::Allow {
+        let msg = if policies.trust.is_none() {
+            format!(
+                "User: {principal} is not authorized to perform: sts:AssumeRole on resource: {role_arn} because the role does not exist"
+            )
+        } else {
+            format!(
+                "User: {principal} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            )
+        };
+        return respond(
+            StatusCode::FORBIDDEN,
+            "text/xml",
+            sts_error("AccessDenied", &msg, &request_id(state)),
+        );
+    }
+    let (status, hdrs, out) = match forward(state, parts, body.clone()).await {
+        Ok(x) => x,
+        Err(e) => return bad_gateway(state, &e),
+    };
+    if status.is_success() {
+        let text = String::from_utf8_lossy(&out);
+        if let (Some(akid), Some(secret), Some(token), Some(arn)) = (
+            xml_text(&text, "AccessKeyId"),
+            xml_text(&text, "SecretAccessKey"),
+            xml_text(&text, "SessionToken"),
+            xml_text(&text, "Arn"),
+        ) {
+            let policy = f
+                .get("Policy")
+                .and_then(|p| CompiledPolicy::parse(p).ok())
+                .map(Arc::new);
+            let session = Session {
+                arn: arn.to_owned(),
+                role_arn: role_arn.clone(),
+                secret: secret.to_owned(),
+                token: token.to_owned(),
+                policy,
+            };
+            if let Ok(mut s) = state.sessions.lock() {
+                s.insert(akid.to_owned(), session);
+            }
+        }
+    }
+    rebuild(status, hdrs, out)
+}
+
+async fn handle_iam(
+    state: &State,
+    parts: &hyper::http::request::Parts,
+    body: &Bytes,
+    auth: &sigv4::AuthHeader,
+) -> Resp {
+    if auth.access_key_id != state.root.access_key_id {
+        let msg = "only the account's own credentials may call IAM through the fargate-sim gateway";
+        return respond(
+            StatusCode::FORBIDDEN,
+            "text/xml",
+            sts_error("AccessDenied", msg, &request_id(state)),
+        );
+    }
+    let action = form(body).get("Action").cloned().unwrap_or_default();
+    let result = forward(state, parts, body.clone()).await;
+    if !(action.starts_with("Get") || action.starts_with("List")) {
+        if let Ok(mut r) = state.roles.lock() {
+            r.clear();
+        }
+    }
+    match result {
+        Ok((s, h, b)) => rebuild(s, h, b),
+        Err(e) => bad_gateway(state, &e),
+    }
+}
+
+async fn handle_s3(
+    state: &State,
+    peer: SocketAddr,
+    parts: &hyper::http::request::Parts,
+    headers: &[(String, String)],
+    body: Bytes,
+    auth: &sigv4::AuthHeader,
+) -> Resp {
+    let rid = request_id(state);
+    let path = parts.uri.path();
+    let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let Some((principal, session)) = caller_of(state, &auth.access_key_id) else {
+        return respond(
+            StatusCode::FORBIDDEN,
+            "application/xml",
+            s3_error(
+                "InvalidAccessKeyId",
+                "The AWS Access Key Id you provided does not exist in our records.",
+                None,
+                &rid,
+            ),
+        );
+    };
+    let secret = session
+        .as_ref()
+        .map_or(state.root.secret_access_key.as_str(), |s| s.secret.as_str());
+    if let Err(e) = sigv4::verify_s3(
+        parts.method.as_str(),
+        pq,
+        headers,
+        auth,
+        secret,
+        session.as_ref().map(|s| s.token.as_str()),
+    ) {
+        let msg = match e {
+            sigv4::SignatureError::Mismatch => "The request signature we calculated does not match the signature you provided. Check your key and signing method.".to_owned(),
+            sigv4::SignatureError::Malformed(m) => format!("The request signature could not be checked: {m}"),
+            sigv4::SignatureError::Missing => "The request is not signed.".to_owned(),
+        };
+        return respond(
+            StatusCode::FORBIDDEN,
+            "application/xml",
+            s3_error("SignatureDoesNotMatch", &msg, None, &rid),
+        );
+    }
+    let copy_source = headers.iter().any(|(k, _)| k == "x-amz-copy-source");
+    let access = match s3map::map(parts.method.as_str(), path, parts.uri.query(), copy_source) {
+        Ok(a) => a,
+        Err(u) => {
+            let msg = format!(
+                "the fargate-sim gateway does not map `{}` to an IAM action, so it is refused",
+                u.what
+            );
+            return respond(
+                StatusCode::FORBIDDEN,
+                "application/xml",
+                s3_error("AccessDenied", &msg, Some(path), &rid),
+            );
+        }
+    };
+    // Which resources to authorize: DeleteObjects names its keys in the body.
+    let resources: Vec<String> = if access.operation == "DeleteObjects" {
+        let bucket = access.bucket.clone().unwrap_or_default();
+        s3map::delete_keys(&String::from_utf8_lossy(&body))
+            .into_iter()
+            .map(|k| format!("arn:aws:s3:::{bucket}/{k}"))
+            .collect()
+    } else {
+        vec![access.resource.clone()]
+    };
+    let identity = match &session {
+        Some(s) => match role_policies(state, role_name(&s.role_arn)).await {
+            Ok(p) => p.identity.clone(),
+            Err(e) => return bad_gateway(state, &e),
+        },
+        None => Vec::new(),
+    };
+    let resource_policy = match &access.bucket {
+        Some(b) => match bucket_policy(state, b).await {
+            Ok(p) => p,
+            Err(e) => return bad_gateway(state, &e),
+        },
+        None => None,
+    };
+    let set = PolicySet {
+        identity,
+        resource: resource_policy.as_deref().cloned(),
+        session: session.as_ref().and_then(|s| s.policy.as_deref().cloned()),
+        ..PolicySet::default()
+    };
+    let context = |extra: &[(&'static str, String)]| {
+        let mut ctx = Context::new();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        ctx.insert("aws:SourceIp", ContextValue::Single(peer.ip().to_string()));
+        ctx.insert("aws:SecureTransport", ContextValue::Single("false".into()));
+        ctx.insert("aws:EpochTime", ContextValue::Single(now.to_string()));
+        ctx.insert(
+            "aws:RequestedRegion",
+            ContextValue::Single(auth.region.clone()),
+        );
+        if session.is_some() {
+            ctx.insert(
+                "aws:MultiFactorAuthPresent",
+                ContextValue::Single("false".into()),
+            );
+        }
+        for (k, v) in extra {
+            ctx.insert(k, ContextValue::Single(v.clone()));
+        }
+        ctx
+    };
+    for resource in &resources {
+        let req = iam_sim::Request::new(
+            &principal,
+            access.action,
+            resource,
+            Some(&state.account),
+            context(&access.context),
+        );
+        let resp = set.evaluate(&req);
+        record(state, access.action, resource, &principal, resp.decision);
+        if resp.decision != Decision::Allow {
+            let msg = access_denied_message(
+                &principal,
+                access.action,
+                resource,
+                &clause(&resp, access.action),
+            );
+            return respond(
+                StatusCode::FORBIDDEN,
+                "application/xml",
+                s3_error("AccessDenied", &msg, Some(path), &rid),
+            );
+        }
+    }
+    let (status, hdrs, out) = match forward(state, parts, body).await {
+        Ok(x) => x,
+        Err(e) => return bad_gateway(state, &e),
+    };
+    if status.is_success()
+        && matches!(
+            access.operation,
+            "PutBucketPolicy" | "DeleteBucketPolicy" | "DeleteBucket" | "CreateBucket"
+        )
+    {
+        if let (Some(b), Ok(mut cache)) = (&access.bucket, state.buckets.lock()) {
+            cache.remove(b);
+        }
+    }
+    if status == StatusCode::NOT_FOUND && matches!(access.operation, "GetObject" | "HeadObject") {
+        // S3 hides whether a key exists from callers that may not list the bucket.
+        let bucket_arn = format!("arn:aws:s3:::{}", access.bucket.clone().unwrap_or_default());
+        let list = iam_sim::Request::new(
+            &principal,
+            "s3:ListBucket",
+            &bucket_arn,
+            Some(&state.account),
+            context(&[]),
+        );
+        if set.decide(&list) != Decision::Allow {
+            let msg = access_denied_message(&principal, access.action, &access.resource, "");
+            return respond(
+                StatusCode::FORBIDDEN,
+                "application/xml",
+                s3_error("AccessDenied", &msg, Some(path), &rid),
+            );
+        }
+    }
+    rebuild(status, hdrs, out)
+}

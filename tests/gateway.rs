@@ -1,0 +1,338 @@
+//! The IAM gateway against a real LocalStack: signatures, mapping, AWS-shaped denials.
+
+use s3_harness::gateway::Gateway;
+use s3_harness::s3::primitives::ByteStream;
+use s3_harness::{Clients, Creds};
+
+use crate::support::{localstack, unique};
+
+async fn gateway() -> Gateway {
+    Gateway::start(
+        localstack().endpoint(),
+        "eu-west-1",
+        "000000000000",
+        Creds::test_account(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn raw(url: &str, method: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (host, path) = (addr, "/some-bucket/key");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+#[tokio::test]
+async fn unsigned_and_wrongly_signed_requests_are_refused() {
+    let gw = gateway().await;
+    let (status, text) = raw(gw.endpoint(), "GET", &[]).await;
+    assert_eq!(status, 403);
+    assert!(text.contains("<Code>AccessDenied</Code>"));
+
+    let bad = "AWS4-HMAC-SHA256 Credential=test/20261125/eu-west-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000";
+    let (status, text) = raw(
+        gw.endpoint(),
+        "GET",
+        &[
+            ("Authorization", bad),
+            ("x-amz-date", "20261125T120000Z"),
+            ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(
+        text.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{text}"
+    );
+
+    // A client with the right key id but the wrong secret is refused too.
+    let wrong = Creds {
+        access_key_id: "test".into(),
+        secret_access_key: "not-the-secret".into(),
+        session_token: None,
+    };
+    let c = Clients::new(gw.endpoint(), "eu-west-1", &wrong).await;
+    let err = c.s3.list_buckets().send().await.unwrap_err();
+    assert_eq!(
+        s3_harness::s3::error::ProvideErrorMetadata::code(&err.into_service_error()),
+        Some("SignatureDoesNotMatch")
+    );
+
+    // An unknown access key.
+    let stranger = Creds {
+        access_key_id: "AKIASTRANGER".into(),
+        secret_access_key: "x".into(),
+        session_token: None,
+    };
+    let c = Clients::new(gw.endpoint(), "eu-west-1", &stranger).await;
+    let err = c.s3.list_buckets().send().await.unwrap_err();
+    assert_eq!(
+        s3_harness::s3::error::ProvideErrorMetadata::code(&err.into_service_error()),
+        Some("InvalidAccessKeyId")
+    );
+}
+
+#[tokio::test]
+async fn a_session_reads_what_its_role_allows_and_gets_s3_errors_otherwise() {
+    let gw = gateway().await;
+    let admin = Clients::new(gw.endpoint(), "eu-west-1", &Creds::test_account()).await;
+    let bucket = unique("gw-bucket");
+    admin
+        .s3
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            s3_harness::s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(s3_harness::s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    admin
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key("k")
+        .body(ByteStream::from_static(b"data"))
+        .send()
+        .await
+        .unwrap();
+    let role = unique("gw-role");
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]}"#;
+    admin
+        .iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    // Only GetObject on this bucket, no ListBucket.
+    let inline = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+    );
+    admin
+        .iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name("read")
+        .policy_document(&inline)
+        .send()
+        .await
+        .unwrap();
+    let assumed = admin
+        .sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::000000000000:role/{role}"))
+        .role_session_name("t")
+        .send()
+        .await
+        .unwrap();
+    let c = assumed.credentials().unwrap();
+    let session = Creds {
+        access_key_id: c.access_key_id().into(),
+        secret_access_key: c.secret_access_key().into(),
+        session_token: Some(c.session_token().into()),
+    };
+    let pod = Clients::new(gw.endpoint(), "eu-west-1", &session).await;
+
+    let got = pod
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(&got.body.collect().await.unwrap().into_bytes()[..], b"data");
+
+    let put = pod
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key("x")
+        .body(ByteStream::from_static(b"no"))
+        .send()
+        .await
+        .unwrap_err();
+    let se = put.into_service_error();
+    assert_eq!(
+        s3_harness::s3::error::ProvideErrorMetadata::code(&se),
+        Some("AccessDenied")
+    );
+    let msg = s3_harness::s3::error::ProvideErrorMetadata::message(&se)
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        msg,
+        format!(
+            "User: arn:aws:sts::000000000000:assumed-role/{role}/t is not authorized to perform: s3:PutObject on resource: \"arn:aws:s3:::{bucket}/x\" because no identity-based policy allows the s3:PutObject action"
+        )
+    );
+
+    // A missing key: 403 without s3:ListBucket (S3 does not tell whether it exists).
+    let missing = pod
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        s3_harness::s3::error::ProvideErrorMetadata::code(&missing.into_service_error()),
+        Some("AccessDenied")
+    );
+    // …and 404 once the role may list the bucket.
+    let list = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{bucket}"}}]}}"#
+    );
+    admin
+        .iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name("list")
+        .policy_document(&list)
+        .send()
+        .await
+        .unwrap();
+    let missing = pod
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        s3_harness::s3::error::ProvideErrorMetadata::code(&missing.into_service_error()),
+        Some("NoSuchKey")
+    );
+
+    // A bucket policy Deny, set through the gateway, takes effect at once (cache invalidated).
+    let deny = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+    );
+    admin
+        .s3
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(&deny)
+        .send()
+        .await
+        .unwrap();
+    let denied = pod
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    let se = denied.into_service_error();
+    assert!(
+        s3_harness::s3::error::ProvideErrorMetadata::message(&se)
+            .unwrap()
+            .ends_with("with an explicit deny in a resource-based policy")
+    );
+
+    // Clean up.
+    admin
+        .s3
+        .delete_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    admin
+        .s3
+        .delete_object()
+        .bucket(&bucket)
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    admin
+        .s3
+        .delete_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    for p in ["read", "list"] {
+        admin
+            .iam
+            .delete_role_policy()
+            .role_name(&role)
+            .policy_name(p)
+            .send()
+            .await
+            .unwrap();
+    }
+    admin
+        .iam
+        .delete_role()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn assume_role_follows_the_trust_policy() {
+    let gw = gateway().await;
+    let admin = Clients::new(gw.endpoint(), "eu-west-1", &Creds::test_account()).await;
+    let role = unique("gw-trust");
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    admin
+        .iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let err = admin
+        .sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::000000000000:role/{role}"))
+        .role_session_name("t")
+        .send()
+        .await
+        .unwrap_err();
+    let se = err.into_service_error();
+    assert_eq!(
+        s3_harness::sts::error::ProvideErrorMetadata::code(&se),
+        Some("AccessDenied")
+    );
+    assert_eq!(
+        s3_harness::sts::error::ProvideErrorMetadata::message(&se),
+        Some(format!("User: arn:aws:iam::000000000000:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::000000000000:role/{role}").as_str())
+    );
+    admin
+        .iam
+        .delete_role()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+}
