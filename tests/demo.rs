@@ -79,8 +79,19 @@ async fn the_chapter_pod_prints_the_object() {
 
 #[tokio::test]
 async fn without_an_s3_policy_the_pod_is_denied() {
-    let (r, _) = run(Scenario::NoS3Policy).await;
+    let (r, steps) = run(Scenario::NoS3Policy).await;
     assert!(r.as_expected, "{r:?}");
+    let runs = steps
+        .iter()
+        .find(|s| s.title == "pod runs with the execution role")
+        .unwrap();
+    assert!(
+        runs.lines.iter().any(|l| l.starts_with(
+            "gateway: AccessDenied: User: arn:aws:sts::000000000000:assumed-role/s3-read"
+        ) && l
+            .ends_with("because no identity-based policy allows the s3:GetObject action")),
+        "{runs:#?}"
+    );
     assert_eq!(r.pod_phase, PodPhase::Failed);
     assert!(
         r.pod_log

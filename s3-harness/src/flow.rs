@@ -273,16 +273,6 @@ impl RoleSource for LocalStackRoles {
     }
 }
 
-fn aws_err<E: std::error::Error + 'static>(
-    op: impl Into<String>,
-    e: &aws_sdk_s3::error::SdkError<E>,
-) -> HarnessError
-where
-    E: aws_sdk_s3::error::ProvideErrorMetadata,
-{
-    HarnessError::aws(op, e)
-}
-
 struct Runner<'a> {
     opts: &'a FlowOptions,
     steps: Vec<Step>,
@@ -606,7 +596,7 @@ async fn chapter(
         )
         .send()
         .await
-        .map_err(|e| aws_err(format!("CreateBucket {bucket}"), &e))?;
+        .map_err(|e| HarnessError::aws(format!("CreateBucket {bucket}"), &e))?;
     r.ledger.push(Created::Bucket {
         name: bucket.clone(),
     });
@@ -624,7 +614,7 @@ async fn chapter(
         ))
         .send()
         .await
-        .map_err(|e| aws_err(format!("PutObject {bucket}/{OBJECT_KEY}"), &e))?;
+        .map_err(|e| HarnessError::aws(format!("PutObject {bucket}/{OBJECT_KEY}"), &e))?;
     r.ledger.push(Created::Object {
         bucket: bucket.clone(),
         key: OBJECT_KEY.into(),
@@ -646,7 +636,7 @@ async fn chapter(
             .policy(&policy)
             .send()
             .await
-            .map_err(|e| aws_err(format!("PutBucketPolicy {bucket}"), &e))?;
+            .map_err(|e| HarnessError::aws(format!("PutBucketPolicy {bucket}"), &e))?;
         r.ledger.push(Created::BucketPolicy {
             bucket: bucket.clone(),
         });
@@ -846,7 +836,13 @@ async fn chapter(
                 "sts:AssumeRole by eks-fargate-pods.amazonaws.com allowed (aws:SourceArn {profile_arn})"
             )];
             if let Some(d) = last {
-                n.push(format!("{} on {}: {}", d.action, d.resource, d.decision));
+                n.push(format!(
+                    "gateway: {} on {}: {}",
+                    d.action, d.resource, d.decision
+                ));
+                if let Some(m) = d.message {
+                    n.push(format!("gateway: {m}"));
+                }
             }
             (phase, log, n)
         }

@@ -1,7 +1,7 @@
 //! `fargate-sim demo`: the tutorial chapter end to end, narrated.
 
 use s3_harness::LocalStack;
-use s3_harness::flow::{self, FlowOptions, FlowReport, PodPhase, Scenario, Step};
+use s3_harness::flow::{self, FlowOptions, FlowReport, Scenario, Step};
 use s3_harness::localstack::Options;
 use serde_json::json;
 
@@ -182,14 +182,6 @@ fn render_report(r: &FlowReport, format: Format, keep: bool) {
     match format {
         Format::Json => println!("{}", json!({"event": "report", "report": r})),
         Format::Human => {
-            if r.pod_phase == PodPhase::Succeeded || r.pod_phase == PodPhase::Failed {
-                println!("\n--- kubectl logs s3 -n test ---");
-                print!("{}", r.pod_log);
-                if !r.pod_log.ends_with('\n') {
-                    println!();
-                }
-                println!("---");
-            }
             let verdict = if r.as_expected {
                 "as the scenario shows"
             } else {

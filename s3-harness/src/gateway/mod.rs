@@ -74,6 +74,8 @@ pub struct Decided {
     pub principal: String,
     /// The decision.
     pub decision: Decision,
+    /// For a denial, the error message the caller got.
+    pub message: Option<String>,
 }
 
 struct State {
@@ -325,13 +327,21 @@ fn bad_gateway(state: &State, e: &str) -> Resp {
     )
 }
 
-fn record(state: &State, action: &str, resource: &str, principal: &str, decision: Decision) {
+fn record(
+    state: &State,
+    action: &str,
+    resource: &str,
+    principal: &str,
+    decision: Decision,
+    message: Option<String>,
+) {
     if let Ok(mut l) = state.log.lock() {
         l.push(Decided {
             action: action.to_owned(),
             resource: resource.to_owned(),
             principal: principal.to_owned(),
             decision,
+            message,
         });
     }
 }
@@ -546,7 +556,6 @@ async fn handle_sts(
             ))
         }
     };
-    record(state, "sts:AssumeRole", &role_arn, &principal, decision);
     if decision != Decision::Allow {
         let msg = if policies.trust.is_none() {
             format!(
@@ -557,12 +566,28 @@ async fn handle_sts(
                 "User: {principal} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
             )
         };
+        record(
+            state,
+            "sts:AssumeRole",
+            &role_arn,
+            &principal,
+            decision,
+            Some(format!("AccessDenied: {msg}")),
+        );
         return respond(
             StatusCode::FORBIDDEN,
             "text/xml",
             sts_error("AccessDenied", &msg, &request_id(state)),
         );
     }
+    record(
+        state,
+        "sts:AssumeRole",
+        &role_arn,
+        &principal,
+        decision,
+        None,
+    );
     let (status, hdrs, out) = match forward(state, parts, body.clone()).await {
         Ok(x) => x,
         Err(e) => return bad_gateway(state, &e),
@@ -610,10 +635,10 @@ async fn handle_iam(
     }
     let action = form(body).get("Action").cloned().unwrap_or_default();
     let result = forward(state, parts, body.clone()).await;
-    if !(action.starts_with("Get") || action.starts_with("List")) {
-        if let Ok(mut r) = state.roles.lock() {
-            r.clear();
-        }
+    if !(action.starts_with("Get") || action.starts_with("List"))
+        && let Ok(mut r) = state.roles.lock()
+    {
+        r.clear();
     }
     match result {
         Ok((s, h, b)) => rebuild(s, h, b),
@@ -744,7 +769,6 @@ async fn handle_s3(
             context(&access.context),
         );
         let resp = set.evaluate(&req);
-        record(state, access.action, resource, &principal, resp.decision);
         if resp.decision != Decision::Allow {
             let msg = access_denied_message(
                 &principal,
@@ -752,12 +776,28 @@ async fn handle_s3(
                 resource,
                 &clause(&resp, access.action),
             );
+            record(
+                state,
+                access.action,
+                resource,
+                &principal,
+                resp.decision,
+                Some(format!("AccessDenied: {msg}")),
+            );
             return respond(
                 StatusCode::FORBIDDEN,
                 "application/xml",
                 s3_error("AccessDenied", &msg, Some(path), &rid),
             );
         }
+        record(
+            state,
+            access.action,
+            resource,
+            &principal,
+            resp.decision,
+            None,
+        );
     }
     let (status, hdrs, out) = match forward(state, parts, body).await {
         Ok(x) => x,
@@ -768,10 +808,9 @@ async fn handle_s3(
             access.operation,
             "PutBucketPolicy" | "DeleteBucketPolicy" | "DeleteBucket" | "CreateBucket"
         )
+        && let (Some(b), Ok(mut cache)) = (&access.bucket, state.buckets.lock())
     {
-        if let (Some(b), Ok(mut cache)) = (&access.bucket, state.buckets.lock()) {
-            cache.remove(b);
-        }
+        cache.remove(b);
     }
     if status == StatusCode::NOT_FOUND && matches!(access.operation, "GetObject" | "HeadObject") {
         // S3 hides whether a key exists from callers that may not list the bucket.

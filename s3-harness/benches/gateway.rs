@@ -1,0 +1,88 @@
+//! Timed harness: GetObject latency straight to LocalStack vs through the IAM gateway, in one
+//! run, interleaved (`cargo bench -p s3-harness --bench gateway`). Prints p50/p90/p99 for each
+//! path and the overhead. Set `FARGATE_SIM_LOCALSTACK_URL` to reuse a running LocalStack.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
+use std::time::{Duration, Instant};
+
+use s3_harness::gateway::Gateway;
+use s3_harness::s3::primitives::ByteStream;
+use s3_harness::{Clients, Creds, LocalStack};
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i]
+}
+
+fn main() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let ls = LocalStack::obtain(&|p| eprintln!("[localstack] {p:?}")).expect("LocalStack");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let root = Creds::test_account();
+        let gw = Gateway::start(ls.endpoint(), "eu-west-1", "000000000000", root.clone()).await.unwrap();
+        let admin = Clients::new(gw.endpoint(), "eu-west-1", &root).await;
+        let bucket = format!("bench-{}", std::process::id());
+        admin
+            .s3
+            .create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                s3_harness::s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(s3_harness::s3::types::BucketLocationConstraint::EuWest1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        admin.s3.put_object().bucket(&bucket).key("k").body(ByteStream::from_static(b"0123456789abcdef")).send().await.unwrap();
+        let role = format!("bench-{}", std::process::id());
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]}"#;
+        admin.iam.create_role().role_name(&role).assume_role_policy_document(trust).send().await.unwrap();
+        admin.iam.attach_role_policy().role_name(&role).policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send().await.unwrap();
+        let a = admin.sts.assume_role().role_arn(format!("arn:aws:iam::000000000000:role/{role}")).role_session_name("bench").send().await.unwrap();
+        let c = a.credentials().unwrap();
+        let session = Creds { access_key_id: c.access_key_id().into(), secret_access_key: c.secret_access_key().into(), session_token: Some(c.session_token().into()) };
+        let via = Clients::new(gw.endpoint(), "eu-west-1", &session).await;
+        let direct = Clients::new(ls.endpoint(), "eu-west-1", &session).await;
+        // Warm up both paths (connection pools, policy cache).
+        for _ in 0..50 {
+            direct.s3.get_object().bucket(&bucket).key("k").send().await.unwrap().body.collect().await.unwrap();
+            via.s3.get_object().bucket(&bucket).key("k").send().await.unwrap().body.collect().await.unwrap();
+        }
+        let (mut d, mut g) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+        for _ in 0..rounds {
+            let t = Instant::now();
+            direct.s3.get_object().bucket(&bucket).key("k").send().await.unwrap().body.collect().await.unwrap();
+            d.push(t.elapsed());
+            let t = Instant::now();
+            via.s3.get_object().bucket(&bucket).key("k").send().await.unwrap().body.collect().await.unwrap();
+            g.push(t.elapsed());
+        }
+        let show = |v: &mut Vec<Duration>| (pct(v, 0.5), pct(v, 0.9), pct(v, 0.99));
+        let (d50, d90, d99) = show(&mut d);
+        let (g50, g90, g99) = show(&mut g);
+        println!("GetObject, {rounds} rounds interleaved, 16-byte object");
+        println!("direct to LocalStack: p50 {d50:?}  p90 {d90:?}  p99 {d99:?}");
+        println!("through the gateway:  p50 {g50:?}  p90 {g90:?}  p99 {g99:?}");
+        println!("overhead:             p50 {:?}  p99 {:?}", g50.saturating_sub(d50), g99.saturating_sub(d99));
+        admin.iam.detach_role_policy().role_name(&role).policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send().await.unwrap();
+        admin.iam.delete_role().role_name(&role).send().await.unwrap();
+        admin.s3.delete_object().bucket(&bucket).key("k").send().await.unwrap();
+        admin.s3.delete_bucket().bucket(&bucket).send().await.unwrap();
+    });
+}
