@@ -247,7 +247,7 @@ pub enum Value {
     /// A glob.
     Glob(Pattern),
     /// An ARN pattern: partition, service, region, account, resource.
-    Arn(Box<[Pattern; 5]>),
+    Arn(Box<ArnPattern>),
     /// A number.
     Num(f64),
     /// A date, in seconds since the epoch.
@@ -292,17 +292,48 @@ impl Value {
     }
 }
 
+/// An ARN pattern: partition, service, region, account and resource part, each a wildcard
+/// pattern. When the first four parts have no wildcard (the usual case) they are kept as one
+/// literal prefix `arn:p:s:r:a:`, so that matching is a prefix comparison plus one pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArnPattern {
+    parts: [Pattern; 5],
+    /// `arn:p:s:r:a:` when parts 0–3 are literal, with whether it compares without case.
+    prefix: Option<(Box<[u8]>, bool)>,
+}
+
+impl ArnPattern {
+    /// Whether the pattern matches an ARN text, part by part.
+    pub fn is_match(&self, text: &str) -> bool {
+        if let Some((prefix, ci)) = &self.prefix {
+            // Literal parts contain no colon, so a prefix match is the same as matching the
+            // first four parts one by one.
+            let t = text.as_bytes();
+            if t.len() < prefix.len() {
+                return false;
+            }
+            let head = &t[..prefix.len()];
+            let same = if *ci { head.eq_ignore_ascii_case(prefix) } else { head == &prefix[..] };
+            return same && self.parts[4].is_match(&text[prefix.len()..]);
+        }
+        match Arn::parse(text) {
+            Some(a) => self.parts.iter().zip(a.parts()).all(|(pat, part)| pat.is_match(part)),
+            None => false,
+        }
+    }
+}
+
 /// Splits ARN tokens at the first five literal colons into five patterns (ARN operators:
 /// wildcards never cross a part boundary, the resource part may contain colons).
-pub fn arn_pattern(tokens: impl IntoIterator<Item = Token>) -> Option<[Pattern; 5]> {
+pub fn arn_pattern(tokens: impl IntoIterator<Item = Token>) -> Option<ArnPattern> {
     arn_pattern_with(tokens, [Case::Sensitive; 5])
 }
 
-/// Like [`arn_pattern`], with a letter-case rule per part.
+/// Like [`arn_pattern`], with a letter-case rule per part (the first four parts share one).
 pub fn arn_pattern_with(
     tokens: impl IntoIterator<Item = Token>,
     cases: [Case; 5],
-) -> Option<[Pattern; 5]> {
+) -> Option<ArnPattern> {
     let toks: Vec<Token> = tokens.into_iter().collect();
     let prefix = [
         Token::Lit(b'a'),
@@ -327,18 +358,25 @@ pub fn arn_pattern_with(
     }
     parts.push(rest.get(start..)?);
     let mk = |i: usize| Pattern::from_tokens(parts[i].iter().copied(), cases[i]);
-    Some([mk(0), mk(1), mk(2), mk(3), mk(4)])
+    let literal = parts[..4].iter().all(|p| p.iter().all(|t| matches!(t, Token::Lit(_))));
+    let prefix = literal.then(|| {
+        let mut b = b"arn:".to_vec();
+        for p in &parts[..4] {
+            b.extend(p.iter().filter_map(|t| if let Token::Lit(c) = t { Some(*c) } else { None }));
+            b.push(b':');
+        }
+        let ci = cases[0] == Case::Insensitive;
+        if ci {
+            b.make_ascii_lowercase();
+        }
+        (b.into_boxed_slice(), ci)
+    });
+    Some(ArnPattern { parts: [mk(0), mk(1), mk(2), mk(3), mk(4)], prefix })
 }
 
 /// Whether an ARN pattern matches an ARN text, part by part.
-pub fn arn_match(p: &[Pattern; 5], text: &str) -> bool {
-    match Arn::parse(text) {
-        Some(a) => p
-            .iter()
-            .zip(a.parts())
-            .all(|(pat, part)| pat.is_match(part)),
-        None => false,
-    }
+pub fn arn_match(p: &ArnPattern, text: &str) -> bool {
+    p.is_match(text)
 }
 
 /// Compares one request value against one policy value. `Tri::Unknown` when the policy value
@@ -684,6 +722,31 @@ mod tests {
                 .contains("1.2.3.4".parse().unwrap())
         );
         assert!(Cidr::parse("10.0.0.0/33").is_none());
+    }
+
+    #[test]
+    fn literal_prefix_fast_path_agrees_with_part_matching() {
+        let cases = [
+            ("arn:aws:eks:eu-west-1:1:fargateprofile/c/*", "arn:aws:eks:eu-west-1:1:fargateprofile/c/p/u", true),
+            ("arn:aws:eks:eu-west-1:1:fargateprofile/c/*", "arn:aws:eks:eu-west-1:12:fargateprofile/c/p/u", false),
+            ("arn:aws:eks:eu-west-1:1:fargateprofile/c/*", "arn:aws:eks:eu-west-1:1", false),
+            ("arn:aws:eks:*:1:fargateprofile/c/*", "arn:aws:eks:us-east-1:1:fargateprofile/c/p", true),
+            ("arn:aws:eks:*:1:fargateprofile/c/*", "arn:aws:eks:us-east-1:2:1:fargateprofile/c/p", false),
+        ];
+        for (pat, text, want) in cases {
+            let p = arn_pattern(tokens_of(pat)).unwrap();
+            assert_eq!(p.is_match(text), want, "{pat} vs {text}");
+            // The same without the fast path: split the text and match part by part.
+            let parts = Arn::parse(text).map(|a| a.parts());
+            let slow = parts.is_some_and(|ps| p.parts.iter().zip(ps).all(|(q, t)| q.is_match(t)));
+            assert_eq!(slow, want, "{pat} vs {text} (part by part)");
+        }
+        let ci = arn_pattern_with(tokens_of("arn:AWS:S3:::b/*"), [Case::Insensitive, Case::Insensitive, Case::Insensitive, Case::Insensitive, Case::Sensitive]).unwrap();
+        assert!(ci.is_match("arn:aws:s3:::b/k") && !ci.is_match("arn:aws:s3:::B/k"));
+    }
+
+    fn tokens_of(s: &str) -> Vec<Token> {
+        crate::glob::tokens(s).collect()
     }
 
     #[test]

@@ -301,7 +301,7 @@ enum ActionPat {
 #[derive(Debug, Clone, PartialEq)]
 enum ResourcePat {
     Any,
-    Arn(Box<[Pattern; 5]>),
+    Arn(Box<condition::ArnPattern>),
     Template(Vec<template::Part>),
     Invalid,
 }
@@ -511,7 +511,7 @@ fn compile_resource(r: &str, vars: bool) -> ResourcePat {
 
 /// Resource ARNs: partition, service, region and account compare without case, the resource
 /// part with case (see `docs/evaluation.md`).
-fn arn_resource_pattern(tokens: impl IntoIterator<Item = Token>) -> Option<[Pattern; 5]> {
+fn arn_resource_pattern(tokens: impl IntoIterator<Item = Token>) -> Option<condition::ArnPattern> {
     condition::arn_pattern_with(
         tokens,
         [
