@@ -313,11 +313,19 @@ impl ArnPattern {
                 return false;
             }
             let head = &t[..prefix.len()];
-            let same = if *ci { head.eq_ignore_ascii_case(prefix) } else { head == &prefix[..] };
+            let same = if *ci {
+                head.eq_ignore_ascii_case(prefix)
+            } else {
+                head == &prefix[..]
+            };
             return same && self.parts[4].is_match(&text[prefix.len()..]);
         }
         match Arn::parse(text) {
-            Some(a) => self.parts.iter().zip(a.parts()).all(|(pat, part)| pat.is_match(part)),
+            Some(a) => self
+                .parts
+                .iter()
+                .zip(a.parts())
+                .all(|(pat, part)| pat.is_match(part)),
             None => false,
         }
     }
@@ -358,11 +366,19 @@ pub fn arn_pattern_with(
     }
     parts.push(rest.get(start..)?);
     let mk = |i: usize| Pattern::from_tokens(parts[i].iter().copied(), cases[i]);
-    let literal = parts[..4].iter().all(|p| p.iter().all(|t| matches!(t, Token::Lit(_))));
+    let literal = parts[..4]
+        .iter()
+        .all(|p| p.iter().all(|t| matches!(t, Token::Lit(_))));
     let prefix = literal.then(|| {
         let mut b = b"arn:".to_vec();
         for p in &parts[..4] {
-            b.extend(p.iter().filter_map(|t| if let Token::Lit(c) = t { Some(*c) } else { None }));
+            b.extend(p.iter().filter_map(|t| {
+                if let Token::Lit(c) = t {
+                    Some(*c)
+                } else {
+                    None
+                }
+            }));
             b.push(b':');
         }
         let ci = cases[0] == Case::Insensitive;
@@ -371,7 +387,10 @@ pub fn arn_pattern_with(
         }
         (b.into_boxed_slice(), ci)
     });
-    Some(ArnPattern { parts: [mk(0), mk(1), mk(2), mk(3), mk(4)], prefix })
+    Some(ArnPattern {
+        parts: [mk(0), mk(1), mk(2), mk(3), mk(4)],
+        prefix,
+    })
 }
 
 /// Whether an ARN pattern matches an ARN text, part by part.
@@ -727,11 +746,31 @@ mod tests {
     #[test]
     fn literal_prefix_fast_path_agrees_with_part_matching() {
         let cases = [
-            ("arn:aws:eks:eu-west-1:1:fargateprofile/c/*", "arn:aws:eks:eu-west-1:1:fargateprofile/c/p/u", true),
-            ("arn:aws:eks:eu-west-1:1:fargateprofile/c/*", "arn:aws:eks:eu-west-1:12:fargateprofile/c/p/u", false),
-            ("arn:aws:eks:eu-west-1:1:fargateprofile/c/*", "arn:aws:eks:eu-west-1:1", false),
-            ("arn:aws:eks:*:1:fargateprofile/c/*", "arn:aws:eks:us-east-1:1:fargateprofile/c/p", true),
-            ("arn:aws:eks:*:1:fargateprofile/c/*", "arn:aws:eks:us-east-1:2:1:fargateprofile/c/p", false),
+            (
+                "arn:aws:eks:eu-west-1:1:fargateprofile/c/*",
+                "arn:aws:eks:eu-west-1:1:fargateprofile/c/p/u",
+                true,
+            ),
+            (
+                "arn:aws:eks:eu-west-1:1:fargateprofile/c/*",
+                "arn:aws:eks:eu-west-1:12:fargateprofile/c/p/u",
+                false,
+            ),
+            (
+                "arn:aws:eks:eu-west-1:1:fargateprofile/c/*",
+                "arn:aws:eks:eu-west-1:1",
+                false,
+            ),
+            (
+                "arn:aws:eks:*:1:fargateprofile/c/*",
+                "arn:aws:eks:us-east-1:1:fargateprofile/c/p",
+                true,
+            ),
+            (
+                "arn:aws:eks:*:1:fargateprofile/c/*",
+                "arn:aws:eks:us-east-1:2:1:fargateprofile/c/p",
+                false,
+            ),
         ];
         for (pat, text, want) in cases {
             let p = arn_pattern(tokens_of(pat)).unwrap();
@@ -741,7 +780,17 @@ mod tests {
             let slow = parts.is_some_and(|ps| p.parts.iter().zip(ps).all(|(q, t)| q.is_match(t)));
             assert_eq!(slow, want, "{pat} vs {text} (part by part)");
         }
-        let ci = arn_pattern_with(tokens_of("arn:AWS:S3:::b/*"), [Case::Insensitive, Case::Insensitive, Case::Insensitive, Case::Insensitive, Case::Sensitive]).unwrap();
+        let ci = arn_pattern_with(
+            tokens_of("arn:AWS:S3:::b/*"),
+            [
+                Case::Insensitive,
+                Case::Insensitive,
+                Case::Insensitive,
+                Case::Insensitive,
+                Case::Sensitive,
+            ],
+        )
+        .unwrap();
         assert!(ci.is_match("arn:aws:s3:::b/k") && !ci.is_match("arn:aws:s3:::B/k"));
     }
 

@@ -299,12 +299,18 @@ impl CompiledProfile {
 
     /// The index of the first selector the pod matches.
     pub fn matches(&self, namespace: &str, labels: &BTreeMap<String, String>) -> Option<usize> {
-        self.selectors.iter().position(|s| {
-            s.namespace.is_match(namespace)
-                && s.labels.iter().all(|(lit, kp, vp)| match lit {
-                    Some(k) => labels.get(k).is_some_and(|v| vp.is_match(v)),
-                    None => labels.iter().any(|(k, v)| kp.is_match(k) && vp.is_match(v)),
-                })
+        self.selectors
+            .iter()
+            .position(|s| s.namespace.is_match(namespace) && s.labels_match(labels))
+    }
+}
+
+impl CompiledSelector {
+    /// Whether the pod carries every label of the selector (wildcard keys match any key).
+    pub fn labels_match(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.labels.iter().all(|(lit, kp, vp)| match lit {
+            Some(k) => labels.get(k).is_some_and(|v| vp.is_match(v)),
+            None => labels.iter().any(|(k, v)| kp.is_match(k) && vp.is_match(v)),
         })
     }
 }

@@ -1,6 +1,9 @@
 //! The admission-time decision: does a pod go to Fargate, under which profile, at what size —
 //! and if it cannot run there, why.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use serde::Serialize;
 
 use crate::cluster::CompiledProfile;
@@ -139,12 +142,135 @@ pub fn unsupported(pod: &Pod) -> Option<String> {
     (!reasons.is_empty()).then(|| format!("Pod not supported on Fargate: {}", reasons.join(", ")))
 }
 
+/// The placement decision alone: which profile and selector, or why none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// The pod goes to profile `profile` (index in name order), through selector `selector`.
+    Profile {
+        /// Index of the profile.
+        profile: usize,
+        /// Index of the selector that matched.
+        selector: usize,
+    },
+    /// Pinned by label to a profile that exists but does not select the pod.
+    PinnedNoMatch,
+    /// Pinned by label to a profile that is not ACTIVE.
+    PinnedMissing,
+    /// No ACTIVE profile selects the pod.
+    NoMatch,
+}
+
+/// Decides placements against one set of ACTIVE profiles. Which selectors a namespace matches
+/// is worked out once per namespace and cached, so that a batch of pods costs a hash lookup
+/// and a few label checks per pod.
+#[derive(Debug)]
+pub struct Placer<'a> {
+    profiles: Vec<&'a CompiledProfile>,
+    by_namespace: HashMap<String, Vec<(u32, u32)>, BuildHasherDefault<Fnv>>,
+}
+
+/// FNV-1a: namespaces are short and come from the user's own manifests, so a fast
+/// non-cryptographic hash is the right trade here (SipHash was a fifth of the placement time).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+impl<'a> Placer<'a> {
+    /// A placer over profiles given in name order.
+    pub fn new(profiles: impl IntoIterator<Item = &'a CompiledProfile>) -> Self {
+        Self {
+            profiles: profiles.into_iter().collect(),
+            by_namespace: HashMap::default(),
+        }
+    }
+
+    /// The decision for one pod.
+    pub fn choose(&mut self, pod: &Pod) -> Choice {
+        let profiles = &self.profiles;
+        let candidates: &Vec<(u32, u32)> = match self.by_namespace.get(pod.namespace.as_str()) {
+            Some(c) => c,
+            None => {
+                let list: Vec<(u32, u32)> = profiles
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(pi, p)| {
+                        p.selectors
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, s)| s.namespace.is_match(&pod.namespace))
+                            .map(move |(si, _)| (pi as u32, si as u32))
+                    })
+                    .collect();
+                self.by_namespace
+                    .entry(pod.namespace.clone())
+                    .or_insert(list)
+            }
+        };
+        let pinned = pod.labels.get(PROFILE_LABEL);
+        for &(pi, si) in candidates {
+            let Some(p) = profiles.get(pi as usize) else {
+                continue;
+            };
+            if pinned.is_some_and(|pin| *pin != p.name) {
+                continue;
+            }
+            if p.selectors
+                .get(si as usize)
+                .is_some_and(|s| s.labels_match(&pod.labels))
+            {
+                return Choice::Profile {
+                    profile: pi as usize,
+                    selector: si as usize,
+                };
+            }
+        }
+        match pinned {
+            Some(pin) if profiles.iter().any(|p| p.name == *pin) => Choice::PinnedNoMatch,
+            Some(_) => Choice::PinnedMissing,
+            None => Choice::NoMatch,
+        }
+    }
+
+    /// The decision, made into the admitted pod with its reason, size and events.
+    pub fn place(&mut self, pod: &Pod) -> Placement {
+        let choice = self.choose(pod);
+        let chosen = match choice {
+            Choice::Profile { profile, selector } => {
+                self.profiles.get(profile).map(|p| (*p, selector))
+            }
+            _ => None,
+        };
+        admit(pod, choice, chosen)
+    }
+}
+
 /// Decides a pod's placement among ACTIVE profiles (given in name order).
 pub fn place<'a>(
     pod: &Pod,
     active: impl Iterator<Item = &'a CompiledProfile>,
     _region: &str,
 ) -> Placement {
+    Placer::new(active).place(pod)
+}
+
+fn admit(pod: &Pod, choice: Choice, chosen: Option<(&CompiledProfile, usize)>) -> Placement {
     let mut out = Placement {
         pod: pod.clone(),
         namespace: pod.namespace.clone(),
@@ -157,23 +283,7 @@ pub fn place<'a>(
         events: Vec::new(),
     };
     let pinned = pod.labels.get(PROFILE_LABEL);
-    let mut chosen: Option<(&CompiledProfile, usize)> = None;
-    let mut pinned_seen = false;
-    for p in active {
-        if let Some(pin) = pinned {
-            if p.name != *pin {
-                continue;
-            }
-            pinned_seen = true;
-        }
-        if let Some(sel) = p.matches(&pod.namespace, &pod.labels) {
-            chosen = Some((p, sel));
-            break;
-        }
-        if pinned.is_some() {
-            break;
-        }
-    }
+    let pinned_seen = choice == Choice::PinnedNoMatch;
     let Some((profile, selector)) = chosen else {
         let asked_fargate = pod.spec.scheduler_name.as_deref() == Some(FARGATE_SCHEDULER);
         out.reason = match pinned {

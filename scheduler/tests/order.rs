@@ -65,3 +65,37 @@ proptest! {
         prop_assert_eq!(placed(&forward, &sels, &pod), placed(&shuffled, &sels, &pod));
     }
 }
+
+proptest! {
+    /// The cached decision agrees with a plain scan of the profiles in name order.
+    #[test]
+    fn cached_choice_agrees_with_a_plain_scan(
+        sels in prop::collection::vec(prop::collection::vec(selector(), 1..3), 1..6),
+        pods in prop::collection::vec(("[ab]{1,3}", prop::option::of(("[xy]", "[12]")), prop::option::of(0..7usize)), 1..20),
+    ) {
+        use scheduler::cluster::CompiledProfile;
+        use scheduler::placement::{Choice, Placer};
+        let profiles: Vec<CompiledProfile> = sels.iter().enumerate().map(|(i, s)| CompiledProfile::new(&format!("p{i}"), s)).collect();
+        let mut placer = Placer::new(profiles.iter());
+        for (ns, label, pin) in pods {
+            let mut pod = Pod::new(&ns, "pod", &[]);
+            if let Some((k, v)) = label {
+                pod.labels.insert(k, v);
+            }
+            if let Some(p) = pin {
+                pod.labels.insert("eks.amazonaws.com/fargate-profile".into(), format!("p{p}"));
+            }
+            let pinned = pod.labels.get("eks.amazonaws.com/fargate-profile").cloned();
+            let naive = profiles
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| pinned.as_ref().is_none_or(|pin| *pin == p.name))
+                .find_map(|(i, p)| p.matches(&pod.namespace, &pod.labels).map(|s| (i, s)));
+            let got = match placer.choose(&pod) {
+                Choice::Profile { profile, selector } => Some((profile, selector)),
+                _ => None,
+            };
+            prop_assert_eq!(got, naive);
+        }
+    }
+}
