@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Run the tutorial chapter end to end against LocalStack (pod execution role, S3 read).
     Demo(commands::demo::Args),
+    /// Check policy files (role trust policies first) like IAM and Access Analyzer would — and more.
+    Validate(commands::validate::Args),
     /// Decide requests the way AWS IAM would, and say why.
     Simulate(Box<commands::simulate::Args>),
     /// Place the pods of Kubernetes manifests on a cluster's Fargate profiles, as EKS would.
@@ -41,6 +43,7 @@ fn main() -> Exit {
     let cli = Cli::parse();
     match cli.command {
         Command::Demo(args) => commands::demo::run(&args),
+        Command::Validate(args) => commands::validate::run(&args),
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::Schedule(args) => commands::schedule::run(&args),
         Command::Localstack(cmd) => commands::localstack::run(&cmd),

@@ -12,3 +12,4 @@ mod cli;
 mod demo;
 mod gateway;
 mod localstack;
+mod validate;

@@ -35,6 +35,7 @@ pub mod explain;
 pub mod glob;
 pub mod policy;
 pub mod template;
+pub mod validate;
 
 pub use diag::{Diagnostic, LineCol, LineIndex, Severity, Span};
 pub use eval::{

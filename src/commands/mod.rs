@@ -4,3 +4,4 @@ pub mod demo;
 pub mod localstack;
 pub mod schedule;
 pub mod simulate;
+pub mod validate;

@@ -1,0 +1,1658 @@
+//! Validation: what IAM would reject, what Access Analyzer would report, and trust-policy
+//! semantics that neither catches (open trust, confused deputy, Fargate and IRSA purpose
+//! checks). Every finding is a [`Diagnostic`] with a stable code, a span and a JSON path.
+
+use crate::arn::{Arn, is_account_id};
+use crate::condition::{Base, Family, Operator, SetQualifier, Value};
+use crate::diag::{Diagnostic, Severity, Span};
+use crate::glob::{Case, Pattern};
+use crate::policy::{Effect, Policy, PrincipalValue, Statement, Version, did_you_mean};
+use crate::template;
+
+/// The kind of policy a document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyType {
+    /// A role trust policy.
+    Trust,
+    /// An identity-based policy.
+    Identity,
+    /// A resource-based policy (an S3 bucket policy).
+    Resource,
+}
+
+impl PolicyType {
+    /// `trust`, `identity`, `resource`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyType::Trust => "trust",
+            PolicyType::Identity => "identity",
+            PolicyType::Resource => "resource",
+        }
+    }
+}
+
+/// What the role is for, to check the trust policy against its purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// An EKS Fargate pod execution role.
+    FargatePodExecution {
+        /// The cluster whose profiles must be able to use the role.
+        cluster: Option<String>,
+        /// Its region.
+        region: Option<String>,
+        /// Its account.
+        account: Option<String>,
+    },
+    /// An IAM role for a Kubernetes service account (IRSA).
+    Irsa {
+        /// The cluster's OIDC provider ARN.
+        oidc_provider: Option<String>,
+        /// The service account's namespace.
+        namespace: Option<String>,
+        /// The service account.
+        service_account: Option<String>,
+    },
+}
+
+/// Options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The policy type; detected when `None`.
+    pub policy_type: Option<PolicyType>,
+    /// Purpose checks.
+    pub purpose: Option<Purpose>,
+    /// The role trust policy quota in characters, whitespace not counted (IAM's default 2,048).
+    pub trust_policy_quota: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            policy_type: None,
+            purpose: None,
+            trust_policy_quota: 2048,
+        }
+    }
+}
+
+/// The result for one document.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    /// The type it was checked as.
+    pub policy_type: PolicyType,
+    /// Findings, in source order.
+    pub findings: Vec<Diagnostic>,
+}
+
+/// The catalogue of finding codes: code, name, severity, one-line summary. `docs/findings.md`
+/// has a page section for each.
+pub const CODES: &[(&str, &str, Severity, &str)] = &[
+    ("IAM001", "json-syntax", Severity::Error, "not valid JSON"),
+    (
+        "IAM002",
+        "not-an-object",
+        Severity::Error,
+        "the policy or a statement is not a JSON object",
+    ),
+    (
+        "IAM003",
+        "duplicate-key",
+        Severity::Error,
+        "a key appears twice in one object",
+    ),
+    (
+        "IAM004",
+        "unknown-element",
+        Severity::Error,
+        "an element IAM does not know",
+    ),
+    (
+        "IAM005",
+        "wrong-type",
+        Severity::Error,
+        "a value of the wrong JSON type",
+    ),
+    (
+        "IAM006",
+        "missing-statement",
+        Severity::Error,
+        "no Statement, or an empty one",
+    ),
+    (
+        "IAM007",
+        "invalid-version",
+        Severity::Error,
+        "Version is not 2012-10-17 or 2008-10-17",
+    ),
+    (
+        "IAM008",
+        "invalid-effect",
+        Severity::Error,
+        "Effect missing or not exactly Allow or Deny",
+    ),
+    (
+        "IAM009",
+        "conflicting-elements",
+        Severity::Error,
+        "Action with NotAction, Principal with NotPrincipal, …",
+    ),
+    (
+        "IAM010",
+        "document-too-large",
+        Severity::Error,
+        "larger than fargate-sim reads",
+    ),
+    (
+        "IAM011",
+        "invalid-characters",
+        Severity::Error,
+        "characters IAM does not accept",
+    ),
+    (
+        "IAM012",
+        "trust-policy-resource",
+        Severity::Error,
+        "Resource or NotResource in a trust policy",
+    ),
+    (
+        "IAM013",
+        "trust-policy-not-principal",
+        Severity::Error,
+        "NotPrincipal in a trust policy",
+    ),
+    (
+        "IAM014",
+        "missing-principal",
+        Severity::Error,
+        "a trust or resource policy statement without Principal",
+    ),
+    (
+        "IAM015",
+        "principal-in-identity-policy",
+        Severity::Error,
+        "Principal in an identity-based policy",
+    ),
+    (
+        "IAM016",
+        "invalid-principal",
+        Severity::Error,
+        "a principal IAM rejects",
+    ),
+    (
+        "IAM017",
+        "invalid-sid",
+        Severity::Error,
+        "a Sid with characters other than letters and digits",
+    ),
+    (
+        "IAM018",
+        "duplicate-sid",
+        Severity::Error,
+        "two statements with the same Sid",
+    ),
+    (
+        "IAM019",
+        "trust-policy-too-large",
+        Severity::Error,
+        "over the role trust policy quota",
+    ),
+    (
+        "IAM020",
+        "missing-action",
+        Severity::Error,
+        "a statement without Action or NotAction",
+    ),
+    (
+        "IAM021",
+        "invalid-action",
+        Severity::Error,
+        "an action IAM cannot parse",
+    ),
+    (
+        "IAM022",
+        "missing-resource",
+        Severity::Error,
+        "an identity or resource policy statement without Resource",
+    ),
+    ("IAM023", "empty-sid", Severity::Suggestion, "an empty Sid"),
+    (
+        "IAM024",
+        "invalid-resource",
+        Severity::Error,
+        "a resource that is neither * nor an ARN",
+    ),
+    (
+        "AA101",
+        "missing-version",
+        Severity::Warning,
+        "no Version element",
+    ),
+    (
+        "AA102",
+        "variable-unsupported-in-version",
+        Severity::Error,
+        "a policy variable without Version 2012-10-17",
+    ),
+    (
+        "AA103",
+        "invalid-condition-operator",
+        Severity::Error,
+        "an unknown condition operator",
+    ),
+    (
+        "AA104",
+        "condition-type-mismatch",
+        Severity::Error,
+        "a condition value of the wrong type for its operator",
+    ),
+    (
+        "AA105",
+        "wildcard-without-like-operator",
+        Severity::Warning,
+        "* or ? in a value of an Equals operator",
+    ),
+    (
+        "AA106",
+        "null-with-if-exists",
+        Severity::Error,
+        "NullIfExists",
+    ),
+    (
+        "AA107",
+        "forallvalues-with-single-valued-key",
+        Severity::SecurityWarning,
+        "ForAllValues on a single-valued key",
+    ),
+    (
+        "AA108",
+        "mismatched-action-for-principal",
+        Severity::Error,
+        "an action that does not fit the federated principal",
+    ),
+    (
+        "AA109",
+        "missing-condition-key-for-oidc-principal",
+        Severity::SecurityWarning,
+        "an OIDC trust without conditions on the provider's keys",
+    ),
+    (
+        "AA110",
+        "foranyvalue-with-audience-claim",
+        Severity::SecurityWarning,
+        "ForAnyValue on the single-valued aud claim",
+    ),
+    (
+        "AA111",
+        "unknown-action",
+        Severity::Warning,
+        "an action the service does not have",
+    ),
+    (
+        "AA112",
+        "redundant-statement",
+        Severity::Suggestion,
+        "a statement that repeats another",
+    ),
+    (
+        "AA113",
+        "string-like-with-arn-key",
+        Severity::SecurityWarning,
+        "StringLike on an ARN-typed key",
+    ),
+    (
+        "AA114",
+        "trust-policy-action",
+        Severity::Error,
+        "an action a trust policy cannot grant",
+    ),
+    (
+        "FS201",
+        "trust-open-to-everyone",
+        Severity::SecurityWarning,
+        "anyone may assume the role",
+    ),
+    (
+        "FS202",
+        "fargate-service-principal",
+        Severity::Error,
+        "the Fargate pods service principal is missing or misspelled",
+    ),
+    (
+        "FS203",
+        "fargate-action",
+        Severity::Error,
+        "Fargate needs sts:AssumeRole",
+    ),
+    (
+        "FS204",
+        "fargate-confused-deputy",
+        Severity::SecurityWarning,
+        "no aws:SourceArn or aws:SourceAccount condition",
+    ),
+    (
+        "FS205",
+        "fargate-source-arn-mismatch",
+        Severity::Error,
+        "the aws:SourceArn condition cannot match this cluster's profiles",
+    ),
+    (
+        "FS206",
+        "irsa-federated-principal",
+        Severity::Error,
+        "no statement trusts an OIDC provider with AssumeRoleWithWebIdentity",
+    ),
+    (
+        "FS207",
+        "irsa-missing-sub",
+        Severity::SecurityWarning,
+        "no condition on the :sub claim",
+    ),
+    (
+        "FS208",
+        "irsa-sub-wildcard-in-equals",
+        Severity::Warning,
+        "a * in a StringEquals :sub value is literal",
+    ),
+    (
+        "FS209",
+        "irsa-audience",
+        Severity::Error,
+        "the :aud claim is not sts.amazonaws.com",
+    ),
+    (
+        "FS210",
+        "irsa-sub-mismatch",
+        Severity::Error,
+        "the :sub condition names another namespace or service account",
+    ),
+    (
+        "FS211",
+        "irsa-provider-mismatch",
+        Severity::Error,
+        "the trusted OIDC provider is not this cluster's",
+    ),
+];
+
+/// The severity and name of a code.
+pub fn code_info(code: &str) -> Option<(&'static str, Severity)> {
+    CODES
+        .iter()
+        .find(|(c, ..)| *c == code)
+        .map(|(_, n, s, _)| (*n, *s))
+}
+
+/// The principal Fargate assumes execution roles as.
+pub const FARGATE_PRINCIPAL: &str = "eks-fargate-pods.amazonaws.com";
+
+/// Service principals accepted without a finding: AWS does not publish the list IAM checks;
+/// these are the ones this project's users meet (the EKS family and common services).
+pub const KNOWN_SERVICE_PRINCIPALS: &[&str] = &[
+    "eks-fargate-pods.amazonaws.com",
+    "eks.amazonaws.com",
+    "eks-fargate.amazonaws.com",
+    "eks-nodegroup.amazonaws.com",
+    "pods.eks.amazonaws.com",
+    "ec2.amazonaws.com",
+    "ecs-tasks.amazonaws.com",
+    "ecs.amazonaws.com",
+    "lambda.amazonaws.com",
+    "edgelambda.amazonaws.com",
+    "s3.amazonaws.com",
+    "states.amazonaws.com",
+    "events.amazonaws.com",
+    "apigateway.amazonaws.com",
+    "cloudformation.amazonaws.com",
+    "codebuild.amazonaws.com",
+    "codepipeline.amazonaws.com",
+    "logs.amazonaws.com",
+    "firehose.amazonaws.com",
+    "glue.amazonaws.com",
+    "sagemaker.amazonaws.com",
+    "batch.amazonaws.com",
+    "scheduler.amazonaws.com",
+    "sns.amazonaws.com",
+    "sqs.amazonaws.com",
+    "ssm.amazonaws.com",
+    "backup.amazonaws.com",
+    "rds.amazonaws.com",
+    "elasticmapreduce.amazonaws.com",
+    "autoscaling.amazonaws.com",
+    "spotfleet.amazonaws.com",
+    "cloudtrail.amazonaws.com",
+    "config.amazonaws.com",
+    "delivery.logs.amazonaws.com",
+    "monitoring.rds.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
+    "cognito-identity.amazonaws.com",
+];
+
+/// STS actions (for trust policies and unknown-action checks).
+pub const STS_ACTIONS: &[&str] = &[
+    "AssumeRole",
+    "AssumeRoleWithSAML",
+    "AssumeRoleWithWebIdentity",
+    "AssumeRoot",
+    "DecodeAuthorizationMessage",
+    "GetAccessKeyInfo",
+    "GetCallerIdentity",
+    "GetFederationToken",
+    "GetServiceBearerToken",
+    "GetSessionToken",
+    "SetContext",
+    "SetSourceIdentity",
+    "TagSession",
+];
+
+/// Actions a trust policy may grant.
+pub const TRUST_ACTIONS: &[&str] = &[
+    "AssumeRole",
+    "AssumeRoleWithSAML",
+    "AssumeRoleWithWebIdentity",
+    "TagSession",
+    "SetSourceIdentity",
+    "SetContext",
+];
+
+/// Common S3 actions (a subset: an unknown name gets a suggestion, never an error).
+pub const S3_ACTIONS: &[&str] = &[
+    "AbortMultipartUpload",
+    "CreateBucket",
+    "DeleteBucket",
+    "DeleteBucketPolicy",
+    "DeleteObject",
+    "DeleteObjectTagging",
+    "DeleteObjectVersion",
+    "GetBucketAcl",
+    "GetBucketLocation",
+    "GetBucketPolicy",
+    "GetBucketTagging",
+    "GetBucketVersioning",
+    "GetObject",
+    "GetObjectAcl",
+    "GetObjectAttributes",
+    "GetObjectTagging",
+    "GetObjectVersion",
+    "ListAllMyBuckets",
+    "ListBucket",
+    "ListBucketMultipartUploads",
+    "ListBucketVersions",
+    "ListMultipartUploadParts",
+    "PutBucketPolicy",
+    "PutBucketTagging",
+    "PutObject",
+    "PutObjectAcl",
+    "PutObjectTagging",
+    "RestoreObject",
+];
+
+/// Keys whose values are single (for `ForAllValues` checks).
+const SINGLE_VALUED_KEYS: &[&str] = &[
+    "aws:principalorgid",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:sourcearn",
+    "aws:sourceaccount",
+    "aws:sourceip",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:securetransport",
+    "aws:username",
+    "aws:userid",
+    "aws:requestedregion",
+    "aws:principaltype",
+];
+
+/// ARN-typed keys.
+const ARN_KEYS: &[&str] = &["aws:sourcearn", "aws:principalarn"];
+
+struct V<'a> {
+    policy: &'a Policy,
+    ty: PolicyType,
+    out: Vec<Diagnostic>,
+}
+
+impl V<'_> {
+    fn push(
+        &mut self,
+        code: &'static str,
+        message: String,
+        help: Option<String>,
+        span: Span,
+        path: String,
+    ) {
+        let (name, severity) = code_info(code).unwrap_or(("unknown", Severity::Error));
+        let mut d = Diagnostic::new(code, name, severity, message, span, path);
+        d.help = help;
+        self.out.push(d);
+    }
+
+    fn base(&self, s: &Statement) -> String {
+        if self.policy.statement_is_array {
+            format!("Statement[{}]", s.index)
+        } else {
+            "Statement".to_owned()
+        }
+    }
+}
+
+/// Detects the policy type: a document with `Principal` and `sts:` actions is a trust policy;
+/// one with `Principal` otherwise a resource policy; else an identity policy.
+pub fn detect_type(p: &Policy) -> PolicyType {
+    let has_principal = p.statements.iter().any(|s| s.principal.is_some());
+    let sts = p.statements.iter().any(|s| {
+        s.action.as_ref().is_some_and(|a| {
+            a.items
+                .iter()
+                .any(|i| i.value.to_ascii_lowercase().starts_with("sts:"))
+        })
+    });
+    match (has_principal, sts) {
+        (true, true) => PolicyType::Trust,
+        (true, false) => PolicyType::Resource,
+        _ => PolicyType::Identity,
+    }
+}
+
+/// Validates a policy text. Unreadable documents give the parse error as their one finding.
+pub fn validate(text: &str, opts: &Options) -> Validation {
+    let policy = match Policy::parse(text) {
+        Ok(p) => p,
+        Err(e) => {
+            return Validation {
+                policy_type: opts.policy_type.unwrap_or(PolicyType::Trust),
+                findings: vec![*e.diagnostic],
+            };
+        }
+    };
+    validate_policy(&policy, opts)
+}
+
+/// Validates a parsed policy.
+pub fn validate_policy(policy: &Policy, opts: &Options) -> Validation {
+    let ty = opts.policy_type.unwrap_or_else(|| detect_type(policy));
+    let mut v = V {
+        policy,
+        ty,
+        out: policy.diagnostics.clone(),
+    };
+    check_document(&mut v, opts);
+    for s in &policy.statements {
+        check_statement(&mut v, s);
+    }
+    check_sids(&mut v);
+    check_redundant(&mut v);
+    if let Some(purpose) = &opts.purpose {
+        match purpose {
+            Purpose::FargatePodExecution {
+                cluster,
+                region,
+                account,
+            } => check_fargate(
+                &mut v,
+                cluster.as_deref(),
+                region.as_deref(),
+                account.as_deref(),
+            ),
+            Purpose::Irsa {
+                oidc_provider,
+                namespace,
+                service_account,
+            } => {
+                check_irsa(
+                    &mut v,
+                    oidc_provider.as_deref(),
+                    namespace.as_deref(),
+                    service_account.as_deref(),
+                );
+            }
+        }
+    }
+    let mut findings = v.out;
+    findings.sort_by_key(|d| (d.span.start, d.code));
+    findings.dedup_by(|a, b| a.code == b.code && a.span == b.span);
+    Validation {
+        policy_type: ty,
+        findings,
+    }
+}
+
+fn check_document(v: &mut V<'_>, opts: &Options) {
+    let p = v.policy;
+    if p.version == Version::Missing {
+        v.push(
+            "AA101",
+            "the policy has no `Version`".into(),
+            Some("add \"Version\": \"2012-10-17\" as the first element; without it policy variables are literal text".into()),
+            Span::new(0, 1),
+            "Version".into(),
+        );
+    }
+    if p.version != Version::V2012 {
+        // Variables anywhere they would be honoured under 2012-10-17.
+        for s in &p.statements {
+            let base = v.base(s);
+            let mut spots: Vec<(Span, String)> = Vec::new();
+            if let Some(r) = &s.resource {
+                spots.extend(
+                    r.items
+                        .iter()
+                        .filter(|i| i.value.contains("${"))
+                        .map(|i| (i.span, format!("{base}.Resource"))),
+                );
+            }
+            for b in &s.conditions {
+                for e in &b.entries {
+                    spots.extend(
+                        e.values
+                            .iter()
+                            .filter(|x| x.value.0.contains("${"))
+                            .map(|x| {
+                                (
+                                    x.span,
+                                    format!(
+                                        "{base}.Condition.{}.{}",
+                                        b.operator.value, e.key.value
+                                    ),
+                                )
+                            }),
+                    );
+                }
+            }
+            for (span, path) in spots {
+                v.push(
+                    "AA102",
+                    "a policy variable is used but the policy is not Version 2012-10-17, so it is literal text".into(),
+                    Some("set \"Version\": \"2012-10-17\"".into()),
+                    span,
+                    path,
+                );
+            }
+        }
+    }
+    if v.ty == PolicyType::Trust {
+        let size = p.source.chars().filter(|c| !c.is_whitespace()).count();
+        if size > opts.trust_policy_quota {
+            v.push(
+                "IAM019",
+                format!("the trust policy has {size} characters without whitespace; the role trust policy quota is {}", opts.trust_policy_quota),
+                Some("shorten it, or raise the quota (Service Quotas L-C07B4B0D) and pass --trust-policy-quota".into()),
+                Span::new(0, 1),
+                String::new(),
+            );
+        }
+    }
+}
+
+fn check_sids(v: &mut V<'_>) {
+    let p = v.policy;
+    let mut seen: Vec<(&str, Span)> = Vec::new();
+    for s in &p.statements {
+        let Some(sid) = &s.sid else { continue };
+        let path = format!("{}.Sid", v.base(s));
+        if sid.value.is_empty() {
+            v.push(
+                "IAM023",
+                "the Sid is empty".into(),
+                Some("remove it or give the statement a name".into()),
+                sid.span,
+                path,
+            );
+            continue;
+        }
+        let alnum = sid.value.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !alnum && v.ty != PolicyType::Resource {
+            let fixed: String = sid
+                .value
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
+            v.push(
+                "IAM017",
+                format!(
+                    "Sid `{}` has characters other than letters and digits",
+                    sid.value
+                ),
+                Some(format!(
+                    "IAM accepts [0-9A-Za-z]* here; for example `{fixed}`"
+                )),
+                sid.span,
+                path.clone(),
+            );
+        }
+        if let Some((_, first)) = seen.iter().find(|(x, _)| *x == sid.value) {
+            let _ = first;
+            v.push(
+                "IAM018",
+                format!("Sid `{}` is used by an earlier statement", sid.value),
+                Some("Sids must be unique within a policy".into()),
+                sid.span,
+                path,
+            );
+        } else {
+            seen.push((&sid.value, sid.span));
+        }
+    }
+}
+
+fn check_redundant(v: &mut V<'_>) {
+    let p = v.policy;
+    for (i, a) in p.statements.iter().enumerate() {
+        let Some(prev) = p.statements[..i].iter().find(|b| same_statement(a, b)) else {
+            continue;
+        };
+        v.push(
+            "AA112",
+            format!("this statement repeats statement {}", prev.index),
+            Some("remove one of them".into()),
+            a.span,
+            v.base(a),
+        );
+    }
+}
+
+fn same_statement(a: &Statement, b: &Statement) -> bool {
+    let list = |l: &Option<crate::policy::ListElement>| {
+        l.as_ref().map(|l| {
+            (
+                l.negated,
+                l.items.iter().map(|i| i.value.clone()).collect::<Vec<_>>(),
+            )
+        })
+    };
+    let principal = |s: &Statement| {
+        s.principal
+            .as_ref()
+            .map(|p| (p.negated, format!("{:?}", strip_spans(&p.value))))
+    };
+    let conds = |s: &Statement| {
+        s.conditions
+            .iter()
+            .map(|c| {
+                (
+                    c.operator.value.clone(),
+                    c.entries
+                        .iter()
+                        .map(|e| {
+                            (
+                                e.key.value.clone(),
+                                e.values
+                                    .iter()
+                                    .map(|x| x.value.0.clone())
+                                    .collect::<Vec<_>>(),
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    a.effect.as_ref().map(|e| e.value) == b.effect.as_ref().map(|e| e.value)
+        && list(&a.action) == list(&b.action)
+        && list(&a.resource) == list(&b.resource)
+        && principal(a) == principal(b)
+        && conds(a) == conds(b)
+}
+
+fn strip_spans(p: &PrincipalValue) -> Vec<(String, Vec<String>)> {
+    match p {
+        PrincipalValue::Star(_) => vec![("*".into(), vec![])],
+        PrincipalValue::Map(m) => m
+            .iter()
+            .map(|e| {
+                (
+                    e.kind.value.clone(),
+                    e.values.iter().map(|v| v.value.clone()).collect(),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn check_statement(v: &mut V<'_>, s: &Statement) {
+    let base = v.base(s);
+    let ty = v.ty;
+    // Principal rules by policy type.
+    match (&s.principal, ty) {
+        (None, PolicyType::Trust | PolicyType::Resource) => v.push(
+            "IAM014",
+            format!("a {} policy statement needs a `Principal`", ty.as_str()),
+            Some("name who may act, e.g. \"Principal\": {\"Service\": \"eks-fargate-pods.amazonaws.com\"}".into()),
+            s.span,
+            base.clone(),
+        ),
+        (Some(p), PolicyType::Identity) => v.push(
+            "IAM015",
+            "an identity-based policy must not name a principal".into(),
+            Some("remove `Principal`: the policy applies to whoever it is attached to".into()),
+            p.key_span,
+            format!("{base}.Principal"),
+        ),
+        (Some(p), PolicyType::Trust) if p.negated => v.push(
+            "IAM013",
+            "a trust policy cannot use `NotPrincipal`".into(),
+            Some("name the trusted principals with `Principal`".into()),
+            p.key_span,
+            format!("{base}.NotPrincipal"),
+        ),
+        _ => {}
+    }
+    if let Some(p) = &s.principal {
+        check_principal(v, s, p, &base);
+    }
+    // Resource rules.
+    match (&s.resource, ty) {
+        (Some(r), PolicyType::Trust) => v.push(
+            "IAM012",
+            format!(
+                "a trust policy cannot have `{}`",
+                if r.negated { "NotResource" } else { "Resource" }
+            ),
+            Some("remove it: the resource of a trust policy is the role itself".into()),
+            r.key_span,
+            format!(
+                "{base}.{}",
+                if r.negated { "NotResource" } else { "Resource" }
+            ),
+        ),
+        (None, PolicyType::Identity | PolicyType::Resource) => v.push(
+            "IAM022",
+            "the statement has no `Resource`".into(),
+            Some("add \"Resource\": \"arn:…\" (or \"*\")".into()),
+            s.span,
+            base.clone(),
+        ),
+        (Some(r), _) => {
+            for (i, item) in r.items.iter().enumerate() {
+                let val = &item.value;
+                if val != "*" && Arn::parse(val).is_none() {
+                    v.push(
+                        "IAM024",
+                        format!("`{val}` is neither `*` nor an ARN (arn:partition:service:region:account:resource)"),
+                        None,
+                        item.span,
+                        format!("{base}.Resource[{i}]"),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+    // Actions.
+    match &s.action {
+        None => v.push(
+            "IAM020",
+            "the statement has no `Action`".into(),
+            Some("add \"Action\": \"service:Name\"".into()),
+            s.span,
+            base.clone(),
+        ),
+        Some(a) => {
+            if a.items.is_empty() && !a.broken {
+                v.push(
+                    "IAM020",
+                    "the action list is empty".into(),
+                    None,
+                    a.key_span,
+                    format!("{base}.Action"),
+                );
+            }
+            for (i, item) in a.items.iter().enumerate() {
+                check_action(
+                    v,
+                    &item.value,
+                    item.span,
+                    &format!("{base}.Action[{i}]"),
+                    ty,
+                    a.negated,
+                );
+            }
+        }
+    }
+    // Conditions.
+    for b in &s.conditions {
+        let opath = format!("{base}.Condition.{}", b.operator.value);
+        let Some(op) = Operator::parse(&b.operator.value) else {
+            let names: Vec<&str> = crate::condition::BASE_NAMES
+                .iter()
+                .map(|(n, _)| *n)
+                .collect();
+            let stripped = b
+                .operator
+                .value
+                .trim_start_matches("ForAllValues:")
+                .trim_start_matches("ForAnyValue:")
+                .trim_end_matches("IfExists");
+            let (code, msg, help) = if b.operator.value.ends_with("IfExists") && stripped == "Null"
+            {
+                ("AA106", "`NullIfExists` is not an operator: `Null` already tests whether the key exists".to_owned(), Some("use `Null`".to_owned()))
+            } else {
+                (
+                    "AA103",
+                    format!("`{}` is not a condition operator", b.operator.value),
+                    Some(did_you_mean(stripped, &names).map_or_else(
+                        || "see the condition operators in the IAM User Guide".to_owned(),
+                        |m| format!("did you mean `{m}`?"),
+                    )),
+                )
+            };
+            v.push(code, msg, help, b.operator.span, opath);
+            continue;
+        };
+        for e in &b.entries {
+            let kpath = format!("{opath}.{}", e.key.value);
+            let key = e.key.value.to_ascii_lowercase();
+            if op.set == SetQualifier::ForAll
+                && SINGLE_VALUED_KEYS.contains(&key.as_str())
+                && s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow)
+            {
+                v.push(
+                    "AA107",
+                    format!("`ForAllValues` on the single-valued key `{}` is true when the key is missing", e.key.value),
+                    Some(format!("use `{}` without a set qualifier", op.base.name())),
+                    e.key.span,
+                    kpath.clone(),
+                );
+            }
+            if op.set == SetQualifier::ForAny && key.ends_with(":aud") && key.contains("oidc") {
+                v.push(
+                    "AA110",
+                    "`ForAnyValue` on the audience claim: `aud` is single-valued for this provider"
+                        .into(),
+                    Some(format!("use `{}`", op.base.name())),
+                    b.operator.span,
+                    opath.clone(),
+                );
+            }
+            if op.base == Base::StringLike && ARN_KEYS.contains(&key.as_str()) {
+                v.push(
+                    "AA113",
+                    format!("`StringLike` on the ARN key `{}`: its `*` also crosses the colons between ARN parts", e.key.value),
+                    Some("use `ArnLike`, which matches each part of the ARN separately".into()),
+                    b.operator.span,
+                    opath.clone(),
+                );
+            }
+            for (i, val) in e.values.iter().enumerate() {
+                let text = &val.value.0;
+                let vpath = if e.is_array {
+                    format!("{kpath}[{i}]")
+                } else {
+                    kpath.clone()
+                };
+                let compiled = Value::compile(op.base, text, v.policy.variables_enabled());
+                if compiled == Value::Invalid {
+                    let what = match op.base.family() {
+                        Family::Numeric(_) => "a number",
+                        Family::Date(_) => "a date (ISO 8601) or epoch seconds",
+                        Family::Bool | Family::Null => "`true` or `false`",
+                        Family::Ip => "an IP address or CIDR range",
+                        _ => "a well-formed value",
+                    };
+                    let var_err = v.policy.variables_enabled() && template::parse(text).is_err();
+                    v.push(
+                        "AA104",
+                        if var_err {
+                            format!("`{text}` has a malformed policy variable")
+                        } else {
+                            format!("`{}` needs {what}, not `{text}`", op.base.name())
+                        },
+                        None,
+                        val.span,
+                        vpath.clone(),
+                    );
+                }
+                if matches!(
+                    op.base,
+                    Base::StringEquals
+                        | Base::StringNotEquals
+                        | Base::StringEqualsIgnoreCase
+                        | Base::StringNotEqualsIgnoreCase
+                ) && (text.contains('*') || text.contains('?'))
+                    && !text.contains("${*}")
+                    && !key.ends_with(":sub")
+                {
+                    v.push(
+                        "AA105",
+                        format!(
+                            "`{text}` contains a wildcard, but `{}` compares literally",
+                            op.base.name()
+                        ),
+                        Some(format!(
+                            "use `{}` for a pattern",
+                            if op.base.negated() {
+                                "StringNotLike"
+                            } else {
+                                "StringLike"
+                            }
+                        )),
+                        val.span,
+                        vpath.clone(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalElement, base: &str) {
+    let key = if p.negated {
+        "NotPrincipal"
+    } else {
+        "Principal"
+    };
+    let path = format!("{base}.{key}");
+    match &p.value {
+        PrincipalValue::Star(span) => {
+            if v.ty == PolicyType::Trust {
+                v.push(
+                    "IAM016",
+                    "a trust policy cannot use the bare `\"*\"` principal".into(),
+                    Some("name the principals you trust; `{\"AWS\": \"*\"}` is accepted by IAM but trusts everyone".into()),
+                    *span,
+                    path.clone(),
+                );
+            } else if !has_restricting_condition(s)
+                && s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow)
+                && v.ty == PolicyType::Trust
+            {
+                // covered above
+            }
+        }
+        PrincipalValue::Map(entries) => {
+            for e in entries {
+                let kpath = format!("{path}.{}", e.kind.value);
+                match e.kind.value.as_str() {
+                    "AWS" => {
+                        for val in &e.values {
+                            let t = &val.value;
+                            if t == "*" {
+                                if v.ty == PolicyType::Trust
+                                    && !p.negated
+                                    && !has_restricting_condition(s)
+                                    && s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow)
+                                {
+                                    v.push(
+                                        "FS201",
+                                        "`{\"AWS\": \"*\"}` without a restricting condition lets any AWS account assume this role".into(),
+                                        Some("name the trusted account or role, or add a condition on aws:PrincipalArn, aws:PrincipalOrgID or sts:ExternalId".into()),
+                                        val.span,
+                                        kpath.clone(),
+                                    );
+                                }
+                                continue;
+                            }
+                            let ok = is_account_id(t)
+                                || Arn::parse(t).is_some_and(|a| {
+                                    matches!(a.service, "iam" | "sts")
+                                        && is_account_id(a.account)
+                                        && !a.resource.is_empty()
+                                        && !t.contains('*')
+                                        && !t.contains('?')
+                                })
+                                || (t.starts_with("AROA") || t.starts_with("AIDA"));
+                            if !ok {
+                                let why = if t.contains('*') || t.contains('?') {
+                                    "wildcards are not allowed inside a principal ARN"
+                                } else {
+                                    "expected an account id or an IAM/STS ARN"
+                                };
+                                v.push(
+                                    "IAM016",
+                                    format!("invalid AWS principal `{t}`: {why}"),
+                                    None,
+                                    val.span,
+                                    kpath.clone(),
+                                );
+                            }
+                        }
+                    }
+                    "Service" => {
+                        for val in &e.values {
+                            let t = &val.value;
+                            if t == "*" || t.contains('*') {
+                                v.push(
+                                    "IAM016",
+                                    format!(
+                                        "invalid service principal `{t}`: wildcards are not allowed"
+                                    ),
+                                    None,
+                                    val.span,
+                                    kpath.clone(),
+                                );
+                                continue;
+                            }
+                            let shaped = t.ends_with(".amazonaws.com")
+                                && t.len() > ".amazonaws.com".len()
+                                || t.ends_with(".amazonaws.com.cn");
+                            if !shaped {
+                                let help = did_you_mean(t, KNOWN_SERVICE_PRINCIPALS)
+                                    .map(|m| format!("did you mean `{m}`?"));
+                                v.push("IAM016", format!("invalid service principal `{t}`: IAM rejects it (MalformedPolicyDocument: Invalid principal in policy)"), help, val.span, kpath.clone());
+                            } else if !KNOWN_SERVICE_PRINCIPALS.contains(&t.as_str())
+                                && let Some(m) = did_you_mean(t, KNOWN_SERVICE_PRINCIPALS)
+                            {
+                                v.push(
+                                    "IAM016",
+                                    format!("`{t}` is not a service principal IAM knows"),
+                                    Some(format!("did you mean `{m}`?")),
+                                    val.span,
+                                    kpath.clone(),
+                                );
+                            }
+                        }
+                    }
+                    "Federated" => {
+                        for val in &e.values {
+                            let t = &val.value;
+                            let builtin = matches!(
+                                t.as_str(),
+                                "cognito-identity.amazonaws.com"
+                                    | "www.amazon.com"
+                                    | "graph.facebook.com"
+                                    | "accounts.google.com"
+                            );
+                            let provider = Arn::parse(t).is_some_and(|a| {
+                                a.service == "iam"
+                                    && (a.resource.starts_with("oidc-provider/")
+                                        || a.resource.starts_with("saml-provider/"))
+                            });
+                            if !builtin && !provider {
+                                v.push(
+                                    "IAM016",
+                                    format!("invalid federated principal `{t}`"),
+                                    Some("use an IAM OIDC or SAML provider ARN".into()),
+                                    val.span,
+                                    kpath.clone(),
+                                );
+                            }
+                            check_federated_action(v, s, t, val.span, &kpath);
+                        }
+                    }
+                    "CanonicalUser" if v.ty == PolicyType::Resource => {}
+                    other => {
+                        let help =
+                            did_you_mean(other, &["AWS", "Service", "Federated", "CanonicalUser"])
+                                .map(|m| format!("did you mean `{m}`?"));
+                        v.push(
+                            "IAM016",
+                            format!("`{other}` is not a principal type"),
+                            help,
+                            e.kind.span,
+                            kpath.clone(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn statement_actions(s: &Statement) -> Vec<String> {
+    s.action
+        .as_ref()
+        .filter(|a| !a.negated)
+        .map(|a| {
+            a.items
+                .iter()
+                .map(|i| i.value.to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn check_federated_action(v: &mut V<'_>, s: &Statement, provider: &str, span: Span, path: &str) {
+    let actions = statement_actions(s);
+    let oidc = provider.contains(":oidc-provider/")
+        || provider == "accounts.google.com"
+        || provider == "graph.facebook.com"
+        || provider == "www.amazon.com"
+        || provider == "cognito-identity.amazonaws.com";
+    let want = if oidc {
+        "sts:assumerolewithwebidentity"
+    } else {
+        "sts:assumerolewithsaml"
+    };
+    let wrong: Vec<&String> = actions
+        .iter()
+        .filter(|a| a.starts_with("sts:assumerole") && *a != want && !a.contains('*'))
+        .collect();
+    if let Some(a) = wrong.first() {
+        v.push(
+            "AA108",
+            format!(
+                "`{a}` does not fit the {} provider `{provider}`",
+                if oidc { "OIDC" } else { "SAML" }
+            ),
+            Some(format!(
+                "a {} provider is used with `{}`",
+                if oidc { "web identity" } else { "SAML" },
+                if oidc {
+                    "sts:AssumeRoleWithWebIdentity"
+                } else {
+                    "sts:AssumeRoleWithSAML"
+                }
+            )),
+            span,
+            path.to_owned(),
+        );
+    }
+    if oidc && provider.contains(":oidc-provider/") && v.ty == PolicyType::Trust {
+        let host = provider
+            .split(":oidc-provider/")
+            .nth(1)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let conditioned = s.conditions.iter().flat_map(|b| &b.entries).any(|e| {
+            e.key
+                .value
+                .to_ascii_lowercase()
+                .starts_with(&format!("{host}:"))
+        });
+        if !conditioned {
+            v.push(
+                "AA109",
+                format!("the trust in `{provider}` has no condition on the provider's keys: any identity it issues may assume the role"),
+                Some(format!("add \"StringEquals\": {{\"{host}:sub\": \"system:serviceaccount:NAMESPACE:NAME\", \"{host}:aud\": \"sts.amazonaws.com\"}}")),
+                span,
+                path.to_owned(),
+            );
+        }
+    }
+}
+
+fn has_restricting_condition(s: &Statement) -> bool {
+    const RESTRICTING: &[&str] = &[
+        "aws:principalarn",
+        "aws:principalaccount",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "sts:externalid",
+        "aws:sourcearn",
+        "aws:sourceaccount",
+        "aws:sourceip",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+    ];
+    s.conditions.iter().any(|b| {
+        Operator::parse(&b.operator.value)
+            .is_some_and(|op| !op.base.negated() && !op.if_exists && op.set != SetQualifier::ForAll)
+            && b.entries
+                .iter()
+                .any(|e| RESTRICTING.contains(&e.key.value.to_ascii_lowercase().as_str()))
+    })
+}
+
+fn check_action(
+    v: &mut V<'_>,
+    action: &str,
+    span: Span,
+    path: &str,
+    ty: PolicyType,
+    negated: bool,
+) {
+    if action == "*" {
+        return;
+    }
+    let Some((svc, name)) = action.split_once(':') else {
+        v.push(
+            "IAM021",
+            format!("`{action}` has no service prefix"),
+            Some("write it as `service:Action`, e.g. `s3:GetObject`".into()),
+            span,
+            path.into(),
+        );
+        return;
+    };
+    if name.contains(':') {
+        v.push(
+            "IAM021",
+            format!("`{action}` has more than one colon"),
+            None,
+            span,
+            path.into(),
+        );
+        return;
+    }
+    if svc.is_empty()
+        || !svc
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'*')
+    {
+        v.push(
+            "IAM021",
+            format!("`{svc}` is not a valid service prefix"),
+            None,
+            span,
+            path.into(),
+        );
+        return;
+    }
+    if name.is_empty() || action.bytes().any(|b| b.is_ascii_whitespace() || b == b',') {
+        v.push(
+            "IAM021",
+            format!("`{action}` is not a valid action name"),
+            None,
+            span,
+            path.into(),
+        );
+        return;
+    }
+    let catalogue: Option<&[&str]> = match svc.to_ascii_lowercase().as_str() {
+        "sts" => Some(STS_ACTIONS),
+        "s3" => Some(S3_ACTIONS),
+        _ => None,
+    };
+    let wild = name.contains('*') || name.contains('?');
+    if let Some(cat) = catalogue {
+        if wild {
+            let pat = Pattern::new(name, Case::Insensitive);
+            if !cat.iter().any(|a| pat.is_match(a)) && svc.eq_ignore_ascii_case("sts") {
+                v.push(
+                    "AA111",
+                    format!("`{action}` matches no {svc} action"),
+                    None,
+                    span,
+                    path.into(),
+                );
+            }
+        } else if !cat.iter().any(|a| a.eq_ignore_ascii_case(name))
+            && (svc.eq_ignore_ascii_case("sts") || did_you_mean(name, cat).is_some())
+        {
+            let help = did_you_mean(name, cat).map(|m| format!("did you mean `{svc}:{m}`?"));
+            v.push(
+                "AA111",
+                format!("`{action}` is not a {svc} action"),
+                help,
+                span,
+                path.into(),
+            );
+        }
+    }
+    if ty == PolicyType::Trust && !negated {
+        let ok = svc.eq_ignore_ascii_case("sts")
+            && (wild || TRUST_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(name)));
+        if !ok {
+            v.push(
+                "AA114",
+                format!("a trust policy can only allow assuming the role (`sts:AssumeRole*`, `sts:TagSession`, `sts:SetSourceIdentity`), not `{action}`"),
+                Some("grant other permissions in the role's identity policies".into()),
+                span,
+                path.into(),
+            );
+        }
+    }
+}
+
+fn check_fargate(
+    v: &mut V<'_>,
+    cluster: Option<&str>,
+    region: Option<&str>,
+    account: Option<&str>,
+) {
+    let p = v.policy;
+    let allows: Vec<&Statement> = p
+        .statements
+        .iter()
+        .filter(|s| s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow))
+        .collect();
+    let service_values = |s: &Statement| -> Vec<(String, Span)> {
+        match s.principal.as_ref().map(|p| &p.value) {
+            Some(PrincipalValue::Map(m)) => m
+                .iter()
+                .filter(|e| e.kind.value == "Service")
+                .flat_map(|e| e.values.iter().map(|v| (v.value.clone(), v.span)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let fargate: Vec<&Statement> = allows
+        .iter()
+        .copied()
+        .filter(|s| {
+            service_values(s)
+                .iter()
+                .any(|(v, _)| v == FARGATE_PRINCIPAL)
+        })
+        .collect();
+    if fargate.is_empty() {
+        let near = allows
+            .iter()
+            .flat_map(|s| service_values(s))
+            .find(|(v, _)| v.contains("eks") || did_you_mean(v, &[FARGATE_PRINCIPAL]).is_some());
+        let (msg, span, help) = match near {
+            Some((t, span)) if t == "eks.amazonaws.com" => (
+                "the role trusts `eks.amazonaws.com` (the cluster's service role principal), not the Fargate pods principal".to_owned(),
+                span,
+                format!("use \"Service\": \"{FARGATE_PRINCIPAL}\"; EKS rejects the profile with \"Misconfigured PodExecutionRole Trust Policy\""),
+            ),
+            Some((t, span)) => (format!("`{t}` is not the Fargate pods principal"), span, format!("did you mean `{FARGATE_PRINCIPAL}`?")),
+            None => (
+                format!("no Allow statement trusts `{FARGATE_PRINCIPAL}`"),
+                p.statement_key_span,
+                format!("add a statement with \"Principal\": {{\"Service\": \"{FARGATE_PRINCIPAL}\"}} and \"Action\": \"sts:AssumeRole\""),
+            ),
+        };
+        v.push("FS202", msg, Some(help), span, "Statement".into());
+        return;
+    }
+    for s in fargate {
+        let base = v.base(s);
+        let actions = statement_actions(s);
+        let assume = actions
+            .iter()
+            .any(|a| a == "sts:assumerole" || a == "sts:*" || a == "*" || a == "sts:assumerole*");
+        if !assume {
+            let span = s.action.as_ref().map_or(s.span, |a| a.key_span);
+            v.push(
+                "FS203",
+                "Fargate assumes the pod execution role with `sts:AssumeRole`, which this statement does not allow".into(),
+                Some("set \"Action\": \"sts:AssumeRole\"".into()),
+                span,
+                format!("{base}.Action"),
+            );
+        }
+        let source_conds: Vec<(
+            &crate::policy::ConditionBlock,
+            &crate::policy::ConditionEntry,
+        )> = s
+            .conditions
+            .iter()
+            .flat_map(|b| b.entries.iter().map(move |e| (b, e)))
+            .filter(|(_, e)| {
+                matches!(
+                    e.key.value.to_ascii_lowercase().as_str(),
+                    "aws:sourcearn" | "aws:sourceaccount"
+                )
+            })
+            .collect();
+        if source_conds.is_empty() {
+            let span = s.principal.as_ref().map_or(s.span, |p| p.key_span);
+            v.push(
+                "FS204",
+                "the Fargate pods principal is trusted without an `aws:SourceArn` or `aws:SourceAccount` condition (confused deputy)".into(),
+                Some("add \"Condition\": {\"ArnLike\": {\"aws:SourceArn\": \"arn:aws:eks:REGION:ACCOUNT:fargateprofile/CLUSTER/*\"}}".into()),
+                span,
+                format!("{base}.Principal"),
+            );
+        }
+        let (Some(cluster), true) = (cluster, true) else {
+            continue;
+        };
+        let region = region.unwrap_or("us-east-1");
+        let account = account.unwrap_or("000000000000");
+        let sample = format!(
+            "arn:aws:eks:{region}:{account}:fargateprofile/{cluster}/any-profile/00000000-0000-0000-0000-000000000000"
+        );
+        for (b, e) in source_conds {
+            if !e.key.value.eq_ignore_ascii_case("aws:sourcearn") {
+                if e.key.value.eq_ignore_ascii_case("aws:sourceaccount")
+                    && !e
+                        .values
+                        .iter()
+                        .any(|x| x.value.0 == account || x.value.0.contains('*'))
+                    && let Some(first) = e.values.first()
+                {
+                    v.push(
+                        "FS205",
+                        format!(
+                            "`aws:SourceAccount` is `{}`, but the cluster is in account {account}",
+                            first.value.0
+                        ),
+                        None,
+                        first.span,
+                        format!("{base}.Condition.{}.{}", b.operator.value, e.key.value),
+                    );
+                }
+                continue;
+            }
+            let Some(op) = Operator::parse(&b.operator.value) else {
+                continue;
+            };
+            if op.base.negated() {
+                continue;
+            }
+            let matches = e.values.iter().any(|x| {
+                crate::condition::compare(
+                    op.base,
+                    &Value::compile(op.base, &x.value.0, false),
+                    &sample,
+                    &|_| None,
+                ) == crate::condition::Tri::True
+            });
+            if !matches {
+                let span = e.values.first().map_or(e.key.span, |x| x.span);
+                v.push(
+                    "FS205",
+                    format!("no `aws:SourceArn` value can match this cluster's profiles (`arn:aws:eks:{region}:{account}:fargateprofile/{cluster}/*`)"),
+                    Some(format!("use \"arn:aws:eks:{region}:{account}:fargateprofile/{cluster}/*\" with `ArnLike`")),
+                    span,
+                    format!("{base}.Condition.{}.{}", b.operator.value, e.key.value),
+                );
+            }
+        }
+    }
+}
+
+fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa: Option<&str>) {
+    let p = v.policy;
+    let fed: Vec<(&Statement, String, Span)> = p
+        .statements
+        .iter()
+        .filter(|s| s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow))
+        .flat_map(|s| match s.principal.as_ref().map(|p| &p.value) {
+            Some(PrincipalValue::Map(m)) => m
+                .iter()
+                .filter(|e| e.kind.value == "Federated")
+                .flat_map(|e| e.values.iter().map(|v| (s, v.value.clone(), v.span)))
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        })
+        .filter(|(_, v, _)| v.contains(":oidc-provider/"))
+        .collect();
+    let web: Vec<&(&Statement, String, Span)> = fed
+        .iter()
+        .filter(|(s, _, _)| {
+            statement_actions(s)
+                .iter()
+                .any(|a| a == "sts:assumerolewithwebidentity" || a == "sts:*")
+        })
+        .collect();
+    if web.is_empty() {
+        v.push(
+            "FS206",
+            "no Allow statement trusts an OIDC provider with `sts:AssumeRoleWithWebIdentity`".into(),
+            Some("IRSA pods call AssumeRoleWithWebIdentity: use \"Principal\": {\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID\"}".into()),
+            fed.first().map_or(p.statement_key_span, |(_, _, sp)| *sp),
+            "Statement".into(),
+        );
+        return;
+    }
+    for (s, prov, span) in web {
+        let base = v.base(s);
+        if let Some(want) = provider
+            && prov != want
+        {
+            v.push(
+                "FS211",
+                format!("the role trusts `{prov}`, not this cluster's provider `{want}`"),
+                None,
+                *span,
+                format!("{base}.Principal.Federated"),
+            );
+        }
+        let host = prov
+            .split(":oidc-provider/")
+            .nth(1)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let entries: Vec<(
+            &crate::policy::ConditionBlock,
+            &crate::policy::ConditionEntry,
+        )> = s
+            .conditions
+            .iter()
+            .flat_map(|b| b.entries.iter().map(move |e| (b, e)))
+            .collect();
+        let claim = |name: &str| {
+            let want = format!("{host}:{name}");
+            entries
+                .iter()
+                .filter(|(_, e)| e.key.value.to_ascii_lowercase() == want)
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        let subs = claim("sub");
+        if subs.is_empty() {
+            v.push(
+                "FS207",
+                "no condition on the `:sub` claim: every service account in the cluster may assume this role".into(),
+                Some(format!("add \"StringEquals\": {{\"{host}:sub\": \"system:serviceaccount:NAMESPACE:NAME\"}}")),
+                *span,
+                format!("{base}.Principal.Federated"),
+            );
+        }
+        for (b, e) in &subs {
+            let op = Operator::parse(&b.operator.value);
+            for x in &e.values {
+                let val = &x.value.0;
+                let path = format!("{base}.Condition.{}.{}", b.operator.value, e.key.value);
+                if op.is_some_and(|o| o.base == Base::StringEquals)
+                    && (val.contains('*') || val.contains('?'))
+                {
+                    v.push("FS208", format!("`{val}` is compared literally by `StringEquals`, so its `*` matches only a `*`"), Some("use `StringLike` for a pattern".into()), x.span, path.clone());
+                }
+                if let (Some(ns), Some(name)) = (namespace, sa) {
+                    let want = format!("system:serviceaccount:{ns}:{name}");
+                    let like = op.is_some_and(|o| o.base == Base::StringLike);
+                    let ok = if like {
+                        Pattern::new(val, Case::Sensitive).is_match(&want)
+                    } else {
+                        *val == want
+                    };
+                    if !ok && op.is_some_and(|o| !o.base.negated()) {
+                        v.push(
+                            "FS210",
+                            format!("`{val}` does not name service account `{ns}/{name}`"),
+                            Some(format!("use \"{want}\"")),
+                            x.span,
+                            path.clone(),
+                        );
+                    }
+                }
+            }
+        }
+        for (b, e) in claim("aud") {
+            for x in &e.values {
+                if x.value.0 != "sts.amazonaws.com" {
+                    v.push(
+                        "FS209",
+                        format!("the audience is `{}`; EKS service account tokens for IAM use `sts.amazonaws.com`", x.value.0),
+                        Some("set the `:aud` value to \"sts.amazonaws.com\"".into()),
+                        x.span,
+                        format!("{base}.Condition.{}.{}", b.operator.value, e.key.value),
+                    );
+                }
+            }
+        }
+    }
+}

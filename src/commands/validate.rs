@@ -1,0 +1,399 @@
+//! `fargate-sim validate`: lint policy files (role trust policies first) like IAM and Access
+//! Analyzer would, plus the trust semantics neither checks.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use iam_sim::validate::{CODES, Options, PolicyType, Purpose, validate};
+use iam_sim::{Diagnostic, LineIndex, Severity};
+use serde_json::json;
+
+use crate::exit::Exit;
+use crate::render;
+
+/// Options of `fargate-sim validate`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Examples:
+  fargate-sim validate examples/role-trust-policy.json
+  fargate-sim validate --role fargate-pod-execution --cluster fargate-sim --region eu-west-1 \\
+      --account 000000000000 examples/role-trust-policy.json
+  fargate-sim validate --format sarif policies/ > results.sarif
+
+Every finding has a stable code (IAM0xx: IAM rejects the document; AA1xx: what Access Analyzer
+reports; FS2xx: trust semantics), a severity (error, security-warning, warning, suggestion) and a
+page in docs/findings.md. Malformed JSON in one file is a finding for that file; the others are
+still checked.
+
+Exit status: 0 no finding at or above --fail-on; 1 findings at or above it; 2 the tool could not
+run (unreadable path, bad flag).")]
+pub struct Args {
+    /// Policy files, directories (every *.json below them), or `-` for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The policy type (default: detect; a document with Principal and sts: actions is a trust policy).
+    #[arg(long, value_enum)]
+    pub policy_type: Option<TypeArg>,
+    /// Check the trust policy against the role's purpose.
+    #[arg(long, value_enum)]
+    pub role: Option<RoleArg>,
+    /// The EKS cluster (for --role fargate-pod-execution: its profiles' ARNs must match aws:SourceArn).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// The cluster's region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The cluster's account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// The cluster's IAM OIDC provider ARN (for --role irsa).
+    #[arg(long, value_name = "ARN")]
+    pub oidc_provider: Option<String>,
+    /// The service account's namespace (for --role irsa).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// The service account (for --role irsa).
+    #[arg(long)]
+    pub service_account: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// The lowest severity that makes the exit status 1.
+    #[arg(long, value_enum, default_value = "warning")]
+    pub fail_on: FailOn,
+    /// The role trust policy quota, in characters without whitespace.
+    #[arg(long, default_value_t = 2048, value_name = "N")]
+    pub trust_policy_quota: usize,
+}
+
+/// `--policy-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TypeArg {
+    /// A role trust policy.
+    Trust,
+    /// An identity-based policy.
+    Identity,
+    /// A resource-based policy (S3 bucket policy).
+    Resource,
+}
+
+/// `--role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// An EKS Fargate pod execution role.
+    FargatePodExecution,
+    /// An IAM role for a Kubernetes service account.
+    Irsa,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people: file:line:col, the source line underlined, the help.
+    Human,
+    /// One JSON array of findings.
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Errors only.
+    Error,
+    /// Security warnings and errors.
+    SecurityWarning,
+    /// Warnings and above.
+    Warning,
+    /// Everything.
+    Suggestion,
+}
+
+impl FailOn {
+    fn severity(self) -> Severity {
+        match self {
+            FailOn::Error => Severity::Error,
+            FailOn::SecurityWarning => Severity::SecurityWarning,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Suggestion => Severity::Suggestion,
+        }
+    }
+}
+
+/// The documentation page of a finding.
+pub fn doc_url(code: &str) -> String {
+    format!("docs/findings.md#{}", code.to_ascii_lowercase())
+}
+
+/// A file and its findings.
+pub struct Checked {
+    /// The path as shown.
+    pub path: String,
+    /// Its text.
+    pub text: String,
+    /// Findings.
+    pub findings: Vec<Diagnostic>,
+}
+
+fn collect(paths: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p == Path::new("-") {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
+            out.push(("-".to_owned(), s));
+            continue;
+        }
+        let meta =
+            std::fs::metadata(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            walk(p, &mut files)
+                .map_err(|e| format!("cannot read directory `{}`: {e}", p.display()))?;
+            files.sort();
+            for f in files {
+                let text = read_text(&f)?;
+                out.push((f.display().to_string(), text));
+            }
+        } else {
+            out.push((p.display().to_string(), read_text(p)?));
+        }
+    }
+    Ok(out)
+}
+
+fn read_text(p: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+    // Not UTF-8 is a finding about the file, not a failure of the tool.
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn options(args: &Args) -> Options {
+    let policy_type = args.policy_type.map(|t| match t {
+        TypeArg::Trust => PolicyType::Trust,
+        TypeArg::Identity => PolicyType::Identity,
+        TypeArg::Resource => PolicyType::Resource,
+    });
+    let purpose = args.role.map(|r| match r {
+        RoleArg::FargatePodExecution => Purpose::FargatePodExecution {
+            cluster: args.cluster.clone(),
+            region: args.region.clone(),
+            account: args.account.clone(),
+        },
+        RoleArg::Irsa => Purpose::Irsa {
+            oidc_provider: args.oidc_provider.clone(),
+            namespace: args.namespace.clone(),
+            service_account: args.service_account.clone(),
+        },
+    });
+    let policy_type = if purpose.is_some() && policy_type.is_none() {
+        Some(PolicyType::Trust)
+    } else {
+        policy_type
+    };
+    Options {
+        policy_type,
+        purpose,
+        trust_policy_quota: args.trust_policy_quota,
+    }
+}
+
+/// Validates every file; used by the command and by tests.
+pub fn check(files: Vec<(String, String)>, opts: &Options) -> Vec<Checked> {
+    files
+        .into_iter()
+        .map(|(path, text)| {
+            let findings = validate(&text, opts).findings;
+            Checked {
+                path,
+                text,
+                findings,
+            }
+        })
+        .collect()
+}
+
+#[allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the CLI owns the terminal"
+)]
+pub fn run(args: &Args) -> Exit {
+    if args.role == Some(RoleArg::Irsa)
+        && (args.namespace.is_some() != args.service_account.is_some())
+    {
+        eprintln!("error: --namespace and --service-account go together");
+        return Exit::Error;
+    }
+    let files = match collect(&args.paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Error;
+        }
+    };
+    let checked = check(files, &options(args));
+    let out = match args.format {
+        Format::Human => human(&checked),
+        Format::Json => {
+            serde_json::to_string_pretty(&json_findings(&checked)).unwrap_or_default() + "\n"
+        }
+        Format::Sarif => serde_json::to_string_pretty(&sarif(&checked)).unwrap_or_default() + "\n",
+    };
+    print!("{out}");
+    let threshold = args.fail_on.severity();
+    if checked
+        .iter()
+        .flat_map(|c| &c.findings)
+        .any(|d| d.severity >= threshold)
+    {
+        Exit::Failure
+    } else {
+        Exit::Success
+    }
+}
+
+/// The human report.
+pub fn human(checked: &[Checked]) -> String {
+    let mut s = String::new();
+    let mut counts = [0usize; 4];
+    for c in checked {
+        for d in &c.findings {
+            s.push_str(&render::diagnostic(d, Path::new(&c.path), &c.text));
+            s.push_str(&format!("  docs: {}\n\n", doc_url(d.code)));
+            counts[match d.severity {
+                Severity::Error => 0,
+                Severity::SecurityWarning => 1,
+                Severity::Warning => 2,
+                Severity::Suggestion => 3,
+            }] += 1;
+        }
+    }
+    let total: usize = counts.iter().sum();
+    let files = checked.len();
+    let noun = if files == 1 { "file" } else { "files" };
+    if total == 0 {
+        s.push_str(&format!("{files} {noun} checked, no findings\n"));
+    } else {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        s.push_str(&format!(
+            "{files} {noun} checked: {}, {}, {}, {}\n",
+            plural(counts[0], "error", "errors"),
+            plural(counts[1], "security warning", "security warnings"),
+            plural(counts[2], "warning", "warnings"),
+            plural(counts[3], "suggestion", "suggestions")
+        ));
+    }
+    s
+}
+
+fn position(idx: &LineIndex, text: &str, offset: usize) -> serde_json::Value {
+    let lc = idx.line_col(text, offset);
+    json!({"line": lc.line, "column": lc.column, "offset": offset})
+}
+
+/// The JSON report: one object per finding.
+pub fn json_findings(checked: &[Checked]) -> serde_json::Value {
+    let mut all = Vec::new();
+    for c in checked {
+        let idx = LineIndex::new(&c.text);
+        for d in &c.findings {
+            all.push(json!({
+                "file": c.path,
+                "code": d.code,
+                "name": d.name,
+                "severity": d.severity.as_str(),
+                "message": d.message,
+                "help": d.help,
+                "path": d.path,
+                "span": {"start": position(&idx, &c.text, d.span.start), "end": position(&idx, &c.text, d.span.end)},
+                "url": doc_url(d.code),
+            }));
+        }
+    }
+    serde_json::Value::Array(all)
+}
+
+/// The SARIF 2.1.0 log.
+pub fn sarif(checked: &[Checked]) -> serde_json::Value {
+    let level = |s: Severity| match s {
+        Severity::Error => "error",
+        Severity::SecurityWarning | Severity::Warning => "warning",
+        Severity::Suggestion => "note",
+    };
+    // Only the rules the results use, so that a clean run stays small.
+    let mut used: Vec<&str> = checked
+        .iter()
+        .flat_map(|c| c.findings.iter().map(|d| d.code))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let table: Vec<&(&str, &str, Severity, &str)> =
+        CODES.iter().filter(|(c, ..)| used.contains(c)).collect();
+    let rules: Vec<serde_json::Value> = table
+        .iter()
+        .map(|(code, name, sev, summary)| {
+            json!({
+                "id": code,
+                "name": name,
+                "shortDescription": {"text": summary},
+                "helpUri": doc_url(code),
+                "defaultConfiguration": {"level": level(*sev)},
+                "properties": {"tags": if *sev == Severity::SecurityWarning { vec!["security"] } else { vec![] }},
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for c in checked {
+        let idx = LineIndex::new(&c.text);
+        for d in &c.findings {
+            let (s, e) = (
+                idx.line_col(&c.text, d.span.start),
+                idx.line_col(&c.text, d.span.end),
+            );
+            let rule_index = table.iter().position(|(code, ..)| *code == d.code);
+            let message = match &d.help {
+                Some(h) => format!("{} ({h})", d.message),
+                None => d.message.clone(),
+            };
+            results.push(json!({
+                "ruleId": d.code,
+                "ruleIndex": rule_index,
+                "level": level(d.severity),
+                "message": {"text": message},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": c.path.replace('\\', "/")},
+                        "region": {"startLine": s.line, "startColumn": s.column, "endLine": e.line, "endColumn": e.column.max(s.column + 1)},
+                    },
+                    "logicalLocations": [{"fullyQualifiedName": d.path}],
+                }],
+            }));
+        }
+    }
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "fargate-sim", "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
+            "results": results,
+        }],
+    })
+}

@@ -1,0 +1,185 @@
+//! The validation corpus (`tests/validate-corpus/`): every file through `fargate-sim validate`
+//! in the human, JSON and SARIF formats, snapshot-tested. The folder names the options:
+//! `plain/` detects the policy type, `identity/` passes `--policy-type identity`, `fargate/`
+//! checks against an EKS Fargate pod execution role of cluster `fargate-sim`, `irsa/` against
+//! service account `test/s3-reader` of that cluster's OIDC provider.
+
+use std::path::Path;
+use std::process::Command;
+
+const OIDC: &str = "arn:aws:iam::000000000000:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/5C2A9B11E0F24C1DA1C7D0C6A33B0E77";
+
+fn args_for(folder: &str) -> Vec<&'static str> {
+    match folder {
+        "identity" => vec!["--policy-type", "identity"],
+        "fargate" => vec![
+            "--role",
+            "fargate-pod-execution",
+            "--cluster",
+            "fargate-sim",
+            "--region",
+            "eu-west-1",
+            "--account",
+            "000000000000",
+        ],
+        "irsa" => vec![
+            "--role",
+            "irsa",
+            "--oidc-provider",
+            OIDC,
+            "--namespace",
+            "test",
+            "--service-account",
+            "s3-reader",
+        ],
+        _ => vec![],
+    }
+}
+
+fn run(rel: &str, folder: &str, format: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
+        .arg("validate")
+        .args(args_for(folder))
+        .args(["--format", format, rel])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn corpus_snapshots() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    insta::glob!("validate-corpus/*/*.json", |path| {
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let folder = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
+        let (code_h, human) = run(&rel, folder, "human");
+        let (code_j, json) = run(&rel, folder, "json");
+        let (code_s, sarif) = run(&rel, folder, "sarif");
+        assert_eq!(
+            (code_h, code_j),
+            (code_j, code_s),
+            "the format does not change the exit status"
+        );
+        let good = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("good-"));
+        let findings: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let n = findings.as_array().map_or(0, Vec::len);
+        if good {
+            assert_eq!(n, 0, "{rel} should validate clean:\n{human}");
+            assert_eq!(code_h, 0);
+        } else {
+            assert!(n >= 1, "{rel} has a defect the validator must find");
+        }
+        let sarif_v: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+        assert_eq!(sarif_v["version"], "2.1.0");
+        assert_eq!(
+            sarif_v["runs"][0]["results"].as_array().map_or(0, Vec::len),
+            n
+        );
+        insta::assert_snapshot!(format!(
+            "exit {code_h}\n--- human ---\n{human}--- json ---\n{json}--- sarif ---\n{sarif}"
+        ));
+    });
+}
+
+#[test]
+fn the_eks_documented_policies_validate_clean() {
+    // The trust policies the EKS user guide recommends: the Fargate pod execution role and IRSA.
+    for (rel, folder) in [
+        (
+            "tests/validate-corpus/fargate/good-recommended.json",
+            "fargate",
+        ),
+        ("tests/validate-corpus/irsa/good-recommended.json", "irsa"),
+    ] {
+        let (code, out) = run(rel, folder, "human");
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "1 file checked, no findings\n"),
+            "{rel}"
+        );
+    }
+}
+
+#[test]
+fn a_directory_is_walked_and_one_bad_file_does_not_stop_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.json"), "{ not json").unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/b.json"), r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}"#).unwrap();
+    std::fs::write(dir.path().join("ignored.txt"), "x").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
+        .args(["validate", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["IAM001", "IAM016"]);
+}
+
+#[test]
+fn exit_status_follows_fail_on_and_bad_paths_exit_two() {
+    let bin = env!("CARGO_BIN_EXE_fargate-sim");
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let warn_only = "tests/validate-corpus/plain/bad-missing-version.json";
+    let code = |args: &[&str]| {
+        Command::new(bin)
+            .arg("validate")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(
+        code(&[warn_only]),
+        Some(1),
+        "a warning fails at the default --fail-on warning"
+    );
+    assert_eq!(code(&["--fail-on", "error", warn_only]), Some(0));
+    assert_eq!(code(&["/no/such/policy.json"]), Some(2));
+    assert_eq!(
+        code(&["--role", "irsa", "--namespace", "x", warn_only]),
+        Some(2),
+        "--namespace needs --service-account"
+    );
+}
+
+#[test]
+fn stdin_is_read_with_a_dash() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
+        .args(["validate", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks-fargate-pod.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("-:1:") && text.contains("did you mean `eks-fargate-pods.amazonaws.com`?"),
+        "{text}"
+    );
+}
