@@ -186,8 +186,13 @@ fn stdin_is_read_with_a_dash() {
 
 #[test]
 fn every_finding_code_has_a_documentation_page() {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/findings.md")).unwrap();
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/findings.md"))
+            .unwrap();
     for (code, name, severity, _) in iam_sim::validate::CODES {
-        assert!(doc.contains(&format!("## {code}\n\n**{name}** — {}", severity.as_str())), "docs/findings.md lacks {code} {name}");
+        assert!(
+            doc.contains(&format!("## {code}\n\n**{name}** — {}", severity.as_str())),
+            "docs/findings.md lacks {code} {name}"
+        );
     }
 }

@@ -148,6 +148,31 @@ fn bench(c: &mut Criterion) {
     g.bench_function("trust_policy", |b| {
         b.iter(|| CompiledPolicy::parse(black_box(TRUST)).unwrap())
     });
+    g.bench_function("trust_policy_model_only", |b| {
+        b.iter(|| iam_sim::Policy::parse(black_box(TRUST)).unwrap())
+    });
+    g.finish();
+
+    // Files validated per second, in process: the recommended Fargate trust policy.
+    let mut g = c.benchmark_group("validate");
+    g.throughput(Throughput::Elements(1));
+    let opts = iam_sim::validate::Options {
+        purpose: Some(iam_sim::validate::Purpose::FargatePodExecution {
+            cluster: Some("demo".into()),
+            region: Some("eu-west-1".into()),
+            account: Some("111122223333".into()),
+        }),
+        ..Default::default()
+    };
+    let found = iam_sim::validate::validate(TRUST, &opts).findings;
+    assert!(found.is_empty(), "{found:?}");
+    g.bench_function("fargate_trust_policy_file", |b| {
+        b.iter(|| iam_sim::validate::validate(black_box(TRUST), &opts))
+    });
+    let plain = iam_sim::validate::Options::default();
+    g.bench_function("plain_trust_policy_file", |b| {
+        b.iter(|| iam_sim::validate::validate(black_box(TRUST), &plain))
+    });
     g.finish();
 }
 

@@ -26,7 +26,11 @@ fn ours(aa: &str) -> &'static str {
 
 #[test]
 fn specification_validation_vectors() {
-    let text = std::fs::read_to_string(format!("{}/tests/corpus/spec-validate.jsonl", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/corpus/spec-validate.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let mut checked = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -42,15 +46,31 @@ fn specification_validation_vectors() {
             _ => PolicyType::Resource,
         };
         let doc = serde_json::to_string_pretty(&v["doc"]).unwrap();
-        let findings = validate(&doc, &Options { policy_type: Some(ty), ..Options::default() }).findings;
+        let findings = validate(
+            &doc,
+            &Options {
+                policy_type: Some(ty),
+                ..Options::default()
+            },
+        )
+        .findings;
         let codes: Vec<&str> = findings.iter().map(|d| d.code).collect();
         for aa in v["expect"]["aa"].as_array().into_iter().flatten() {
             let want = ours(aa.as_str().unwrap());
-            assert!(codes.contains(&want), "{id}: expected {want} for {aa}, got {codes:?}");
+            assert!(
+                codes.contains(&want),
+                "{id}: expected {want} for {aa}, got {codes:?}"
+            );
         }
         match v["expect"]["iam"].as_str() {
-            Some("ok") => assert!(!findings.iter().any(|d| d.severity == Severity::Error), "{id}: IAM accepts it, got {codes:?}"),
-            Some(_) => assert!(!findings.is_empty(), "{id}: IAM rejects it, so there must be a finding"),
+            Some("ok") => assert!(
+                !findings.iter().any(|d| d.severity == Severity::Error),
+                "{id}: IAM accepts it, got {codes:?}"
+            ),
+            Some(_) => assert!(
+                !findings.is_empty(),
+                "{id}: IAM rejects it, so there must be a finding"
+            ),
             None => {}
         }
         checked += 1;
