@@ -256,10 +256,7 @@ impl LocalStackRoles {
                     if e.as_service_error()
                         .is_some_and(|s| s.is_no_such_entity_exception()) => {}
                 Err(e) => {
-                    return Err(HarnessError::Aws {
-                        operation: format!("GetRole {name}"),
-                        message: e.to_string(),
-                    });
+                    return Err(HarnessError::aws(format!("GetRole {name}"), &e));
                 }
             }
         }
@@ -514,10 +511,7 @@ async fn chapter(
         .assume_role_policy_document(examples::ROLE_TRUST_POLICY)
         .send()
         .await
-        .map_err(|e| HarnessError::Aws {
-            operation: format!("CreateRole {exec_role}"),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| HarnessError::aws(format!("CreateRole {exec_role}"), &e))?;
     r.ledger.push(Created::Role {
         name: exec_role.clone(),
     });
@@ -662,10 +656,7 @@ async fn chapter(
         .assume_role_policy_document(&trust)
         .send()
         .await
-        .map_err(|e| HarnessError::Aws {
-            operation: format!("CreateRole {role}"),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| HarnessError::aws(format!("CreateRole {role}"), &e))?;
     r.ledger.push(Created::Role { name: role.clone() });
     let mut lines = vec![format!(
         "role {role} trusts {}",
@@ -683,10 +674,7 @@ async fn chapter(
             .policy_arn(S3_READ_ONLY)
             .send()
             .await
-            .map_err(|e| HarnessError::Aws {
-                operation: format!("AttachRolePolicy {role}"),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| HarnessError::aws(format!("AttachRolePolicy {role}"), &e))?;
         r.ledger.push(Created::Attachment {
             role: role.clone(),
             policy: S3_READ_ONLY.into(),
@@ -701,10 +689,7 @@ async fn chapter(
         .role_name(&role)
         .send()
         .await
-        .map_err(|e| HarnessError::Aws {
-            operation: format!("GetRole {role}"),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| HarnessError::aws(format!("GetRole {role}"), &e))?;
     let role_arn = got.role().map(|r| r.arn().to_owned()).unwrap_or_default();
     lines.push(format!("ROLE_ARN={role_arn}"));
     r.step(
@@ -1151,18 +1136,12 @@ pub async fn cleanup(
                     .send()
                     .await
                 {
-                    keep_err(HarnessError::Aws {
-                        operation: format!("DetachRolePolicy {role}"),
-                        message: e.to_string(),
-                    });
+                    keep_err(HarnessError::aws(format!("DetachRolePolicy {role}"), &e));
                 }
             }
             Created::Role { name } => {
                 if let Err(e) = clients.iam.delete_role().role_name(&name).send().await {
-                    keep_err(HarnessError::Aws {
-                        operation: format!("DeleteRole {name}"),
-                        message: e.to_string(),
-                    });
+                    keep_err(HarnessError::aws(format!("DeleteRole {name}"), &e));
                 }
             }
             Created::BucketPolicy { bucket } => {
