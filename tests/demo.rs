@@ -27,6 +27,17 @@ async fn assert_nothing_left(report: &FlowReport) {
     assert!(report.cleaned_up, "cleanup must succeed: {report:?}");
     let c = Clients::new(localstack().endpoint(), "eu-west-1", &Creds::test_account()).await;
     let buckets = c.s3.list_buckets().send().await.unwrap();
+    for created in &report.created {
+        if let Created::Bucket { name } = created {
+            assert!(
+                !buckets
+                    .buckets()
+                    .iter()
+                    .any(|b| b.name() == Some(name.as_str())),
+                "bucket {name} left behind"
+            );
+        }
+    }
     assert!(
         !buckets
             .buckets()
@@ -136,4 +147,38 @@ async fn a_pod_in_another_namespace_is_not_on_fargate() {
     assert!(r.as_expected, "{r:?}");
     assert_eq!(r.pod_phase, PodPhase::NotOnFargate);
     assert!(r.outcome.contains("not on Fargate"));
+}
+
+#[tokio::test]
+async fn an_interrupted_run_still_cleans_up() {
+    // Ctrl-C arrives once the bucket exists: the run stops and everything created is deleted.
+    let ls = localstack();
+    let opts = FlowOptions {
+        suffix: format!("-{}", unique("interrupted")),
+        ..FlowOptions::default()
+    };
+    let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+    let trigger = notify.clone();
+    let mut emit = move |s: &Step| {
+        if s.title == "bucket and object" {
+            trigger.notify_one();
+        }
+    };
+    let cancel = async move { notify.notified().await };
+    let report = flow::run(ls.endpoint(), &opts, &mut emit, cancel)
+        .await
+        .expect("the flow runs");
+    assert!(!report.as_expected);
+    assert!(
+        report.outcome.starts_with("interrupted"),
+        "{}",
+        report.outcome
+    );
+    assert!(
+        report
+            .created
+            .iter()
+            .any(|c| matches!(c, Created::Bucket { .. }))
+    );
+    assert_nothing_left(&report).await;
 }

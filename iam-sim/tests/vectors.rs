@@ -92,3 +92,16 @@ fn match_vectors() {
     }
     assert_eq!(all.len(), 11);
 }
+
+#[test]
+fn condition_and_match_vectors_as_cases() {
+    // The same 65 vectors in the case schema, through the whole decision procedure.
+    let mut n = 0;
+    for line in lines("spec-cond-match-cases.jsonl") {
+        let case = parse_case(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let expected = case.expected.unwrap();
+        assert_eq!(case.set.decide(&case.request), expected, "{:?}", case.id);
+        n += 1;
+    }
+    assert_eq!(n, 65);
+}

@@ -229,6 +229,8 @@ pub struct FlowReport {
     pub created: Vec<Created>,
     /// Whether the cleanup ran and succeeded.
     pub cleaned_up: bool,
+    /// Fargate profiles the flow created that the cluster still lists afterwards.
+    pub profiles_left: Vec<String>,
     /// The gateway's IAM decisions, in order: action, resource, principal, decision.
     pub decisions: Vec<(String, String, String, String)>,
 }
@@ -353,6 +355,24 @@ pub async fn run(
             .await
             .is_ok()
     };
+    // What the flow created that the cluster still lists (empty after a successful cleanup).
+    let profiles_left: Vec<String> = match cluster_slot.as_mut() {
+        Some(c) => {
+            let later = c.settled_at().max(runner.now) + 1.0;
+            let created_profiles: Vec<&str> = created
+                .iter()
+                .filter_map(|x| match x {
+                    Created::Profile { name } => Some(name.as_str()),
+                    _ => None,
+                })
+                .collect();
+            c.list_profiles(later)
+                .into_iter()
+                .filter(|n| created_profiles.contains(&n.as_str()))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let decisions = gateway
         .decisions()
         .into_iter()
@@ -383,6 +403,7 @@ pub async fn run(
         role: report.role,
         created,
         cleaned_up,
+        profiles_left,
         decisions,
     })
 }
