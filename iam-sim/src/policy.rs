@@ -253,11 +253,22 @@ impl Reader<'_> {
 
     /// Reports duplicate keys of `obj`; returns whether there were any.
     fn check_duplicates(&mut self, obj: &Object<'_>, path: &str) -> bool {
-        let mut seen: HashMap<&str, ()> = HashMap::with_capacity(obj.properties.len());
+        // Policy objects have a handful of keys: a linear scan beats hashing them.
+        let small = obj.properties.len() <= 16;
+        let mut seen: HashMap<&str, ()> = if small {
+            HashMap::new()
+        } else {
+            HashMap::with_capacity(obj.properties.len())
+        };
         let mut dup = false;
-        for p in &obj.properties {
+        for (i, p) in obj.properties.iter().enumerate() {
             let name = p.name.as_str();
-            if seen.insert(name, ()).is_some() {
+            let repeated = if small {
+                obj.properties[..i].iter().any(|q| q.name.as_str() == name)
+            } else {
+                seen.insert(name, ()).is_some()
+            };
+            if repeated {
                 dup = true;
                 self.err_help(
                     codes::DUPLICATE_KEY,
@@ -534,6 +545,13 @@ impl Policy {
 
 /// IAM accepts TAB, LF, CR and U+0020–U+00FF only.
 fn check_characters(r: &mut Reader<'_>, text: &str) {
+    // Fast path: printable ASCII and TAB/LF/CR only.
+    if text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r'))
+    {
+        return;
+    }
     if let Some((i, c)) = text
         .char_indices()
         .find(|(_, c)| !matches!(*c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'))

@@ -979,7 +979,21 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                 } else {
                     kpath.clone()
                 };
-                let compiled = Value::compile(op.base, text, v.policy.variables_enabled());
+                // Only typed families (and malformed variables) can be invalid: skip compiling
+                // plain strings and patterns.
+                let may_be_invalid = !matches!(
+                    op.base.family(),
+                    Family::String
+                        | Family::StringIgnoreCase
+                        | Family::Like
+                        | Family::Arn
+                        | Family::Binary
+                ) || text.contains("${");
+                let compiled = if may_be_invalid {
+                    Value::compile(op.base, text, v.policy.variables_enabled())
+                } else {
+                    Value::Never
+                };
                 if compiled == Value::Invalid {
                     let what = match op.base.family() {
                         Family::Numeric(_) => "a number",
