@@ -95,18 +95,7 @@ async fn a_session_reads_what_its_role_allows_and_gets_s3_errors_otherwise() {
     let gw = gateway().await;
     let admin = Clients::new(gw.endpoint(), "eu-west-1", &Creds::test_account()).await;
     let bucket = unique("gw-bucket");
-    admin
-        .s3
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            s3_harness::s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(s3_harness::s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    admin.create_bucket_in(&bucket, "eu-west-1").await.unwrap();
     admin
         .s3
         .put_object()

@@ -18,15 +18,7 @@ async fn sdk_round_trip_through_s3_iam_and_sts() {
     // S3: bucket with its LocationConstraint, put and get an object.
     let bucket = unique("e2e-sdk");
     clients
-        .s3
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            s3_harness::s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(s3_harness::s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
+        .create_bucket_in(&bucket, REGION)
         .await
         .expect("create bucket");
     clients

@@ -237,6 +237,37 @@ impl Tri {
     pub fn from_bool(b: bool) -> Self {
         if b { Tri::True } else { Tri::False }
     }
+
+    /// OR, stopping at the first `True`: `Unknown` when nothing holds but something is unknown.
+    pub fn any(items: impl IntoIterator<Item = Tri>) -> Self {
+        let mut result = Tri::False;
+        for t in items {
+            match t {
+                Tri::True => return Tri::True,
+                Tri::Unknown => result = Tri::Unknown,
+                Tri::False => {}
+            }
+        }
+        result
+    }
+
+    /// AND, stopping at the first `False`: `Unknown` when nothing fails but something is unknown.
+    pub fn all(items: impl IntoIterator<Item = Tri>) -> Self {
+        !Tri::any(items.into_iter().map(|t| !t))
+    }
+}
+
+impl std::ops::Not for Tri {
+    type Output = Tri;
+
+    /// Negation; `Unknown` stays `Unknown`.
+    fn not(self) -> Tri {
+        match self {
+            Tri::True => Tri::False,
+            Tri::False => Tri::True,
+            Tri::Unknown => Tri::Unknown,
+        }
+    }
 }
 
 /// A compiled policy value of a condition.

@@ -1384,26 +1384,12 @@ fn eval_condition(c: &CCond, ctx: &Context) -> Tri {
     let negated = op.base.negated();
     // One request value against the policy values: positive operators OR, negated NOR.
     let one = |r: &str| -> Tri {
-        let mut any = Tri::False;
-        for v in &c.values {
-            match condition::compare(positive_of(op.base), v, r, &lookup) {
-                Tri::True => {
-                    any = Tri::True;
-                    break;
-                }
-                Tri::Unknown => any = Tri::Unknown,
-                Tri::False => {}
-            }
-        }
-        if negated {
-            match any {
-                Tri::True => Tri::False,
-                Tri::False => Tri::True,
-                Tri::Unknown => Tri::Unknown,
-            }
-        } else {
-            any
-        }
+        let any = Tri::any(
+            c.values
+                .iter()
+                .map(|v| condition::compare(positive_of(op.base), v, r, &lookup)),
+        );
+        if negated { !any } else { any }
     };
     match op.set {
         SetQualifier::None => match present {
@@ -1414,38 +1400,23 @@ fn eval_condition(c: &CCond, ctx: &Context) -> Tri {
             // A plain operator on a multi-valued key: AWS's behaviour is not documented; fail closed.
             Some(ContextValue::Multi(_)) => Tri::Unknown,
         },
-        SetQualifier::ForAll => {
-            let values: &[String] = match present {
-                None => return Tri::True,
-                Some(ContextValue::Single(r)) => std::slice::from_ref(r),
-                Some(ContextValue::Multi(v)) => v,
-            };
-            let mut result = Tri::True;
-            for r in values {
-                match one(r) {
-                    Tri::False => return Tri::False,
-                    Tri::Unknown => result = Tri::Unknown,
-                    Tri::True => {}
-                }
-            }
-            result
-        }
-        SetQualifier::ForAny => {
-            let values: &[String] = match present {
-                None => return Tri::from_bool(op.if_exists),
-                Some(ContextValue::Single(r)) => std::slice::from_ref(r),
-                Some(ContextValue::Multi(v)) => v,
-            };
-            let mut result = Tri::False;
-            for r in values {
-                match one(r) {
-                    Tri::True => return Tri::True,
-                    Tri::Unknown => result = Tri::Unknown,
-                    Tri::False => {}
-                }
-            }
-            result
-        }
+        // Every request value must match; vacuously true when the key is absent or empty.
+        SetQualifier::ForAll => present.map_or(Tri::True, |p| {
+            Tri::all(request_values(p).iter().map(|r| one(r)))
+        }),
+        // Some request value must match; false when absent (true with IfExists) or empty.
+        SetQualifier::ForAny => match present {
+            None => Tri::from_bool(op.if_exists),
+            Some(p) => Tri::any(request_values(p).iter().map(|r| one(r))),
+        },
+    }
+}
+
+/// The request values of a key, one or many.
+fn request_values(present: &ContextValue) -> &[String] {
+    match present {
+        ContextValue::Single(r) => std::slice::from_ref(r),
+        ContextValue::Multi(v) => v,
     }
 }
 
@@ -1466,18 +1437,10 @@ fn positive_of(b: Base) -> Base {
 
 /// Evaluates a bare condition block (the case schema's `cond` vectors).
 pub fn condition_holds(policy: &CompiledPolicy, statement: usize, ctx: &Context) -> Tri {
-    let Some(s) = policy.statements.get(statement) else {
-        return Tri::Unknown;
-    };
-    let mut r = Tri::True;
-    for c in &s.conds {
-        match eval_condition(c, ctx) {
-            Tri::False => return Tri::False,
-            Tri::Unknown => r = Tri::Unknown,
-            Tri::True => {}
-        }
+    match policy.statements.get(statement) {
+        Some(s) => Tri::all(s.conds.iter().map(|c| eval_condition(c, ctx))),
+        None => Tri::Unknown,
     }
-    r
 }
 
 /// The span and JSON path of what a miss points at, for explanations.

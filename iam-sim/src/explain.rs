@@ -296,21 +296,28 @@ fn miss_detail(p: &crate::policy::Policy, statement: usize, m: Miss, req: &Reque
     }
 }
 
-/// The policy kind name as AWS's access-denied messages use it ("… because no identity-based
-/// policy allows the s3:GetObject action").
-pub fn access_denied_clause(
-    decision: Decision,
-    stage: Option<Stage>,
-    deciding_kind: Option<PolicyKind>,
-    action: &str,
-) -> String {
-    match (decision, stage, deciding_kind) {
+/// The end of AWS's access-denied message: which policy type lacked an allow or held the
+/// explicit deny ("… because no identity-based policy allows the s3:GetObject action"). Trust and
+/// bucket policies are both "resource-based" in these messages.
+pub fn access_denied_clause(response: &Response, action: &str) -> String {
+    let resource_based = |k: PolicyKind| match k {
+        PolicyKind::Trust | PolicyKind::Resource => "resource-based policy",
+        other => other.long_name(),
+    };
+    match (
+        response.decision,
+        response.stage,
+        response.deciding.first().map(|d| d.kind),
+    ) {
         (Decision::ExplicitDeny, _, Some(k)) => {
-            format!("with an explicit deny in a {}", k.long_name())
+            format!("with an explicit deny in a {}", resource_based(k))
         }
-        (Decision::ImplicitDeny, Some(s), _) => format!(
+        (Decision::ImplicitDeny, Some(Stage::Trust | Stage::Resource), _) => {
+            "because no resource-based policy allows the action".into()
+        }
+        (Decision::ImplicitDeny, Some(stage), _) => format!(
             "because no {} allows the {action} action",
-            s.kind().long_name()
+            stage.kind().long_name()
         ),
         _ => String::new(),
     }

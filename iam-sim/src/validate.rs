@@ -1065,11 +1065,6 @@ fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalEle
                     *span,
                     path.clone(),
                 );
-            } else if !has_restricting_condition(s)
-                && s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow)
-                && v.ty == PolicyType::Trust
-            {
-                // covered above
             }
         }
         PrincipalValue::Map(entries) => {

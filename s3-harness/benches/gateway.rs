@@ -37,18 +37,7 @@ fn main() {
         let gw = Gateway::start(ls.endpoint(), "eu-west-1", "000000000000", root.clone()).await.unwrap();
         let admin = Clients::new(gw.endpoint(), "eu-west-1", &root).await;
         let bucket = format!("bench-{}", std::process::id());
-        admin
-            .s3
-            .create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(
-                s3_harness::s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(s3_harness::s3::types::BucketLocationConstraint::EuWest1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        admin.create_bucket_in(&bucket, "eu-west-1").await.unwrap();
         admin.s3.put_object().bucket(&bucket).key("k").body(ByteStream::from_static(b"0123456789abcdef")).send().await.unwrap();
         let role = format!("bench-{}", std::process::id());
         let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]}"#;

@@ -90,6 +90,31 @@ impl Clients {
     }
 }
 
+impl Clients {
+    /// Creates a bucket in `region` with its `LocationConstraint`, as S3 requires outside
+    /// us-east-1.
+    ///
+    /// # Errors
+    /// The service's error (`BucketAlreadyOwnedByYou`, …), with the bucket named.
+    pub async fn create_bucket_in(
+        &self,
+        bucket: &str,
+        region: &str,
+    ) -> Result<(), crate::HarnessError> {
+        let config = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+            .build();
+        self.s3
+            .create_bucket()
+            .bucket(bucket)
+            .create_bucket_configuration(config)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::HarnessError::aws(format!("CreateBucket {bucket}"), &e))
+    }
+}
+
 /// Decodes a policy document as IAM returns it: URL-encoded in some calls, plain JSON in others
 /// (LocalStack differs from AWS here). RFC 3986 percent-decoding; `+` stays a plus.
 pub fn decode_policy_document(raw: &str) -> String {

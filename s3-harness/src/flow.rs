@@ -599,19 +599,7 @@ async fn chapter(
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let bucket = format!("test-bucket-{unix}{sfx}");
-    let constraint = aws_sdk_s3::types::BucketLocationConstraint::from(opts.region.as_str());
-    admin
-        .s3
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(constraint)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| HarnessError::aws(format!("CreateBucket {bucket}"), &e))?;
+    admin.create_bucket_in(&bucket, &opts.region).await?;
     r.ledger.push(Created::Bucket {
         name: bucket.clone(),
     });

@@ -32,7 +32,6 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use iam_sim::eval::{PolicyKind, Stage};
 use iam_sim::{CompiledPolicy, Context, ContextValue, Decision, PolicySet};
 
 use crate::client::{Clients, Creds, decode_policy_document};
@@ -465,27 +464,6 @@ fn caller_of(state: &State, akid: &str) -> Option<(String, Option<Session>)> {
     Some((s.arn.clone(), Some(s)))
 }
 
-fn clause(resp: &iam_sim::Response, action: &str) -> String {
-    let kind = resp.deciding.first().map(|d| d.kind);
-    match (resp.decision, resp.stage, kind) {
-        (Decision::ExplicitDeny, _, Some(k)) => format!(
-            "with an explicit deny in a {}",
-            match k {
-                PolicyKind::Trust | PolicyKind::Resource => "resource-based policy",
-                other => other.long_name(),
-            }
-        ),
-        (Decision::ImplicitDeny, Some(Stage::Trust | Stage::Resource), _) => {
-            "because no resource-based policy allows the action".into()
-        }
-        (Decision::ImplicitDeny, Some(stage), _) => format!(
-            "because no {} allows the {action} action",
-            stage.kind().long_name()
-        ),
-        _ => String::new(),
-    }
-}
-
 async fn handle_sts(
     state: &State,
     parts: &hyper::http::request::Parts,
@@ -774,7 +752,7 @@ async fn handle_s3(
                 &principal,
                 access.action,
                 resource,
-                &clause(&resp, access.action),
+                &iam_sim::explain::access_denied_clause(&resp, access.action),
             );
             record(
                 state,
