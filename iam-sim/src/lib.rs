@@ -32,6 +32,7 @@ pub mod condition;
 pub mod diag;
 pub mod eval;
 pub mod explain;
+mod fastjson;
 pub mod glob;
 pub mod policy;
 pub mod template;

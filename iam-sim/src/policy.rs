@@ -314,6 +314,42 @@ fn type_name(v: &Value<'_>) -> &'static str {
     }
 }
 
+/// A fatal problem: code, message, span, help.
+type Fatal = ((&'static str, &'static str), String, Span, &'static str);
+
+/// Parses with `jsonc-parser` in strict JSON mode: every position is tracked, and syntax errors
+/// are worded by it.
+fn parse_exact(text: &str) -> Result<Value<'_>, Fatal> {
+    let opts = jsonc_parser::ParseOptions {
+        allow_comments: false,
+        allow_loose_object_property_names: false,
+        allow_trailing_commas: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    };
+    let parsed = jsonc_parser::parse_to_ast(text, &jsonc_parser::CollectOptions::default(), &opts)
+        .map_err(|e| {
+            let r = e.range();
+            (
+                codes::JSON_SYNTAX,
+                lowercase_first(&e.kind().to_string()),
+                Span::new(r.start, r.end.max(r.start)),
+                "fix the JSON syntax at this position",
+            )
+        })?;
+    parsed.value.ok_or((
+        codes::JSON_SYNTAX,
+        "the document is empty".into(),
+        Span::new(0, 0),
+        "a policy is a JSON object with a `Statement`",
+    ))
+}
+
 impl Policy {
     /// Parses a policy document.
     ///
@@ -350,39 +386,12 @@ impl Policy {
                 "IAM policies are at most a few thousand characters; check that this is the right file",
             ));
         }
-        let opts = jsonc_parser::ParseOptions {
-            allow_comments: false,
-            allow_loose_object_property_names: false,
-            allow_trailing_commas: false,
-            allow_missing_commas: false,
-            allow_single_quoted_strings: false,
-            allow_hexadecimal_numbers: false,
-            allow_unary_plus_numbers: false,
-            allow_bare_decimal_point_numbers: false,
-            allow_non_finite_numbers: false,
-            allow_extended_string_escapes: false,
-        };
-        let parsed =
-            jsonc_parser::parse_to_ast(text, &jsonc_parser::CollectOptions::default(), &opts)
-                .map_err(|e| {
-                    let r = e.range();
-                    let message = lowercase_first(&e.kind().to_string());
-                    fatal(
-                        codes::JSON_SYNTAX,
-                        message,
-                        Span::new(r.start, r.end.max(r.start)),
-                        "",
-                        "fix the JSON syntax at this position",
-                    )
-                })?;
-        let Some(root) = parsed.value else {
-            return Err(fatal(
-                codes::JSON_SYNTAX,
-                "the document is empty".into(),
-                Span::new(0, 0),
-                "",
-                "a policy is a JSON object with a `Statement`",
-            ));
+        // The fast front end answers for most policies; anything it cannot place exactly (or
+        // cannot read at all) goes through the exact parser, which also words every syntax error.
+        let root = match crate::fastjson::parse(text) {
+            Some(root) => root,
+            None => parse_exact(text)
+                .map_err(|(code, message, span, help)| fatal(code, message, span, "", help))?,
         };
         let Value::Object(obj) = &root else {
             return Err(fatal(

@@ -2,7 +2,6 @@
 //! so nothing falls through to real AWS or to the instance metadata service.
 
 use aws_credential_types::Credentials;
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 /// The account LocalStack uses for the `test` credentials.
 pub const TEST_ACCOUNT: &str = "000000000000";
@@ -44,9 +43,8 @@ impl Creds {
 
 /// SDK configuration for one endpoint, region and set of credentials.
 pub async fn sdk_config(endpoint: &str, region: &str, creds: &Creds) -> aws_config::SdkConfig {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    // Plain HTTP only: endpoints are LocalStack gateways (`endpoint_addr` refuses https).
+    let http = aws_smithy_http_client::Builder::new().build_http();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http)
         .region(aws_config::Region::new(region.to_owned()))

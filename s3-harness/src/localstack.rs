@@ -542,8 +542,12 @@ fn endpoint_addr(endpoint: &str) -> Result<SocketAddr, HarnessError> {
         .ok_or_else(|| bad("expected a URL like http://127.0.0.1:4566"))?;
     let default_port = match scheme {
         "http" => 80,
-        "https" => 443,
-        _ => return Err(bad("the scheme must be http or https")),
+        "https" => {
+            return Err(bad(
+                "fargate-sim speaks plain HTTP to LocalStack (its gateway serves http://HOST:4566); use http://",
+            ));
+        }
+        _ => return Err(bad("the scheme must be http (LocalStack's gateway)")),
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.is_empty() || authority.contains('@') {
@@ -724,14 +728,14 @@ mod tests {
         );
         assert!(endpoint_addr("http://[::1]:4566").is_ok_and(|a| a.ip().is_loopback()));
         assert!(
-            endpoint_addr("https://10.1.2.3")
-                .is_ok_and(|a| a.port() == 443 && !a.ip().is_loopback())
+            endpoint_addr("http://10.1.2.3").is_ok_and(|a| a.port() == 80 && !a.ip().is_loopback())
         );
     }
 
     #[test]
     fn endpoint_parsing_rejects_garbage() {
         for bad in [
+            "https://127.0.0.1:4566",
             "127.0.0.1:4566",
             "ftp://x",
             "http://",
