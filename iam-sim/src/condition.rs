@@ -424,6 +424,26 @@ pub fn arn_pattern_with(
     })
 }
 
+/// `ArnLike` of one plain pattern string against one ARN, without compiling the pattern (for a
+/// pattern used once). Same rules as [`ArnPattern`]: the pattern must start with a literal
+/// `arn:`, both sides are split at their first five colons, and wildcards never cross a part.
+pub fn arn_like_once(pattern: &str, text: &str) -> bool {
+    let Some(rest) = pattern.strip_prefix("arn:") else {
+        return false;
+    };
+    let Some(arn) = Arn::parse(text) else {
+        return false;
+    };
+    let mut parts = rest.splitn(5, ':');
+    let pats: [Option<&str>; 5] = std::array::from_fn(|_| parts.next());
+    if pats[4].is_none() {
+        return false;
+    }
+    pats.iter()
+        .zip(arn.parts())
+        .all(|(p, part)| p.is_some_and(|p| crate::glob::is_match_once(p, part, Case::Sensitive)))
+}
+
 /// Whether an ARN pattern matches an ARN text, part by part.
 pub fn arn_match(p: &ArnPattern, text: &str) -> bool {
     p.is_match(text)

@@ -1,198 +1,197 @@
-//! The fast front end of [`crate::Policy::parse`]: `serde_json`'s parser building the same
-//! span-carrying tree (`jsonc_parser::ast`) the exact front end builds.
+//! The fast front end of [`crate::Policy::parse`]: a strict JSON scanner for the common shape of
+//! policy documents, building the same span-carrying tree (`jsonc_parser::ast`) the exact front
+//! end builds.
 //!
-//! `serde_json` reports no positions, but an unescaped string is handed over as a slice of the
-//! input, so its position is where the slice starts. Objects and arrays are located from their
-//! first and last members (the bracket is the next non-whitespace byte outside them). Anything
-//! whose position cannot be known that way — a string with an escape, a number, `true`, `false`,
-//! `null`, an empty object or array — makes this front end give up, and the caller parses the
-//! document again with `jsonc-parser`, which tracks every position itself. So does any syntax
-//! error, so that error messages always come from one parser. Policies are mostly unescaped
-//! strings in objects and arrays, which is what makes this path the common one.
+//! It reads objects, arrays, strings without escapes, `true`, `false` and `null`, and nothing
+//! else: a string with an escape, a number, anything it does not expect — including every
+//! syntax error — makes it give up, and the caller parses the document again with
+//! `jsonc-parser`, which handles all of JSON and words the error messages. So this front end only
+//! has to be right about what it accepts; the property and unit tests below check that whatever it accepts, the exact parser accepts with the identical tree.
+//! Strings are found with `memchr`, and the tree borrows them from the input.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use jsonc_parser::ast::{Array, Object, ObjectProp, ObjectPropName, StringLit, Value};
+use jsonc_parser::ast::{
+    Array, BooleanLit, NullKeyword, Object, ObjectProp, ObjectPropName, StringLit, Value,
+};
 use jsonc_parser::common::{Range, Ranged};
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// Deeper nesting than this is left to the exact parser (policies nest five levels).
+const MAX_DEPTH: usize = 32;
 
 /// Parses `text` into a tree with exact spans, or `None` when only the exact parser can.
-pub(crate) fn parse(text: &str) -> Option<Value<'_>> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = Node { src: text }.deserialize(&mut de).ok()??;
-    de.end().ok()?;
-    Some(value)
+pub fn parse(text: &str) -> Option<Value<'_>> {
+    let mut s = Scanner {
+        text,
+        src: text.as_bytes(),
+        pos: 0,
+        depth: 0,
+    };
+    s.skip_ws();
+    let value = s.value()?;
+    s.skip_ws();
+    (s.pos == s.src.len()).then_some(value)
 }
 
-/// Byte offset of `part`, a slice of `src`, in `src`.
-fn offset(src: &str, part: &str) -> Option<usize> {
-    let at = (part.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
-    (at + part.len() <= src.len()).then_some(at)
+struct Scanner<'a> {
+    text: &'a str,
+    src: &'a [u8],
+    pos: usize,
+    depth: usize,
 }
 
-/// The index of the first non-whitespace byte before `end` (exclusive), if it is `want`.
-fn bracket_before(src: &str, end: usize, want: u8) -> Option<usize> {
-    let at = src.as_bytes()[..end]
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())?;
-    (src.as_bytes()[at] == want).then_some(at)
-}
+impl<'a> Scanner<'a> {
+    #[inline(always)]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.src.get(self.pos) {
+            self.pos += 1;
+        }
+    }
 
-/// The index of the first non-whitespace byte from `start`, if it is `want`.
-fn bracket_after(src: &str, start: usize, want: u8) -> Option<usize> {
-    let at = start
-        + src.as_bytes()[start..]
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    fn value(&mut self) -> Option<Value<'a>> {
+        match self.peek()? {
+            b'"' => self.string().map(Value::StringLit),
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b't' => self
+                .keyword(b"true")
+                .map(|range| Value::BooleanLit(BooleanLit { range, value: true })),
+            b'f' => self.keyword(b"false").map(|range| {
+                Value::BooleanLit(BooleanLit {
+                    range,
+                    value: false,
+                })
+            }),
+            b'n' => self
+                .keyword(b"null")
+                .map(|range| Value::NullKeyword(NullKeyword { range })),
+            _ => None,
+        }
+    }
+
+    fn keyword(&mut self, word: &[u8]) -> Option<Range> {
+        let start = self.pos;
+        let end = start + word.len();
+        if self.src.get(start..end)? != word {
+            return None;
+        }
+        // `trueish` is not `true`: the keyword must end here.
+        if self
+            .src
+            .get(end)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        {
+            return None;
+        }
+        self.pos = end;
+        Some(Range::new(start, end))
+    }
+
+    /// A string without escapes or control characters; `self.pos` is at its opening quote.
+    #[inline(always)]
+    fn string(&mut self) -> Option<StringLit<'a>> {
+        let start = self.pos;
+        let body = start + 1;
+        let len = memchr::memchr2(b'"', b'\\', self.src.get(body..)?)?;
+        let end = body + len;
+        if self.src[end] != b'"' {
+            return None;
+        }
+        // OR-ing rather than stopping at the first hit keeps the loop vectorised.
+        if self.src[body..end]
             .iter()
-            .position(|b| !b.is_ascii_whitespace())?;
-    (src.as_bytes()[at] == want).then_some(at)
-}
-
-fn string_lit<'a>(src: &str, v: &'a str) -> Option<StringLit<'a>> {
-    let start = offset(src, v)?;
-    // The slice excludes the quotes; the node's range includes them.
-    Some(StringLit {
-        range: Range::new(start.checked_sub(1)?, start + v.len() + 1),
-        value: Cow::Borrowed(v),
-    })
-}
-
-#[derive(Clone, Copy)]
-struct Node<'a> {
-    src: &'a str,
-}
-
-impl<'de> DeserializeSeed<'de> for Node<'de> {
-    type Value = Option<Value<'de>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Node<'de> {
-    type Value = Option<Value<'de>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(string_lit(self.src, v).map(Value::StringLit))
-    }
-
-    // Escaped strings, numbers, booleans and null carry no position: give up.
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut elements = Vec::new();
-        let mut exact = true;
-        // Every element is read even after giving up: the parser must reach the end.
-        while let Some(v) = seq.next_element_seed(self)? {
-            match v {
-                Some(v) if exact => elements.push(v),
-                _ => exact = false,
-            }
+            .fold(0u8, |acc, &b| acc | u8::from(b < 0x20))
+            != 0
+        {
+            return None;
         }
-        if !exact {
-            return Ok(None);
-        }
-        let (Some(first), Some(last)) = (elements.first(), elements.last()) else {
-            return Ok(None);
-        };
-        let (Some(open), Some(close)) = (
-            bracket_before(self.src, first.start(), b'['),
-            bracket_after(self.src, last.end(), b']'),
-        ) else {
-            return Ok(None);
-        };
-        Ok(Some(Value::Array(Array {
-            range: Range::new(open, close + 1),
-            elements,
-        })))
+        self.pos = end + 1;
+        // Both ends are ASCII quotes, so the slice is on character boundaries.
+        let value = self.text.get(body..end)?;
+        Some(StringLit {
+            range: Range::new(start, end + 1),
+            value: Cow::Borrowed(value),
+        })
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut properties: Vec<ObjectProp<'de>> = Vec::new();
-        let mut exact = true;
-        while let Some(key) = map.next_key_seed(Key { src: self.src })? {
-            let value = map.next_value_seed(self)?;
-            match (key, value) {
-                (Some(name), Some(value)) if exact => properties.push(ObjectProp {
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    fn object(&mut self) -> Option<Value<'a>> {
+        let open = self.pos;
+        self.pos += 1;
+        self.enter()?;
+        let mut properties = Vec::with_capacity(4);
+        self.skip_ws();
+        if self.peek()? != b'}' {
+            loop {
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                let name = self.string()?;
+                self.skip_ws();
+                if self.peek()? != b':' {
+                    return None;
+                }
+                self.pos += 1;
+                self.skip_ws();
+                let value = self.value()?;
+                properties.push(ObjectProp {
                     range: Range::new(name.range.start, value.end()),
                     name: ObjectPropName::String(name),
                     value,
-                }),
-                _ => exact = false,
+                });
+                self.skip_ws();
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        self.skip_ws();
+                    }
+                    b'}' => break,
+                    _ => return None,
+                }
             }
         }
-        if !exact {
-            return Ok(None);
-        }
-        let (Some(first), Some(last)) = (properties.first(), properties.last()) else {
-            return Ok(None);
-        };
-        let (Some(open), Some(close)) = (
-            bracket_before(self.src, first.range.start, b'{'),
-            bracket_after(self.src, last.range.end, b'}'),
-        ) else {
-            return Ok(None);
-        };
-        Ok(Some(Value::Object(Object {
-            range: Range::new(open, close + 1),
+        self.pos += 1;
+        self.depth -= 1;
+        Some(Value::Object(Object {
+            range: Range::new(open, self.pos),
             properties,
-        })))
-    }
-}
-
-/// An object key: only unescaped keys have a position.
-struct Key<'a> {
-    src: &'a str,
-}
-
-impl<'de> DeserializeSeed<'de> for Key<'de> {
-    type Value = Option<StringLit<'de>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key<'de> {
-    type Value = Option<StringLit<'de>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
+        }))
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(string_lit(self.src, v))
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
+    fn array(&mut self) -> Option<Value<'a>> {
+        let open = self.pos;
+        self.pos += 1;
+        self.enter()?;
+        let mut elements = Vec::new();
+        self.skip_ws();
+        if self.peek()? != b']' {
+            loop {
+                elements.push(self.value()?);
+                self.skip_ws();
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        self.skip_ws();
+                    }
+                    b']' => break,
+                    _ => return None,
+                }
+            }
+        }
+        self.pos += 1;
+        self.depth -= 1;
+        Some(Value::Array(Array {
+            range: Range::new(open, self.pos),
+            elements,
+        }))
     }
 }
 
@@ -200,16 +199,9 @@ impl<'de> Visitor<'de> for Key<'de> {
 mod tests {
     use super::*;
 
-    /// The fast tree must equal the exact parser's tree wherever the fast path answers.
-    fn exact(text: &str) -> Value<'_> {
-        jsonc_parser::parse_to_ast(
-            text,
-            &jsonc_parser::CollectOptions::default(),
-            &jsonc_parser::ParseOptions::default(),
-        )
-        .ok()
-        .and_then(|p| p.value)
-        .unwrap_or_else(|| panic!("exact parser failed on {text}"))
+    /// What the exact parser makes of `text` in the strict mode `Policy::parse` uses.
+    fn exact(text: &str) -> Option<Value<'_>> {
+        crate::policy::parse_exact(text).ok()
     }
 
     #[test]
@@ -220,30 +212,25 @@ mod tests {
             r#"["only", ["nested", {"k": "v"}]]"#,
             r#"{"ünïcode ключ": "värde ✓"}"#,
             r#"{"dup": "a", "dup": "b"}"#,
+            r#"{"a": {}, "b": [], "c": [{}], "d": true, "e": false, "f": null}"#,
+            "{}",
+            r#""top-level string""#,
         ] {
             let fast = parse(text).unwrap_or_else(|| panic!("fast path gave up on {text}"));
-            assert_eq!(fast, exact(text), "{text}");
+            assert_eq!(Some(fast), exact(text), "{text}");
         }
     }
 
     #[test]
-    fn gives_up_where_it_cannot_know_a_position() {
+    fn leaves_escapes_and_numbers_to_the_exact_parser() {
         for text in [
             r#"{"a": "esc\"aped"}"#,
             r#"{"a\u0041": "x"}"#,
             r#"{"a": 1}"#,
-            r#"{"a": true}"#,
-            r#"{"a": null}"#,
-            r#"{"a": {}}"#,
-            r#"{"a": []}"#,
-            "{}",
-            r#""top-level string""#,
+            r#"{"a": -0.5e3}"#,
         ] {
-            if let Some(v) = parse(text) {
-                // Only the plain top-level string may be answered, and then exactly.
-                assert_eq!(v, exact(text), "{text}");
-                assert!(matches!(v, Value::StringLit(_)), "{text}");
-            }
+            assert!(parse(text).is_none(), "{text}");
+            assert!(exact(text).is_some(), "{text}");
         }
     }
 
@@ -252,14 +239,65 @@ mod tests {
         for text in [
             "",
             "{",
+            "[",
+            r#"{"a" "b"}"#,
             r#"{"a": "b",}"#,
+            r#"["a",]"#,
             r#"{"a": "b"} x"#,
             "{\"a\": \"b\"} // c",
             "\u{feff}{\"a\": \"b\"}",
             r#"{'a': "b"}"#,
+            r#"{a: "b"}"#,
             "{\"a\": \"tab\there\"}",
+            r#"{"a": truex}"#,
+            r#"{"a": nul}"#,
+            r#"{"a": "b"}}"#,
         ] {
             assert!(parse(text).is_none(), "{text:?}");
         }
+    }
+
+    proptest::proptest! {
+        /// Whatever the fast path accepts, the exact parser accepts with the identical tree.
+        #[test]
+        fn accepts_nothing_the_exact_parser_reads_differently(
+            text in r#"[{}\[\]",: \t\na\\ntrufelé1-]{0,40}"#
+        ) {
+            if let Some(fast) = parse(&text) {
+                proptest::prop_assert_eq!(Some(fast), exact(&text));
+            }
+        }
+
+        /// Well-formed documents of the fast path's shape are all taken by it.
+        #[test]
+        fn reads_documents_of_its_shape(
+            keys in proptest::collection::vec("[a-zA-Z:é ]{0,6}", 0..6),
+            vals in proptest::collection::vec("[a-z*:/é]{0,8}", 0..6),
+            pretty in proptest::bool::ANY,
+        ) {
+            let sep = if pretty { ",\n  " } else { "," };
+            let members: Vec<String> = keys
+                .iter()
+                .zip(&vals)
+                .enumerate()
+                .map(|(i, (k, v))| match i % 3 {
+                    0 => format!("\"{k}\": \"{v}\""),
+                    1 => format!("\"{k}\": [\"{v}\", {{\"x\": null}}]"),
+                    _ => format!("\"{k}\": {{\"{v}\": true}}"),
+                })
+                .collect();
+            let text = format!("{{{}}}", members.join(sep));
+            let fast = parse(&text);
+            proptest::prop_assert!(fast.is_some(), "{}", text);
+            proptest::prop_assert_eq!(fast, exact(&text));
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_left_to_the_exact_parser() {
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(parse(&deep).is_none());
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_some());
     }
 }

@@ -242,6 +242,44 @@ impl Piece {
     }
 }
 
+/// Matches a plain pattern string (`*` and `?` are wildcards) against `text` without compiling
+/// it: no allocation, for a pattern used once (validation). The classic single-backtrack-point
+/// walk: `O(len(pattern) × len(text))` at worst, never exponential. `?` is one character.
+pub fn is_match_once(pattern: &str, text: &str, case: Case) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let ci = case == Case::Insensitive;
+    let (mut pi, mut ti) = (0, 0);
+    // Where to resume after the last `*`: pattern index after it, text index it covers up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        let step = match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi + 1, ti));
+                pi += 1;
+                continue;
+            }
+            Some(b'?') => Some(utf8_len(t[ti])),
+            Some(&c) if c == t[ti] || (ci && c.eq_ignore_ascii_case(&t[ti])) => Some(1),
+            _ => None,
+        };
+        match (step, star) {
+            (Some(n), _) => {
+                pi += 1;
+                ti = (ti + n).min(t.len());
+            }
+            (None, Some((sp, st))) => {
+                // Let the last `*` cover one more character and retry from there.
+                let next = (st + utf8_len(t[st])).min(t.len());
+                star = Some((sp, next));
+                pi = sp;
+                ti = next;
+            }
+            (None, None) => return false,
+        }
+    }
+    p[pi..].iter().all(|b| *b == b'*')
+}
+
 fn general_match(
     pieces: &[Piece],
     anchored_start: bool,

@@ -8,6 +8,7 @@
 //! the evaluator treats fail-closed.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use jsonc_parser::ast::{Array, Object, ObjectPropName, Value};
 use jsonc_parser::common::Ranged;
@@ -219,14 +220,20 @@ struct Reader<'s> {
 }
 
 impl Reader<'_> {
-    fn err(&mut self, code: (&'static str, &'static str), message: String, span: Span, path: &str) {
+    fn err(
+        &mut self,
+        code: (&'static str, &'static str),
+        message: String,
+        span: Span,
+        path: &dyn fmt::Display,
+    ) {
         self.diags.push(Diagnostic::new(
             code.0,
             code.1,
             Severity::Error,
             message,
             span,
-            path.to_owned(),
+            path.to_string(),
         ));
     }
 
@@ -236,7 +243,7 @@ impl Reader<'_> {
         message: String,
         help: &str,
         span: Span,
-        path: &str,
+        path: &dyn fmt::Display,
     ) {
         self.diags.push(
             Diagnostic::new(
@@ -245,14 +252,14 @@ impl Reader<'_> {
                 Severity::Error,
                 message,
                 span,
-                path.to_owned(),
+                path.to_string(),
             )
             .with_help(help),
         );
     }
 
     /// Reports duplicate keys of `obj`; returns whether there were any.
-    fn check_duplicates(&mut self, obj: &Object<'_>, path: &str) -> bool {
+    fn check_duplicates(&mut self, obj: &Object<'_>, path: &JPath<'_>) -> bool {
         // Policy objects have a handful of keys: a linear scan beats hashing them.
         let small = obj.properties.len() <= 16;
         let mut seen: HashMap<&str, ()> = if small {
@@ -275,7 +282,7 @@ impl Reader<'_> {
                     format!("`{name}` appears more than once in this object"),
                     "remove one of them: JSON parsers disagree on which one wins, and IAM rejects the document",
                     span_of(&p.name),
-                    &join(path, name),
+                    &path.key(name),
                 );
             }
         }
@@ -295,11 +302,33 @@ fn name_span(n: &ObjectPropName<'_>) -> Span {
     }
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+/// A JSON path (`Statement[0].Condition.ArnLike`), built on the stack as the reader descends
+/// and formatted only when a diagnostic needs it.
+#[derive(Clone, Copy)]
+enum JPath<'a> {
+    Root,
+    Key(&'a JPath<'a>, &'a str),
+    Index(&'a JPath<'a>, usize),
+}
+
+impl<'a> JPath<'a> {
+    fn key(&'a self, key: &'a str) -> JPath<'a> {
+        JPath::Key(self, key)
+    }
+
+    fn index(&'a self, i: usize) -> JPath<'a> {
+        JPath::Index(self, i)
+    }
+}
+
+impl fmt::Display for JPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JPath::Root => Ok(()),
+            JPath::Key(JPath::Root, key) => f.write_str(key),
+            JPath::Key(parent, key) => write!(f, "{parent}.{key}"),
+            JPath::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
     }
 }
 
@@ -315,11 +344,11 @@ fn type_name(v: &Value<'_>) -> &'static str {
 }
 
 /// A fatal problem: code, message, span, help.
-type Fatal = ((&'static str, &'static str), String, Span, &'static str);
+pub(crate) type Fatal = ((&'static str, &'static str), String, Span, &'static str);
 
 /// Parses with `jsonc-parser` in strict JSON mode: every position is tracked, and syntax errors
 /// are worded by it.
-fn parse_exact(text: &str) -> Result<Value<'_>, Fatal> {
+pub(crate) fn parse_exact(text: &str) -> Result<Value<'_>, Fatal> {
     let opts = jsonc_parser::ParseOptions {
         allow_comments: false,
         allow_loose_object_property_names: false,
@@ -406,7 +435,7 @@ impl Policy {
             diags: Vec::new(),
             _src: text,
         };
-        r.check_duplicates(obj, "");
+        r.check_duplicates(obj, &JPath::Root);
         let mut version = Version::Missing;
         let mut version_span = None;
         let mut id = None;
@@ -427,7 +456,7 @@ impl Policy {
                                     format!("`{other}` is not a policy language version"),
                                     "use \"2012-10-17\"",
                                     span_of(s),
-                                    "Version",
+                                    &"Version",
                                 );
                                 Version::Invalid
                             }
@@ -440,7 +469,7 @@ impl Policy {
                             codes::WRONG_TYPE,
                             format!("`Version` must be a string, found {}", type_name(v)),
                             span_of(v),
-                            "Version",
+                            &"Version",
                         );
                     }
                 },
@@ -455,7 +484,7 @@ impl Policy {
                         codes::WRONG_TYPE,
                         format!("`Id` must be a string, found {}", type_name(v)),
                         span_of(v),
-                        "Id",
+                        &"Id",
                     ),
                 },
                 "Statement" => {
@@ -470,7 +499,7 @@ impl Policy {
                         |s| format!("did you mean `{s}`?"),
                     ),
                     name_span(&p.name),
-                    other,
+                    &other,
                 ),
             }
         }
@@ -509,11 +538,12 @@ impl Policy {
             ));
         }
         let mut statements = Vec::with_capacity(items.len());
+        let statement_path = JPath::Root.key("Statement");
         for (i, item) in items.into_iter().enumerate() {
             let path = if is_array {
-                format!("Statement[{i}]")
+                statement_path.index(i)
             } else {
-                "Statement".to_owned()
+                statement_path
             };
             match item {
                 Value::Object(o) => statements.push(read_statement(&mut r, o, i, &path)),
@@ -522,7 +552,7 @@ impl Policy {
                         codes::NOT_AN_OBJECT,
                         format!("a statement must be an object, found {}", type_name(v)),
                         span_of(v),
-                        &path,
+                        &path.to_string(),
                         "each statement is { \"Effect\": …, \"Action\": …, … }",
                     ));
                 }
@@ -554,11 +584,12 @@ impl Policy {
 
 /// IAM accepts TAB, LF, CR and U+0020–U+00FF only.
 fn check_characters(r: &mut Reader<'_>, text: &str) {
-    // Fast path: printable ASCII and TAB/LF/CR only.
-    if text
-        .bytes()
-        .all(|b| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r'))
-    {
+    // Fast path: printable ASCII and TAB/LF/CR only. OR-ing a flag per byte (rather than
+    // stopping at the first bad one) lets the loop run on whole vectors of bytes.
+    let outside = text.bytes().fold(0u8, |acc, b| {
+        acc | u8::from(!((0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n' || b == b'\r'))
+    });
+    if outside == 0 {
         return;
     }
     if let Some((i, c)) = text
@@ -573,7 +604,7 @@ fn check_characters(r: &mut Reader<'_>, text: &str) {
             ),
             "replace it with plain ASCII text",
             Span::new(i, i + c.len_utf8()),
-            "",
+            &"",
         );
     }
 }
@@ -591,7 +622,7 @@ const STATEMENT_KEYS: [&str; 10] = [
     "Id",
 ];
 
-fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &str) -> Statement {
+fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &JPath<'_>) -> Statement {
     let mut st = Statement {
         index,
         span: span_of(o),
@@ -611,7 +642,7 @@ fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &str) 
     let mut effect_seen = false;
     for p in &o.properties {
         let key = p.name.as_str();
-        let kpath = join(path, key);
+        let kpath = path.key(key);
         let kspan = name_span(&p.name);
         match key {
             "Sid" => match &p.value {
@@ -737,7 +768,14 @@ fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &str) 
     st
 }
 
-fn conflict(r: &mut Reader<'_>, st: &mut Statement, a: &str, b: &str, span: Span, path: &str) {
+fn conflict(
+    r: &mut Reader<'_>,
+    st: &mut Statement,
+    a: &str,
+    b: &str,
+    span: Span,
+    path: &JPath<'_>,
+) {
     st.broken = true;
     r.err_help(
         codes::CONFLICTING_ELEMENTS,
@@ -753,7 +791,7 @@ fn read_list(
     v: &Value<'_>,
     negated: bool,
     key_span: Span,
-    path: &str,
+    path: &JPath<'_>,
 ) -> ListElement {
     let mut el = ListElement {
         negated,
@@ -781,7 +819,7 @@ fn read_list(
                             codes::WRONG_TYPE,
                             format!("expected a string, found {}", type_name(other)),
                             span_of(other),
-                            &format!("{path}[{i}]"),
+                            &path.index(i),
                         );
                     }
                 }
@@ -808,7 +846,7 @@ fn read_principal(
     v: &Value<'_>,
     negated: bool,
     key_span: Span,
-    path: &str,
+    path: &JPath<'_>,
 ) -> PrincipalElement {
     let mut el = PrincipalElement {
         negated,
@@ -828,7 +866,7 @@ fn read_principal(
                     value: p.name.as_str().to_owned(),
                     span: name_span(&p.name),
                 };
-                let list = read_list(r, &p.value, false, kind.span, &join(path, p.name.as_str()));
+                let list = read_list(r, &p.value, false, kind.span, &path.key(p.name.as_str()));
                 el.broken |= list.broken;
                 entries.push(PrincipalEntry {
                     kind,
@@ -858,7 +896,7 @@ fn describe(v: &Value<'_>) -> String {
     }
 }
 
-fn read_conditions(r: &mut Reader<'_>, c: &Object<'_>, path: &str, st: &mut Statement) {
+fn read_conditions(r: &mut Reader<'_>, c: &Object<'_>, path: &JPath<'_>, st: &mut Statement) {
     if r.check_duplicates(c, path) {
         st.broken = true;
     }
@@ -867,7 +905,7 @@ fn read_conditions(r: &mut Reader<'_>, c: &Object<'_>, path: &str, st: &mut Stat
             value: p.name.as_str().to_owned(),
             span: name_span(&p.name),
         };
-        let opath = join(path, p.name.as_str());
+        let opath = path.key(p.name.as_str());
         let mut block = ConditionBlock {
             operator: op,
             entries: Vec::new(),
@@ -879,7 +917,7 @@ fn read_conditions(r: &mut Reader<'_>, c: &Object<'_>, path: &str, st: &mut Stat
                     block.broken = true;
                 }
                 for k in &keys.properties {
-                    let kpath = join(&opath, k.name.as_str());
+                    let kpath = &opath.key(k.name.as_str());
                     block.entries.push(read_condition_entry(
                         r,
                         k.name.as_str(),
@@ -911,7 +949,7 @@ fn read_condition_entry(
     key: &str,
     key_span: Span,
     v: &Value<'_>,
-    path: &str,
+    path: &JPath<'_>,
 ) -> ConditionEntry {
     let mut e = ConditionEntry {
         key: Spanned {
@@ -922,37 +960,38 @@ fn read_condition_entry(
         is_array: false,
         broken: false,
     };
-    let scalar = |r: &mut Reader<'_>, v: &Value<'_>, path: &str, e: &mut ConditionEntry| match v {
-        Value::StringLit(s) => e.values.push(Spanned {
-            value: (s.value.to_string(), ScalarKind::String),
-            span: span_of(s),
-        }),
-        Value::NumberLit(n) => e.values.push(Spanned {
-            value: (n.value.to_owned(), ScalarKind::Number),
-            span: span_of(n),
-        }),
-        Value::BooleanLit(b) => e.values.push(Spanned {
-            value: (b.value.to_string(), ScalarKind::Bool),
-            span: span_of(b),
-        }),
-        other => {
-            e.broken = true;
-            r.err(
-                codes::WRONG_TYPE,
-                format!(
-                    "a condition value must be a string, number or boolean, found {}",
-                    type_name(other)
-                ),
-                span_of(other),
-                path,
-            );
-        }
-    };
+    let scalar =
+        |r: &mut Reader<'_>, v: &Value<'_>, path: &JPath<'_>, e: &mut ConditionEntry| match v {
+            Value::StringLit(s) => e.values.push(Spanned {
+                value: (s.value.to_string(), ScalarKind::String),
+                span: span_of(s),
+            }),
+            Value::NumberLit(n) => e.values.push(Spanned {
+                value: (n.value.to_owned(), ScalarKind::Number),
+                span: span_of(n),
+            }),
+            Value::BooleanLit(b) => e.values.push(Spanned {
+                value: (b.value.to_string(), ScalarKind::Bool),
+                span: span_of(b),
+            }),
+            other => {
+                e.broken = true;
+                r.err(
+                    codes::WRONG_TYPE,
+                    format!(
+                        "a condition value must be a string, number or boolean, found {}",
+                        type_name(other)
+                    ),
+                    span_of(other),
+                    path,
+                );
+            }
+        };
     match v {
         Value::Array(Array { elements, .. }) => {
             e.is_array = true;
             for (i, item) in elements.iter().enumerate() {
-                scalar(r, item, &format!("{path}[{i}]"), &mut e);
+                scalar(r, item, &path.index(i), &mut e);
             }
         }
         other => scalar(r, other, path, &mut e),

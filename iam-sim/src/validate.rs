@@ -526,13 +526,38 @@ impl V<'_> {
         self.out.push(d);
     }
 
-    fn base(&self, s: &Statement) -> String {
-        if self.policy.statement_is_array {
-            format!("Statement[{}]", s.index)
-        } else {
-            "Statement".to_owned()
+    fn base(&self, s: &Statement) -> StmtPath {
+        base_path(self.policy.statement_is_array, s)
+    }
+}
+
+/// The JSON path of a statement (`Statement[2]`, or `Statement` when it is a single object),
+/// formatted only when a finding needs it.
+#[derive(Clone, Copy)]
+struct StmtPath(Option<usize>);
+
+impl std::fmt::Display for StmtPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(i) => write!(f, "Statement[{i}]"),
+            None => f.write_str("Statement"),
         }
     }
+}
+
+fn base_path(statement_is_array: bool, s: &Statement) -> StmtPath {
+    StmtPath(statement_is_array.then_some(s.index))
+}
+
+fn ends_with_ignore_case(text: &str, suffix: &str) -> bool {
+    text.len() >= suffix.len()
+        && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+fn contains_ignore_case(text: &str, needle: &str) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Detects the policy type: a document with `Principal` and `sts:` actions is a trust policy;
@@ -669,8 +694,17 @@ fn check_document(v: &mut V<'_>, opts: &Options) {
             }
         }
     }
-    if v.ty == PolicyType::Trust {
-        let size = p.source.chars().filter(|c| !c.is_whitespace()).count();
+    // A document no longer (in bytes) than the quota cannot exceed it in characters.
+    if v.ty == PolicyType::Trust && p.source.len() > opts.trust_policy_quota {
+        let size = if p.source.is_ascii() {
+            // `char::is_whitespace` on ASCII is these six bytes.
+            p.source
+                .bytes()
+                .filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+                .count()
+        } else {
+            p.source.chars().filter(|c| !c.is_whitespace()).count()
+        };
         if size > opts.trust_policy_quota {
             v.push(
                 "IAM019",
@@ -688,14 +722,15 @@ fn check_sids(v: &mut V<'_>) {
     let mut seen: Vec<(&str, Span)> = Vec::new();
     for s in &p.statements {
         let Some(sid) = &s.sid else { continue };
-        let path = format!("{}.Sid", v.base(s));
+        let arr = v.policy.statement_is_array;
+        let path = || format!("{}.Sid", base_path(arr, s));
         if sid.value.is_empty() {
             v.push(
                 "IAM023",
                 "the Sid is empty".into(),
                 Some("remove it or give the statement a name".into()),
                 sid.span,
-                path,
+                path(),
             );
             continue;
         }
@@ -716,7 +751,7 @@ fn check_sids(v: &mut V<'_>) {
                     "IAM accepts [0-9A-Za-z]* here; for example `{fixed}`"
                 )),
                 sid.span,
-                path.clone(),
+                path(),
             );
         }
         if let Some((_, first)) = seen.iter().find(|(x, _)| *x == sid.value) {
@@ -726,7 +761,7 @@ fn check_sids(v: &mut V<'_>) {
                 format!("Sid `{}` is used by an earlier statement", sid.value),
                 Some("Sids must be unique within a policy".into()),
                 sid.span,
-                path,
+                path(),
             );
         } else {
             seen.push((&sid.value, sid.span));
@@ -745,67 +780,71 @@ fn check_redundant(v: &mut V<'_>) {
             format!("this statement repeats statement {}", prev.index),
             Some("remove one of them".into()),
             a.span,
-            v.base(a),
+            v.base(a).to_string(),
         );
     }
 }
 
+/// Whether two statements say the same thing (spans and `Sid` aside).
 fn same_statement(a: &Statement, b: &Statement) -> bool {
-    let list = |l: &Option<crate::policy::ListElement>| {
-        l.as_ref().map(|l| {
-            (
-                l.negated,
-                l.items.iter().map(|i| i.value.clone()).collect::<Vec<_>>(),
-            )
-        })
-    };
-    let principal = |s: &Statement| {
-        s.principal
-            .as_ref()
-            .map(|p| (p.negated, format!("{:?}", strip_spans(&p.value))))
-    };
-    let conds = |s: &Statement| {
-        s.conditions
-            .iter()
-            .map(|c| {
-                (
-                    c.operator.value.clone(),
-                    c.entries
-                        .iter()
-                        .map(|e| {
-                            (
-                                e.key.value.clone(),
-                                e.values
-                                    .iter()
-                                    .map(|x| x.value.0.clone())
-                                    .collect::<Vec<_>>(),
-                            )
-                        })
-                        .collect::<Vec<_>>(),
-                )
+    fn texts_eq(
+        x: &[crate::policy::Spanned<String>],
+        y: &[crate::policy::Spanned<String>],
+    ) -> bool {
+        x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.value == q.value)
+    }
+    fn list_eq(
+        x: Option<&crate::policy::ListElement>,
+        y: Option<&crate::policy::ListElement>,
+    ) -> bool {
+        match (x, y) {
+            (None, None) => true,
+            (Some(x), Some(y)) => x.negated == y.negated && texts_eq(&x.items, &y.items),
+            _ => false,
+        }
+    }
+    fn principal_eq(
+        x: Option<&crate::policy::PrincipalElement>,
+        y: Option<&crate::policy::PrincipalElement>,
+    ) -> bool {
+        match (x, y) {
+            (None, None) => true,
+            (Some(x), Some(y)) => {
+                x.negated == y.negated
+                    && match (&x.value, &y.value) {
+                        (PrincipalValue::Star(_), PrincipalValue::Star(_)) => true,
+                        (PrincipalValue::Map(m), PrincipalValue::Map(n)) => {
+                            m.len() == n.len()
+                                && m.iter().zip(n).all(|(e, f)| {
+                                    e.kind.value == f.kind.value && texts_eq(&e.values, &f.values)
+                                })
+                        }
+                        _ => false,
+                    }
+            }
+            _ => false,
+        }
+    }
+    let conds_eq = |x: &[crate::policy::ConditionBlock], y: &[crate::policy::ConditionBlock]| {
+        x.len() == y.len()
+            && x.iter().zip(y).all(|(c, d)| {
+                c.operator.value == d.operator.value
+                    && c.entries.len() == d.entries.len()
+                    && c.entries.iter().zip(&d.entries).all(|(e, f)| {
+                        e.key.value == f.key.value
+                            && e.values.len() == f.values.len()
+                            && e.values
+                                .iter()
+                                .zip(&f.values)
+                                .all(|(p, q)| p.value.0 == q.value.0)
+                    })
             })
-            .collect::<Vec<_>>()
     };
     a.effect.as_ref().map(|e| e.value) == b.effect.as_ref().map(|e| e.value)
-        && list(&a.action) == list(&b.action)
-        && list(&a.resource) == list(&b.resource)
-        && principal(a) == principal(b)
-        && conds(a) == conds(b)
-}
-
-fn strip_spans(p: &PrincipalValue) -> Vec<(String, Vec<String>)> {
-    match p {
-        PrincipalValue::Star(_) => vec![("*".into(), vec![])],
-        PrincipalValue::Map(m) => m
-            .iter()
-            .map(|e| {
-                (
-                    e.kind.value.clone(),
-                    e.values.iter().map(|v| v.value.clone()).collect(),
-                )
-            })
-            .collect(),
-    }
+        && list_eq(a.action.as_ref(), b.action.as_ref())
+        && list_eq(a.resource.as_ref(), b.resource.as_ref())
+        && principal_eq(a.principal.as_ref(), b.principal.as_ref())
+        && conds_eq(&a.conditions, &b.conditions)
 }
 
 fn check_statement(v: &mut V<'_>, s: &Statement) {
@@ -818,7 +857,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
             format!("a {} policy statement needs a `Principal`", ty.as_str()),
             Some("name who may act, e.g. \"Principal\": {\"Service\": \"eks-fargate-pods.amazonaws.com\"}".into()),
             s.span,
-            base.clone(),
+            base.to_string(),
         ),
         (Some(p), PolicyType::Identity) => v.push(
             "IAM015",
@@ -859,7 +898,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
             "the statement has no `Resource`".into(),
             Some("add \"Resource\": \"arn:…\" (or \"*\")".into()),
             s.span,
-            base.clone(),
+            base.to_string(),
         ),
         (Some(r), _) => {
             for (i, item) in r.items.iter().enumerate() {
@@ -884,7 +923,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
             "the statement has no `Action`".into(),
             Some("add \"Action\": \"service:Name\"".into()),
             s.span,
-            base.clone(),
+            base.to_string(),
         ),
         Some(a) => {
             if a.items.is_empty() && !a.broken {
@@ -901,7 +940,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                     v,
                     &item.value,
                     item.span,
-                    &format!("{base}.Action[{i}]"),
+                    &|| format!("{base}.Action[{i}]"),
                     ty,
                     a.negated,
                 );
@@ -910,7 +949,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
     }
     // Conditions.
     for b in &s.conditions {
-        let opath = format!("{base}.Condition.{}", b.operator.value);
+        let opath = || format!("{base}.Condition.{}", b.operator.value);
         let Some(op) = Operator::parse(&b.operator.value) else {
             let names: Vec<&str> = crate::condition::BASE_NAMES
                 .iter()
@@ -935,14 +974,16 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                     )),
                 )
             };
-            v.push(code, msg, help, b.operator.span, opath);
+            v.push(code, msg, help, b.operator.span, opath());
             continue;
         };
         for e in &b.entries {
-            let kpath = format!("{opath}.{}", e.key.value);
-            let key = e.key.value.to_ascii_lowercase();
+            let kpath = || format!("{}.{}", opath(), e.key.value);
+            let key = e.key.value.as_str();
             if op.set == SetQualifier::ForAll
-                && SINGLE_VALUED_KEYS.contains(&key.as_str())
+                && SINGLE_VALUED_KEYS
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(key))
                 && s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow)
             {
                 v.push(
@@ -950,34 +991,39 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                     format!("`ForAllValues` on the single-valued key `{}` is true when the key is missing", e.key.value),
                     Some(format!("use `{}` without a set qualifier", op.base.name())),
                     e.key.span,
-                    kpath.clone(),
+                    kpath(),
                 );
             }
-            if op.set == SetQualifier::ForAny && key.ends_with(":aud") && key.contains("oidc") {
+            if op.set == SetQualifier::ForAny
+                && ends_with_ignore_case(key, ":aud")
+                && contains_ignore_case(key, "oidc")
+            {
                 v.push(
                     "AA110",
                     "`ForAnyValue` on the audience claim: `aud` is single-valued for this provider"
                         .into(),
                     Some(format!("use `{}`", op.base.name())),
                     b.operator.span,
-                    opath.clone(),
+                    opath(),
                 );
             }
-            if op.base == Base::StringLike && ARN_KEYS.contains(&key.as_str()) {
+            if op.base == Base::StringLike && ARN_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
                 v.push(
                     "AA113",
                     format!("`StringLike` on the ARN key `{}`: its `*` also crosses the colons between ARN parts", e.key.value),
                     Some("use `ArnLike`, which matches each part of the ARN separately".into()),
                     b.operator.span,
-                    opath.clone(),
+                    opath(),
                 );
             }
             for (i, val) in e.values.iter().enumerate() {
                 let text = &val.value.0;
-                let vpath = if e.is_array {
-                    format!("{kpath}[{i}]")
-                } else {
-                    kpath.clone()
+                let vpath = || {
+                    if e.is_array {
+                        format!("{}[{i}]", kpath())
+                    } else {
+                        kpath()
+                    }
                 };
                 // Only typed families (and malformed variables) can be invalid: skip compiling
                 // plain strings and patterns.
@@ -1012,7 +1058,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                         },
                         None,
                         val.span,
-                        vpath.clone(),
+                        vpath(),
                     );
                 }
                 if matches!(
@@ -1023,7 +1069,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                         | Base::StringNotEqualsIgnoreCase
                 ) && (text.contains('*') || text.contains('?'))
                     && !text.contains("${*}")
-                    && !key.ends_with(":sub")
+                    && !ends_with_ignore_case(key, ":sub")
                 {
                     v.push(
                         "AA105",
@@ -1040,7 +1086,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                             }
                         )),
                         val.span,
-                        vpath.clone(),
+                        vpath(),
                     );
                 }
             }
@@ -1048,13 +1094,19 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
     }
 }
 
-fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalElement, base: &str) {
+fn check_principal(
+    v: &mut V<'_>,
+    s: &Statement,
+    p: &crate::policy::PrincipalElement,
+    base: &StmtPath,
+) {
     let key = if p.negated {
         "NotPrincipal"
     } else {
         "Principal"
     };
-    let path = format!("{base}.{key}");
+    // Paths are only formatted for a finding.
+    let path = || format!("{base}.{key}");
     match &p.value {
         PrincipalValue::Star(span) => {
             if v.ty == PolicyType::Trust {
@@ -1063,13 +1115,13 @@ fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalEle
                     "a trust policy cannot use the bare `\"*\"` principal".into(),
                     Some("name the principals you trust; `{\"AWS\": \"*\"}` is accepted by IAM but trusts everyone".into()),
                     *span,
-                    path.clone(),
+                    path(),
                 );
             }
         }
         PrincipalValue::Map(entries) => {
             for e in entries {
-                let kpath = format!("{path}.{}", e.kind.value);
+                let kpath = || format!("{base}.{key}.{}", e.kind.value);
                 match e.kind.value.as_str() {
                     "AWS" => {
                         for val in &e.values {
@@ -1085,7 +1137,7 @@ fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalEle
                                         "`{\"AWS\": \"*\"}` without a restricting condition lets any AWS account assume this role".into(),
                                         Some("name the trusted account or role, or add a condition on aws:PrincipalArn, aws:PrincipalOrgID or sts:ExternalId".into()),
                                         val.span,
-                                        kpath.clone(),
+                                        kpath(),
                                     );
                                 }
                                 continue;
@@ -1110,7 +1162,7 @@ fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalEle
                                     format!("invalid AWS principal `{t}`: {why}"),
                                     None,
                                     val.span,
-                                    kpath.clone(),
+                                    kpath(),
                                 );
                             }
                         }
@@ -1126,7 +1178,7 @@ fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalEle
                                     ),
                                     None,
                                     val.span,
-                                    kpath.clone(),
+                                    kpath(),
                                 );
                                 continue;
                             }
@@ -1136,7 +1188,7 @@ fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalEle
                             if !shaped {
                                 let help = did_you_mean(t, KNOWN_SERVICE_PRINCIPALS)
                                     .map(|m| format!("did you mean `{m}`?"));
-                                v.push("IAM016", format!("invalid service principal `{t}`: IAM rejects it (MalformedPolicyDocument: Invalid principal in policy)"), help, val.span, kpath.clone());
+                                v.push("IAM016", format!("invalid service principal `{t}`: IAM rejects it (MalformedPolicyDocument: Invalid principal in policy)"), help, val.span, kpath());
                             } else if !KNOWN_SERVICE_PRINCIPALS.contains(&t.as_str())
                                 && let Some(m) = did_you_mean(t, KNOWN_SERVICE_PRINCIPALS)
                             {
@@ -1145,7 +1197,7 @@ fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalEle
                                     format!("`{t}` is not a service principal IAM knows"),
                                     Some(format!("did you mean `{m}`?")),
                                     val.span,
-                                    kpath.clone(),
+                                    kpath(),
                                 );
                             }
                         }
@@ -1171,7 +1223,7 @@ fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalEle
                                     format!("invalid federated principal `{t}`"),
                                     Some("use an IAM OIDC or SAML provider ARN".into()),
                                     val.span,
-                                    kpath.clone(),
+                                    kpath(),
                                 );
                             }
                             check_federated_action(v, s, t, val.span, &kpath);
@@ -1187,7 +1239,7 @@ fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalEle
                             format!("`{other}` is not a principal type"),
                             help,
                             e.kind.span,
-                            kpath.clone(),
+                            kpath(),
                         );
                     }
                 }
@@ -1196,21 +1248,34 @@ fn check_principal(v: &mut V<'_>, s: &Statement, p: &crate::policy::PrincipalEle
     }
 }
 
-fn statement_actions(s: &Statement) -> Vec<String> {
+/// The statement's `Action` values (none for `NotAction`), as written: compare them ignoring
+/// ASCII case.
+fn statement_actions(s: &Statement) -> impl Iterator<Item = &str> {
     s.action
-        .as_ref()
+        .iter()
         .filter(|a| !a.negated)
-        .map(|a| {
-            a.items
-                .iter()
-                .map(|i| i.value.to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default()
+        .flat_map(|a| a.items.iter().map(|i| i.value.as_str()))
 }
 
-fn check_federated_action(v: &mut V<'_>, s: &Statement, provider: &str, span: Span, path: &str) {
-    let actions = statement_actions(s);
+/// The values of the statement's `Service` principals.
+fn service_values(s: &Statement) -> impl Iterator<Item = (&str, Span)> {
+    let entries = match s.principal.as_ref().map(|p| &p.value) {
+        Some(PrincipalValue::Map(m)) => m.as_slice(),
+        _ => &[],
+    };
+    entries
+        .iter()
+        .filter(|e| e.kind.value == "Service")
+        .flat_map(|e| e.values.iter().map(|v| (v.value.as_str(), v.span)))
+}
+
+fn check_federated_action(
+    v: &mut V<'_>,
+    s: &Statement,
+    provider: &str,
+    span: Span,
+    path: &dyn Fn() -> String,
+) {
     let oidc = provider.contains(":oidc-provider/")
         || provider == "accounts.google.com"
         || provider == "graph.facebook.com"
@@ -1221,11 +1286,14 @@ fn check_federated_action(v: &mut V<'_>, s: &Statement, provider: &str, span: Sp
     } else {
         "sts:assumerolewithsaml"
     };
-    let wrong: Vec<&String> = actions
-        .iter()
-        .filter(|a| a.starts_with("sts:assumerole") && *a != want && !a.contains('*'))
-        .collect();
-    if let Some(a) = wrong.first() {
+    let wrong = statement_actions(s).find(|a| {
+        a.len() >= 14
+            && a.as_bytes()[..14].eq_ignore_ascii_case(b"sts:assumerole")
+            && !a.eq_ignore_ascii_case(want)
+            && !a.contains('*')
+    });
+    if let Some(a) = wrong {
+        let a = a.to_ascii_lowercase();
         v.push(
             "AA108",
             format!(
@@ -1242,7 +1310,7 @@ fn check_federated_action(v: &mut V<'_>, s: &Statement, provider: &str, span: Sp
                 }
             )),
             span,
-            path.to_owned(),
+            path(),
         );
     }
     if oidc && provider.contains(":oidc-provider/") && v.ty == PolicyType::Trust {
@@ -1263,7 +1331,7 @@ fn check_federated_action(v: &mut V<'_>, s: &Statement, provider: &str, span: Sp
                 format!("the trust in `{provider}` has no condition on the provider's keys: any identity it issues may assume the role"),
                 Some(format!("add \"StringEquals\": {{\"{host}:sub\": \"system:serviceaccount:NAMESPACE:NAME\", \"{host}:aud\": \"sts.amazonaws.com\"}}")),
                 span,
-                path.to_owned(),
+                path(),
             );
         }
     }
@@ -1285,9 +1353,11 @@ fn has_restricting_condition(s: &Statement) -> bool {
     s.conditions.iter().any(|b| {
         Operator::parse(&b.operator.value)
             .is_some_and(|op| !op.base.negated() && !op.if_exists && op.set != SetQualifier::ForAll)
-            && b.entries
-                .iter()
-                .any(|e| RESTRICTING.contains(&e.key.value.to_ascii_lowercase().as_str()))
+            && b.entries.iter().any(|e| {
+                RESTRICTING
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(&e.key.value))
+            })
     })
 }
 
@@ -1295,7 +1365,7 @@ fn check_action(
     v: &mut V<'_>,
     action: &str,
     span: Span,
-    path: &str,
+    path: &dyn Fn() -> String,
     ty: PolicyType,
     negated: bool,
 ) {
@@ -1308,7 +1378,7 @@ fn check_action(
             format!("`{action}` has no service prefix"),
             Some("write it as `service:Action`, e.g. `s3:GetObject`".into()),
             span,
-            path.into(),
+            path(),
         );
         return;
     };
@@ -1318,7 +1388,7 @@ fn check_action(
             format!("`{action}` has more than one colon"),
             None,
             span,
-            path.into(),
+            path(),
         );
         return;
     }
@@ -1332,7 +1402,7 @@ fn check_action(
             format!("`{svc}` is not a valid service prefix"),
             None,
             span,
-            path.into(),
+            path(),
         );
         return;
     }
@@ -1342,14 +1412,16 @@ fn check_action(
             format!("`{action}` is not a valid action name"),
             None,
             span,
-            path.into(),
+            path(),
         );
         return;
     }
-    let catalogue: Option<&[&str]> = match svc.to_ascii_lowercase().as_str() {
-        "sts" => Some(STS_ACTIONS),
-        "s3" => Some(S3_ACTIONS),
-        _ => None,
+    let catalogue: Option<&[&str]> = if svc.eq_ignore_ascii_case("sts") {
+        Some(STS_ACTIONS)
+    } else if svc.eq_ignore_ascii_case("s3") {
+        Some(S3_ACTIONS)
+    } else {
+        None
     };
     let wild = name.contains('*') || name.contains('?');
     if let Some(cat) = catalogue {
@@ -1361,7 +1433,7 @@ fn check_action(
                     format!("`{action}` matches no {svc} action"),
                     None,
                     span,
-                    path.into(),
+                    path(),
                 );
             }
         } else if !cat.iter().any(|a| a.eq_ignore_ascii_case(name))
@@ -1373,7 +1445,7 @@ fn check_action(
                 format!("`{action}` is not a {svc} action"),
                 help,
                 span,
-                path.into(),
+                path(),
             );
         }
     }
@@ -1386,7 +1458,7 @@ fn check_action(
                 format!("a trust policy can only allow assuming the role (`sts:AssumeRole*`, `sts:TagSession`, `sts:SetSourceIdentity`), not `{action}`"),
                 Some("grant other permissions in the role's identity policies".into()),
                 span,
-                path.into(),
+                path(),
             );
         }
     }
@@ -1404,24 +1476,10 @@ fn check_fargate(
         .iter()
         .filter(|s| s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow))
         .collect();
-    let service_values = |s: &Statement| -> Vec<(String, Span)> {
-        match s.principal.as_ref().map(|p| &p.value) {
-            Some(PrincipalValue::Map(m)) => m
-                .iter()
-                .filter(|e| e.kind.value == "Service")
-                .flat_map(|e| e.values.iter().map(|v| (v.value.clone(), v.span)))
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
     let fargate: Vec<&Statement> = allows
         .iter()
         .copied()
-        .filter(|s| {
-            service_values(s)
-                .iter()
-                .any(|(v, _)| v == FARGATE_PRINCIPAL)
-        })
+        .filter(|s| service_values(s).any(|(v, _)| v == FARGATE_PRINCIPAL))
         .collect();
     if fargate.is_empty() {
         let near = allows
@@ -1446,10 +1504,11 @@ fn check_fargate(
     }
     for s in fargate {
         let base = v.base(s);
-        let actions = statement_actions(s);
-        let assume = actions
-            .iter()
-            .any(|a| a == "sts:assumerole" || a == "sts:*" || a == "*" || a == "sts:assumerole*");
+        let assume = statement_actions(s).any(|a| {
+            ["sts:assumerole", "sts:*", "*", "sts:assumerole*"]
+                .iter()
+                .any(|w| a.eq_ignore_ascii_case(w))
+        });
         if !assume {
             let span = s.action.as_ref().map_or(s.span, |a| a.key_span);
             v.push(
@@ -1468,10 +1527,8 @@ fn check_fargate(
             .iter()
             .flat_map(|b| b.entries.iter().map(move |e| (b, e)))
             .filter(|(_, e)| {
-                matches!(
-                    e.key.value.to_ascii_lowercase().as_str(),
-                    "aws:sourcearn" | "aws:sourceaccount"
-                )
+                e.key.value.eq_ignore_ascii_case("aws:sourcearn")
+                    || e.key.value.eq_ignore_ascii_case("aws:sourceaccount")
             })
             .collect();
         if source_conds.is_empty() {
@@ -1520,13 +1577,18 @@ fn check_fargate(
             if op.base.negated() {
                 continue;
             }
-            let matches = e.values.iter().any(|x| {
-                crate::condition::compare(
-                    op.base,
-                    &Value::compile(op.base, &x.value.0, false),
-                    &sample,
-                    &|_| None,
-                ) == crate::condition::Tri::True
+            let matches = e.values.iter().any(|x| match op.base.family() {
+                // The usual operators are matched without compiling the pattern.
+                Family::Arn => crate::condition::arn_like_once(&x.value.0, &sample),
+                Family::Like => crate::glob::is_match_once(&x.value.0, &sample, Case::Sensitive),
+                _ => {
+                    crate::condition::compare(
+                        op.base,
+                        &Value::compile(op.base, &x.value.0, false),
+                        &sample,
+                        &|_| None,
+                    ) == crate::condition::Tri::True
+                }
             });
             if !matches {
                 let span = e.values.first().map_or(e.key.span, |x| x.span);
@@ -1561,9 +1623,10 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
     let web: Vec<&(&Statement, String, Span)> = fed
         .iter()
         .filter(|(s, _, _)| {
-            statement_actions(s)
-                .iter()
-                .any(|a| a == "sts:assumerolewithwebidentity" || a == "sts:*")
+            statement_actions(s).any(|a| {
+                a.eq_ignore_ascii_case("sts:assumerolewithwebidentity")
+                    || a.eq_ignore_ascii_case("sts:*")
+            })
         })
         .collect();
     if web.is_empty() {

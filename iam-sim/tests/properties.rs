@@ -91,6 +91,18 @@ proptest! {
         let pc: Vec<char> = p.chars().collect();
         let tc: Vec<char> = t.chars().collect();
         prop_assert_eq!(Pattern::new(&p, Case::Sensitive).is_match(&t), naive(&pc, &tc));
+        prop_assert_eq!(iam_sim::glob::is_match_once(&p, &t, Case::Sensitive), naive(&pc, &tc));
+    }
+
+    #[test]
+    fn one_shot_arn_matcher_agrees_with_compiled_arn_patterns(
+        p in "arn:[a*]{0,3}:[eks*?]{0,3}:[a:*]{0,4}:[0-9*]{0,3}:[a/:*?]{0,6}",
+        t in "arn:a{0,2}:[eks]{0,3}:[a:]{0,3}:[0-9]{0,3}:[a/:]{0,5}",
+    ) {
+        let compiled = iam_sim::condition::Value::compile(iam_sim::condition::Base::ArnLike, &p, false);
+        let expected = iam_sim::condition::compare(iam_sim::condition::Base::ArnLike, &compiled, &t, &|_| None)
+            == iam_sim::condition::Tri::True;
+        prop_assert_eq!(iam_sim::condition::arn_like_once(&p, &t), expected);
     }
 
     #[test]
@@ -98,6 +110,7 @@ proptest! {
         let pc: Vec<char> = p.chars().collect();
         let tc: Vec<char> = t.chars().collect();
         prop_assert_eq!(Pattern::new(&p, Case::Sensitive).is_match(&t), naive(&pc, &tc));
+        prop_assert_eq!(iam_sim::glob::is_match_once(&p, &t, Case::Sensitive), naive(&pc, &tc));
     }
 
     #[test]
