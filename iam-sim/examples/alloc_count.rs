@@ -9,11 +9,16 @@ const TRUST: &str = r#"{
   }]
 }"#;
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     let opts = iam_sim::validate::Options::default();
     let mut k = 0;
     for _ in 0..n {
-        k += iam_sim::validate::validate(std::hint::black_box(TRUST), &opts).findings.len();
+        k += iam_sim::validate::validate(std::hint::black_box(TRUST), &opts)
+            .findings
+            .len();
     }
     std::process::exit(i32::from(k > 0));
 }

@@ -96,7 +96,14 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<StringLit<'a>> {
         let start = self.pos;
         let body = start + 1;
-        let len = memchr::memchr2(b'"', b'\\', self.src.get(body..)?)?;
+        let rest = self.src.get(body..)?;
+        // Policy strings are mostly short: a plain loop finds their end sooner than setting up
+        // a vector search; longer ones go to memchr.
+        let short = rest.len().min(24);
+        let len = match rest[..short].iter().position(|&b| b == b'"' || b == b'\\') {
+            Some(i) => i,
+            None => short + memchr::memchr2(b'"', b'\\', &rest[short..])?,
+        };
         let end = body + len;
         if self.src[end] != b'"' {
             return None;

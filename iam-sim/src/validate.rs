@@ -566,9 +566,11 @@ pub fn detect_type(p: &Policy) -> PolicyType {
     let has_principal = p.statements.iter().any(|s| s.principal.is_some());
     let sts = p.statements.iter().any(|s| {
         s.action.as_ref().is_some_and(|a| {
-            a.items
-                .iter()
-                .any(|i| i.value.to_ascii_lowercase().starts_with("sts:"))
+            a.items.iter().any(|i| {
+                i.value
+                    .get(..4)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("sts:"))
+            })
         })
     });
     match (has_principal, sts) {
