@@ -923,7 +923,7 @@ fn read_conditions(r: &mut Reader<'_>, c: &Object<'_>, path: &JPath<'_>, st: &mu
                         k.name.as_str(),
                         name_span(&k.name),
                         &k.value,
-                        &kpath,
+                        kpath,
                     ));
                 }
             }

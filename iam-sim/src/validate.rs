@@ -1489,7 +1489,7 @@ fn check_fargate(
             .flat_map(|s| service_values(s))
             .find(|(v, _)| v.contains("eks") || did_you_mean(v, &[FARGATE_PRINCIPAL]).is_some());
         let (msg, span, help) = match near {
-            Some((t, span)) if t == "eks.amazonaws.com" => (
+            Some(("eks.amazonaws.com", span)) => (
                 "the role trusts `eks.amazonaws.com` (the cluster's service role principal), not the Fargate pods principal".to_owned(),
                 span,
                 format!("use \"Service\": \"{FARGATE_PRINCIPAL}\"; EKS rejects the profile with \"Misconfigured PodExecutionRole Trust Policy\""),
