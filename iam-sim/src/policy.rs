@@ -1017,10 +1017,75 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let w = word.to_ascii_lowercase();
     candidates
         .iter()
-        .map(|c| (levenshtein(&w, &c.to_ascii_lowercase()), *c))
-        .filter(|(d, c)| *d <= (c.len() / 3).max(1))
+        .filter_map(|c| {
+            let limit = (c.len() / 3).max(1);
+            // The length difference is a lower bound of the distance: skip hopeless candidates
+            // without computing it, and stop computing once the limit is out of reach.
+            if w.len().abs_diff(c.len()) > limit {
+                return None;
+            }
+            levenshtein_within(&w, c, limit).map(|d| (d, *c))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+/// [`levenshtein`] ignoring ASCII case, or `None` as soon as the distance must exceed `limit`.
+fn levenshtein_within(a: &str, b: &str, limit: usize) -> Option<usize> {
+    const SHORT: usize = 64;
+    if a.is_ascii() && b.is_ascii() && b.len() < SHORT {
+        // The common case (names, principals, actions): bytes, rows on the stack. A common
+        // prefix or suffix (`.amazonaws.com`) does not change the distance: drop it first.
+        let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+        while let (Some(x), Some(y)) = (a.first(), b.first())
+            && x.eq_ignore_ascii_case(y)
+        {
+            (a, b) = (&a[1..], &b[1..]);
+        }
+        while let (Some(x), Some(y)) = (a.last(), b.last())
+            && x.eq_ignore_ascii_case(y)
+        {
+            (a, b) = (&a[..a.len() - 1], &b[..b.len() - 1]);
+        }
+        let mut prev = [0usize; SHORT + 1];
+        let mut cur = [0usize; SHORT + 1];
+        for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
+            *p = j;
+        }
+        for (i, ca) in a.iter().enumerate() {
+            cur[0] = i + 1;
+            let mut row_min = cur[0];
+            for (j, cb) in b.iter().enumerate() {
+                let sub = prev[j] + usize::from(!ca.eq_ignore_ascii_case(cb));
+                cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+                row_min = row_min.min(cur[j + 1]);
+            }
+            if row_min > limit {
+                return None;
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        return Some(prev[b.len()]).filter(|d| *d <= limit);
+    }
+    let a = a.to_ascii_lowercase();
+    let a = a.as_str();
+    let b: Vec<char> = b.to_ascii_lowercase().chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        let mut row_min = cur[0];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+            row_min = row_min.min(cur[j + 1]);
+        }
+        if row_min > limit {
+            return None;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    Some(prev[b.len()]).filter(|d| *d <= limit)
 }
 
 /// Edit distance (insert, delete, substitute), for "did you mean".
@@ -1126,5 +1191,31 @@ mod tests {
     fn suggestions() {
         assert_eq!(did_you_mean("Actoin", &STATEMENT_KEYS), Some("Action"));
         assert_eq!(did_you_mean("Banana", &STATEMENT_KEYS), None);
+        // The bounded, prefix/suffix-trimming distance agrees with the plain one.
+        for (a, b) in [
+            (
+                "eks-fargate-pod.amazonaws.com",
+                "eks-fargate-pods.amazonaws.com",
+            ),
+            ("EKS.amazonaws.com", "eks.amazonaws.com"),
+            ("abc", "abc"),
+            ("kitten", "sitting"),
+            ("", "abc"),
+            ("ünï", "uni"),
+        ] {
+            let plain = levenshtein(&a.to_ascii_lowercase(), &b.to_ascii_lowercase());
+            assert_eq!(levenshtein_within(a, b, 100), Some(plain), "{a} {b}");
+            assert_eq!(levenshtein_within(a, b, plain), Some(plain), "{a} {b}");
+            if plain > 0 {
+                assert_eq!(levenshtein_within(a, b, plain - 1), None, "{a} {b}");
+            }
+        }
+        assert_eq!(
+            did_you_mean(
+                "eks-fargate-pod.amazonaws.com",
+                &["s3.amazonaws.com", "eks-fargate-pods.amazonaws.com"]
+            ),
+            Some("eks-fargate-pods.amazonaws.com")
+        );
     }
 }

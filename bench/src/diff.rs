@@ -1,0 +1,139 @@
+//! The differential: every case where a peer's decision differs from this project's, grouped
+//! by cause. A cause is recognised from the case's features (its `tags`) and the two
+//! decisions; each known cause carries the explanation and the AWS documentation that decides
+//! it. A disagreement no rule recognises is reported as `unexplained` — the test in
+//! `tests/differential.rs` fails on those.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// A known cause of disagreement.
+pub struct Cause {
+    /// Stable key.
+    pub key: &'static str,
+    /// Which side is right, and why, in one paragraph.
+    pub explanation: &'static str,
+    /// The AWS documentation that decides it.
+    pub source: &'static str,
+}
+
+/// One disagreement.
+#[derive(Debug, Clone)]
+pub struct Disagreement {
+    /// Case id.
+    pub id: String,
+    /// This project's decision.
+    pub ours: String,
+    /// The peer's decision.
+    pub theirs: String,
+    /// The decision known by construction.
+    pub expected: String,
+}
+
+/// Recognises the cause of one disagreement between `tool` and this project on `case`.
+pub fn classify(tool: &str, case: &Value, theirs: &str) -> &'static str {
+    let tags: Vec<&str> = case["tags"]
+        .as_array()
+        .map(|t| t.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let has = |t: &str| tags.contains(&t);
+    let peer = tool.split_whitespace().next().unwrap_or(tool);
+    match peer {
+        "moto" => {
+            if theirs == "Error" && has("service-principal") {
+                "moto-service-principal-crash"
+            } else if theirs == "Error" && has("federated") {
+                "moto-federated-principal-crash"
+            } else if has("action-case") {
+                "moto-case-sensitive-actions"
+            } else if has("cross-account") {
+                "moto-no-cross-account-evaluation"
+            } else if has("condition") {
+                "moto-condition-operators"
+            } else if has("not-resource") {
+                "moto-not-resource-ignored"
+            } else {
+                "unexplained"
+            }
+        }
+        "iam-simulate" => {
+            if theirs == "Error" && has("oidc-keys") {
+                "iam-simulate-strict-drops-oidc-keys"
+            } else if theirs == "Error" {
+                "iam-simulate-strict-rejects-request"
+            } else {
+                "unexplained"
+            }
+        }
+        _ => "unexplained",
+    }
+}
+
+/// The known causes.
+pub const CAUSES: &[Cause] = &[
+    Cause {
+        key: "moto-service-principal-crash",
+        explanation: "moto's statement matcher reads `Principal.AWS` only; a trust policy naming a `Service` principal (here `eks-fargate-pods.amazonaws.com`) makes it raise instead of deciding. AWS evaluates service principals in trust policies: Fargate assumes the pod execution role exactly this way.",
+        source: "https://docs.aws.amazon.com/eks/latest/userguide/pod-execution-role.html",
+    },
+    Cause {
+        key: "moto-federated-principal-crash",
+        explanation: "As above for `Federated` principals: moto raises on the IRSA trust policy instead of deciding. AWS matches the OIDC provider ARN named in `Principal.Federated` against the web-identity caller.",
+        source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-federated-web-identity",
+    },
+    Cause {
+        key: "moto-case-sensitive-actions",
+        explanation: "The request spells the action in another letter case (`s3:getobject`). AWS compares action names case-insensitively; moto compares them with a case-sensitive regular expression, so the statement does not apply there.",
+        source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html",
+    },
+    Cause {
+        key: "moto-no-cross-account-evaluation",
+        explanation: "Cross-account access needs both the caller's identity policy and the bucket policy to allow; moto treats any single Allow as enough (and has no notion of the resource's account).",
+        source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html",
+    },
+    Cause {
+        key: "moto-condition-operators",
+        explanation: "moto's condition support covers a few string operators; for the others (numeric, date, IP, ARN, `Null`, `…IfExists`, set operators) it decides as if the condition were not there or as if it failed. AWS defines each operator family and how a missing key behaves.",
+        source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html",
+    },
+    Cause {
+        key: "moto-not-resource-ignored",
+        explanation: "moto reads `Resource` but not `NotResource`; a statement with `NotResource` is taken to apply to every resource. AWS applies it to every resource except the ones listed.",
+        source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notresource.html",
+    },
+    Cause {
+        key: "iam-simulate-strict-drops-oidc-keys",
+        explanation: "iam-simulate's validated mode refuses the request because it does not know the EKS OIDC provider's condition keys (`oidc.eks.REGION.amazonaws.com/id/ID:sub`, `:aud`) for `sts:AssumeRoleWithWebIdentity`; its unvalidated mode decides the same as this project. AWS documents these keys for IRSA trust policies.",
+        source: "https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html",
+    },
+    Cause {
+        key: "iam-simulate-strict-rejects-request",
+        explanation: "iam-simulate's validated mode refuses a request its catalogue does not accept (a context key it does not associate with the action, or a resource type it does not expect); it gives no decision. Its unvalidated mode decides.",
+        source: "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html",
+    },
+];
+
+/// Groups the disagreements of one tool by cause.
+pub fn group<'a>(
+    tool: &str,
+    cases: &[Value],
+    ours: &[String],
+    theirs: &[Value],
+) -> BTreeMap<&'a str, Vec<Disagreement>> {
+    let mut out: BTreeMap<&str, Vec<Disagreement>> = BTreeMap::new();
+    for ((case, o), t) in cases.iter().zip(ours).zip(theirs) {
+        let t = t.as_str().unwrap_or("Error");
+        if t == o {
+            continue;
+        }
+        let cause = classify(tool, case, t);
+        out.entry(cause).or_default().push(Disagreement {
+            id: case["id"].as_str().unwrap_or_default().to_owned(),
+            ours: o.clone(),
+            theirs: t.to_owned(),
+            expected: case["expected"].as_str().unwrap_or_default().to_owned(),
+        });
+    }
+    out
+}
