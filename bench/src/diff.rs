@@ -49,8 +49,10 @@ pub fn classify(tool: &str, case: &Value, theirs: &str) -> &'static str {
                 "moto-case-sensitive-actions"
             } else if has("cross-account") {
                 "moto-no-cross-account-evaluation"
+            } else if has("condition") && theirs == "ExplicitDeny" {
+                "moto-unmet-condition-is-explicit-deny"
             } else if has("condition") {
-                "moto-condition-operators"
+                "moto-condition-operator-ignored"
             } else if has("not-resource") {
                 "moto-not-resource-ignored"
             } else {
@@ -58,10 +60,14 @@ pub fn classify(tool: &str, case: &Value, theirs: &str) -> &'static str {
             }
         }
         "iam-simulate" => {
-            if theirs == "Error" && has("oidc-keys") {
+            let unsafe_mode = tool.contains("runUnsafeSimulation");
+            if unsafe_mode
+                && theirs == "Error"
+                && (has("service-principal") || has("federated") || has("resource-policy"))
+            {
+                "iam-simulate-unsafe-resource-policy-crash"
+            } else if !unsafe_mode && has("oidc-keys") && theirs == "ImplicitDeny" {
                 "iam-simulate-strict-drops-oidc-keys"
-            } else if theirs == "Error" {
-                "iam-simulate-strict-rejects-request"
             } else {
                 "unexplained"
             }
@@ -93,9 +99,14 @@ pub const CAUSES: &[Cause] = &[
         source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html",
     },
     Cause {
-        key: "moto-condition-operators",
-        explanation: "moto's condition support covers a few string operators; for the others (numeric, date, IP, ARN, `Null`, `…IfExists`, set operators) it decides as if the condition were not there or as if it failed. AWS defines each operator family and how a missing key behaves.",
+        key: "moto-condition-operator-ignored",
+        explanation: "moto evaluates one condition operator, `StringEquals`; every other operator (numeric, date, IP, ARN, `Null`, `…IfExists`, `ForAnyValue`/`ForAllValues`, the other string ones) is skipped as if it held, and a key missing from the request also counts as a match. AWS defines each operator family, and a condition on a missing key is false unless the operator is `Null` or ends in `IfExists`.",
         source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html",
+    },
+    Cause {
+        key: "moto-unmet-condition-is-explicit-deny",
+        explanation: "When a `StringEquals` condition does not hold, moto answers DENIED for the statement, whatever its effect. In AWS a statement whose condition does not hold simply does not apply: an Allow statement then grants nothing (implicit deny) and a Deny statement denies nothing.",
+        source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html",
     },
     Cause {
         key: "moto-not-resource-ignored",
@@ -108,9 +119,9 @@ pub const CAUSES: &[Cause] = &[
         source: "https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html",
     },
     Cause {
-        key: "iam-simulate-strict-rejects-request",
-        explanation: "iam-simulate's validated mode refuses a request its catalogue does not accept (a context key it does not associate with the action, or a resource type it does not expect); it gives no decision. Its unvalidated mode decides.",
-        source: "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html",
+        key: "iam-simulate-unsafe-resource-policy-crash",
+        explanation: "`runUnsafeSimulation` calls `loadPolicy(resourcePolicy)` without the metadata argument that `loadPolicy` reads a `name` from, so every request that comes with a trust or resource policy throws a `TypeError` instead of being decided. Its validated mode (`runSimulation`) decides these cases; compare them there.",
+        source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html",
     },
 ];
 

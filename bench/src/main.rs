@@ -1,4 +1,4 @@
-//! `fargate-sim-bench`: the Rust half of `bench/run` (see `bench/README.md`).
+//! `fargate-sim-bench`: the Rust half of `bench/run` (see `docs/performance.md`, "Peer comparison").
 //!
 //! ```text
 //! fargate-sim-bench gen --out DIR [--seed N] [--cases N] [--files N]
@@ -40,7 +40,7 @@ fn number(args: &[String], name: &str, default: u64) -> Result<u64, String> {
 }
 
 fn required<'a>(args: &'a [String], name: &str) -> Result<&'a str, String> {
-    flag(args, name).ok_or_else(|| format!("{name} is required (see bench/README.md)"))
+    flag(args, name).ok_or_else(|| format!("{name} is required (see docs/performance.md)"))
 }
 
 fn run(args: &[String]) -> Result<(), String> {
@@ -79,9 +79,9 @@ fn run(args: &[String]) -> Result<(), String> {
             let docs = Path::new(required(args, "--docs")?);
             report::write(work, docs)
         }
-        _ => {
-            Err("usage: fargate-sim-bench gen|eval|validate|report … (see bench/README.md)".into())
-        }
+        _ => Err(
+            "usage: fargate-sim-bench gen|eval|validate|report … (see docs/performance.md)".into(),
+        ),
     }
 }
 

@@ -246,7 +246,7 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
         .filter(|((t, _), s)| s.kind == "eval" && t != "fargate-sim")
     {
         let Some(theirs) = &s.decisions else { continue };
-        let groups = group(&key.0, &cases, &ours, theirs);
+        let groups = group(&label(key), &cases, &ours, theirs);
         let total: usize = groups.values().map(Vec::len).sum();
         let _ = writeln!(dr, "## {}\n\n{total} disagreements.\n", label(key));
         for (cause, items) in &groups {
