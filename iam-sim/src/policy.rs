@@ -1047,12 +1047,18 @@ fn levenshtein_within(a: &str, b: &str, limit: usize) -> Option<usize> {
         {
             (a, b) = (&a[..a.len() - 1], &b[..b.len() - 1]);
         }
-        let mut prev = [0usize; SHORT + 1];
-        let mut cur = [0usize; SHORT + 1];
-        for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
-            *p = j;
+        // Two rows, used alternately (no copying between rows).
+        let mut rows = [[0usize; SHORT + 1]; 2];
+        for (j, x) in rows[0].iter_mut().enumerate().take(b.len() + 1) {
+            *x = j;
         }
         for (i, ca) in a.iter().enumerate() {
+            let (first, second) = rows.split_at_mut(1);
+            let (prev, cur) = if i % 2 == 0 {
+                (&first[0], &mut second[0])
+            } else {
+                (&second[0], &mut first[0])
+            };
             cur[0] = i + 1;
             let mut row_min = cur[0];
             for (j, cb) in b.iter().enumerate() {
@@ -1063,9 +1069,8 @@ fn levenshtein_within(a: &str, b: &str, limit: usize) -> Option<usize> {
             if row_min > limit {
                 return None;
             }
-            std::mem::swap(&mut prev, &mut cur);
         }
-        return Some(prev[b.len()]).filter(|d| *d <= limit);
+        return Some(rows[a.len() % 2][b.len()]).filter(|d| *d <= limit);
     }
     let a = a.to_ascii_lowercase();
     let a = a.as_str();
