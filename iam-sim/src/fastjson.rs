@@ -7,30 +7,54 @@
 //! syntax error — makes it give up, and the caller parses the document again with
 //! `jsonc-parser`, which handles all of JSON and words the error messages. So this front end only
 //! has to be right about what it accepts; the property and unit tests below check that whatever it accepts, the exact parser accepts with the identical tree.
-//! Strings are found with `memchr`, and the tree borrows them from the input.
+//! Unescaped strings are borrowed from the input; escaped ones are decoded by `serde_json`.
 
 use std::borrow::Cow;
 
-use jsonc_parser::ast::{
-    Array, BooleanLit, NullKeyword, Object, ObjectProp, ObjectPropName, StringLit, Value,
-};
-use jsonc_parser::common::{Range, Ranged};
+use crate::diag::Span;
+use crate::tape::{Kind, Tape};
 
 /// Deeper nesting than this is left to the exact parser (policies nest five levels).
 const MAX_DEPTH: usize = 32;
 
-/// Parses `text` into a tree with exact spans, or `None` when only the exact parser can.
-pub fn parse(text: &str) -> Option<Value<'_>> {
+/// Parses `text` into a tape with exact spans, or `None` when only the exact parser can. The
+/// flag says whether the text is all printable ASCII (plus TAB, LF, CR): the scanner has looked
+/// at every byte, so the caller need not look again.
+pub fn parse(text: &str) -> Option<(Tape<'_>, bool)> {
     let mut s = Scanner {
         text,
         src: text.as_bytes(),
         pos: 0,
         depth: 0,
+        plain: true,
+        // A compact policy has about one node per 15 bytes; this keeps the tape of a small
+        // one under the allocator's small-block size.
+        tape: Tape {
+            nodes: Vec::with_capacity(text.len() / 16 + 4),
+        },
     };
     s.skip_ws();
-    let value = s.value()?;
+    s.value()?;
     s.skip_ws();
-    (s.pos == s.src.len()).then_some(value)
+    (s.pos == s.src.len()).then_some((s.tape, s.plain))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of `v` is zero (exact as an existence test).
+fn has_zero(v: u64) -> bool {
+    v.wrapping_sub(ONES) & !v & HIGH != 0
+}
+
+/// Whether any of the eight bytes needs the byte loop of [`Scanner::string`]: a quote, a
+/// backslash, a control character, DEL or a non-ASCII byte.
+fn has_special(w: u64) -> bool {
+    has_zero(w ^ (ONES * u64::from(b'"')))
+        || has_zero(w ^ (ONES * u64::from(b'\\')))
+        || has_zero(w ^ (ONES * 0x7f))
+        // A byte below 0x20, or one with the high bit set.
+        || (w.wrapping_sub(ONES * 0x20) | w) & HIGH != 0
 }
 
 struct Scanner<'a> {
@@ -38,6 +62,9 @@ struct Scanner<'a> {
     src: &'a [u8],
     pos: usize,
     depth: usize,
+    /// No byte outside printable ASCII, TAB, LF and CR so far.
+    plain: bool,
+    tape: Tape<'a>,
 }
 
 impl<'a> Scanner<'a> {
@@ -52,28 +79,19 @@ impl<'a> Scanner<'a> {
         self.src.get(self.pos).copied()
     }
 
-    fn value(&mut self) -> Option<Value<'a>> {
+    fn value(&mut self) -> Option<()> {
         match self.peek()? {
-            b'"' => self.string().map(Value::StringLit),
+            b'"' => self.string(),
             b'{' => self.object(),
             b'[' => self.array(),
-            b't' => self
-                .keyword(b"true")
-                .map(|range| Value::BooleanLit(BooleanLit { range, value: true })),
-            b'f' => self.keyword(b"false").map(|range| {
-                Value::BooleanLit(BooleanLit {
-                    range,
-                    value: false,
-                })
-            }),
-            b'n' => self
-                .keyword(b"null")
-                .map(|range| Value::NullKeyword(NullKeyword { range })),
+            b't' => self.keyword(b"true", Kind::Bool(true)),
+            b'f' => self.keyword(b"false", Kind::Bool(false)),
+            b'n' => self.keyword(b"null", Kind::Null),
             _ => None,
         }
     }
 
-    fn keyword(&mut self, word: &[u8]) -> Option<Range> {
+    fn keyword(&mut self, word: &[u8], kind: Kind) -> Option<()> {
         let start = self.pos;
         let end = start + word.len();
         if self.src.get(start..end)? != word {
@@ -88,41 +106,55 @@ impl<'a> Scanner<'a> {
             return None;
         }
         self.pos = end;
-        Some(Range::new(start, end))
+        self.tape
+            .scalar(kind, Span::new(start, end), Cow::Borrowed(""));
+        Some(())
     }
 
-    /// A string without escapes or control characters; `self.pos` is at its opening quote.
+    /// A string; `self.pos` is at its opening quote.
     #[inline(always)]
-    fn string(&mut self) -> Option<StringLit<'a>> {
+    fn string(&mut self) -> Option<()> {
         let start = self.pos;
         let body = start + 1;
-        let rest = self.src.get(body..)?;
-        // Policy strings are mostly short: a plain loop finds their end sooner than setting up
-        // a vector search; longer ones go to memchr.
-        let short = rest.len().min(24);
-        let len = match rest[..short].iter().position(|&b| b == b'"' || b == b'\\') {
-            Some(i) => i,
-            None => short + memchr::memchr2(b'"', b'\\', &rest[short..])?,
+        let mut escaped = false;
+        // One pass finds the closing quote, steps over escapes and refuses control characters
+        // (policy strings are short: a byte loop beats setting up a vector search).
+        let mut at = body;
+        let end = loop {
+            // Eight ordinary bytes at a time; the byte loop below handles anything special.
+            while let Some(chunk) = self.src.get(at..at + 8) {
+                let word = u64::from_le_bytes(chunk.try_into().ok()?);
+                if has_special(word) {
+                    break;
+                }
+                at += 8;
+            }
+            match *self.src.get(at)? {
+                b'"' => break at,
+                b'\\' => {
+                    escaped = true;
+                    at += 2;
+                }
+                0..=0x1f => return None,
+                0x7f..=0xff => {
+                    self.plain = false;
+                    at += 1;
+                }
+                _ => at += 1,
+            }
         };
-        let end = body + len;
-        if self.src[end] != b'"' {
-            return None;
-        }
-        // OR-ing rather than stopping at the first hit keeps the loop vectorised.
-        if self.src[body..end]
-            .iter()
-            .fold(0u8, |acc, &b| acc | u8::from(b < 0x20))
-            != 0
-        {
-            return None;
-        }
         self.pos = end + 1;
-        // Both ends are ASCII quotes, so the slice is on character boundaries.
-        let value = self.text.get(body..end)?;
-        Some(StringLit {
-            range: Range::new(start, end + 1),
-            value: Cow::Borrowed(value),
-        })
+        // Both ends are ASCII quotes, so the slices are on character boundaries.
+        let value = if escaped {
+            // serde_json decodes (and checks) the escapes; anything it refuses goes to the exact
+            // parser.
+            Cow::Owned(serde_json::from_str::<String>(self.text.get(start..=end)?).ok()?)
+        } else {
+            Cow::Borrowed(self.text.get(body..end)?)
+        };
+        self.tape
+            .scalar(Kind::Str, Span::new(start, end + 1), value);
+        Some(())
     }
 
     fn enter(&mut self) -> Option<()> {
@@ -130,30 +162,24 @@ impl<'a> Scanner<'a> {
         (self.depth <= MAX_DEPTH).then_some(())
     }
 
-    fn object(&mut self) -> Option<Value<'a>> {
-        let open = self.pos;
+    fn object(&mut self) -> Option<()> {
+        let at = self.tape.open(Kind::Obj, self.pos);
         self.pos += 1;
         self.enter()?;
-        let mut properties = Vec::with_capacity(4);
         self.skip_ws();
         if self.peek()? != b'}' {
             loop {
                 if self.peek()? != b'"' {
                     return None;
                 }
-                let name = self.string()?;
+                self.string()?;
                 self.skip_ws();
                 if self.peek()? != b':' {
                     return None;
                 }
                 self.pos += 1;
                 self.skip_ws();
-                let value = self.value()?;
-                properties.push(ObjectProp {
-                    range: Range::new(name.range.start, value.end()),
-                    name: ObjectPropName::String(name),
-                    value,
-                });
+                self.value()?;
                 self.skip_ws();
                 match self.peek()? {
                     b',' => {
@@ -167,21 +193,18 @@ impl<'a> Scanner<'a> {
         }
         self.pos += 1;
         self.depth -= 1;
-        Some(Value::Object(Object {
-            range: Range::new(open, self.pos),
-            properties,
-        }))
+        self.tape.close(at, self.pos);
+        Some(())
     }
 
-    fn array(&mut self) -> Option<Value<'a>> {
-        let open = self.pos;
+    fn array(&mut self) -> Option<()> {
+        let at = self.tape.open(Kind::Arr, self.pos);
         self.pos += 1;
         self.enter()?;
-        let mut elements = Vec::new();
         self.skip_ws();
         if self.peek()? != b']' {
             loop {
-                elements.push(self.value()?);
+                self.value()?;
                 self.skip_ws();
                 match self.peek()? {
                     b',' => {
@@ -195,10 +218,8 @@ impl<'a> Scanner<'a> {
         }
         self.pos += 1;
         self.depth -= 1;
-        Some(Value::Array(Array {
-            range: Range::new(open, self.pos),
-            elements,
-        }))
+        self.tape.close(at, self.pos);
+        Some(())
     }
 }
 
@@ -207,7 +228,7 @@ mod tests {
     use super::*;
 
     /// What the exact parser makes of `text` in the strict mode `Policy::parse` uses.
-    fn exact(text: &str) -> Option<Value<'_>> {
+    fn exact(text: &str) -> Option<Tape<'_>> {
         crate::policy::parse_exact(text).ok()
     }
 
@@ -223,21 +244,34 @@ mod tests {
             "{}",
             r#""top-level string""#,
         ] {
-            let fast = parse(text).unwrap_or_else(|| panic!("fast path gave up on {text}"));
+            let (fast, plain) =
+                parse(text).unwrap_or_else(|| panic!("fast path gave up on {text}"));
+            assert_eq!(Some(fast), exact(text), "{text}");
+            assert_eq!(
+                plain,
+                text.bytes()
+                    .all(|b| (0x20..0x7f).contains(&b) || b"\t\n\r".contains(&b)),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn decodes_escapes_as_the_exact_parser_does() {
+        for text in [
+            r#"{"a": "esc\"aped"}"#,
+            r#"{"a\u0041": "x\\y\/z\n"}"#,
+            r#"{"\u00e9": "\ud83d\ude00"}"#,
+        ] {
+            let (fast, _) = parse(text).unwrap_or_else(|| panic!("fast path gave up on {text}"));
             assert_eq!(Some(fast), exact(text), "{text}");
         }
     }
 
     #[test]
-    fn leaves_escapes_and_numbers_to_the_exact_parser() {
-        for text in [
-            r#"{"a": "esc\"aped"}"#,
-            r#"{"a\u0041": "x"}"#,
-            r#"{"a": 1}"#,
-            r#"{"a": -0.5e3}"#,
-        ] {
+    fn leaves_numbers_and_bad_escapes_to_the_exact_parser() {
+        for text in [r#"{"a": 1}"#, r#"{"a": -0.5e3}"#, r#"{"a": "\ud800"}"#] {
             assert!(parse(text).is_none(), "{text}");
-            assert!(exact(text).is_some(), "{text}");
         }
     }
 
@@ -256,6 +290,8 @@ mod tests {
             r#"{'a': "b"}"#,
             r#"{a: "b"}"#,
             "{\"a\": \"tab\there\"}",
+            r#"{"a": "\x"}"#,
+            r#"{"a": "unterminated\"}"#,
             r#"{"a": truex}"#,
             r#"{"a": nul}"#,
             r#"{"a": "b"}}"#,
@@ -270,8 +306,9 @@ mod tests {
         fn accepts_nothing_the_exact_parser_reads_differently(
             text in r#"[{}\[\]",: \t\na\\ntrufelé1-]{0,40}"#
         ) {
-            if let Some(fast) = parse(&text) {
+            if let Some((fast, plain)) = parse(&text) {
                 proptest::prop_assert_eq!(Some(fast), exact(&text));
+                proptest::prop_assert_eq!(plain, text.bytes().all(|b| (0x20..0x7f).contains(&b) || b"\t\n\r".contains(&b)));
             }
         }
 
@@ -294,9 +331,26 @@ mod tests {
                 })
                 .collect();
             let text = format!("{{{}}}", members.join(sep));
-            let fast = parse(&text);
+            let fast = parse(&text).map(|(t, _)| t);
             proptest::prop_assert!(fast.is_some(), "{}", text);
             proptest::prop_assert_eq!(fast, exact(&text));
+        }
+    }
+
+    #[test]
+    fn word_check_finds_every_special_byte() {
+        for special in [b'"', b'\\', 0x00, 0x1f, 0x7f, 0x80, 0xff] {
+            for at in 0..8 {
+                let mut bytes = *b"abcdefgh";
+                bytes[at] = special;
+                assert!(
+                    has_special(u64::from_le_bytes(bytes)),
+                    "{special:#x} at {at}"
+                );
+            }
+        }
+        for plain in [*b"abcdefgh", *b"  ~!#$[]", *b"arn:aws:", *b"/*?{}:,."] {
+            assert!(!has_special(u64::from_le_bytes(plain)), "{plain:?}");
         }
     }
 

@@ -35,6 +35,7 @@ pub mod explain;
 mod fastjson;
 pub mod glob;
 pub mod policy;
+mod tape;
 pub mod template;
 pub mod validate;
 

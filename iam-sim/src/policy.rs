@@ -10,8 +10,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use jsonc_parser::ast::{Array, Object, ObjectPropName, Value};
-use jsonc_parser::common::Ranged;
+use crate::tape::{Array, Lit, Object, Str, Tape, Value};
 
 use crate::diag::{Diagnostic, LineIndex, Severity, Span};
 
@@ -259,20 +258,20 @@ impl Reader<'_> {
     }
 
     /// Reports duplicate keys of `obj`; returns whether there were any.
-    fn check_duplicates(&mut self, obj: &Object<'_>, path: &JPath<'_>) -> bool {
-        // Policy objects have a handful of keys: a linear scan beats hashing them.
-        let small = obj.properties.len() <= 16;
-        let mut seen: HashMap<&str, ()> = if small {
-            HashMap::new()
-        } else {
-            HashMap::with_capacity(obj.properties.len())
-        };
+    fn check_duplicates(&mut self, obj: Object<'_, '_>, path: &JPath<'_>) -> bool {
+        // Policy objects have a handful of keys: the first sixteen are compared with the keys
+        // before them, beyond that a hash set takes over.
+        const SMALL: usize = 16;
+        let mut seen: HashMap<&str, ()> = HashMap::new();
         let mut dup = false;
-        for (i, p) in obj.properties.iter().enumerate() {
-            let name = p.name.as_str();
-            let repeated = if small {
-                obj.properties[..i].iter().any(|q| q.name.as_str() == name)
+        for (i, key) in obj.names().enumerate() {
+            let name = key.value;
+            let repeated = if i < SMALL {
+                obj.names().take(i).any(|q| q.value == name)
             } else {
+                if i == SMALL {
+                    seen.extend(obj.names().take(SMALL).map(|q| (q.value, ())));
+                }
                 seen.insert(name, ()).is_some()
             };
             if repeated {
@@ -281,7 +280,7 @@ impl Reader<'_> {
                     codes::DUPLICATE_KEY,
                     format!("`{name}` appears more than once in this object"),
                     "remove one of them: JSON parsers disagree on which one wins, and IAM rejects the document",
-                    span_of(&p.name),
+                    key.span,
                     &path.key(name),
                 );
             }
@@ -290,16 +289,49 @@ impl Reader<'_> {
     }
 }
 
-fn span_of(r: &impl Ranged) -> Span {
-    let r = r.range();
-    Span::new(r.start, r.end)
+/// Anything read from the tape has a span.
+trait HasSpan {
+    fn span(&self) -> Span;
 }
 
-fn name_span(n: &ObjectPropName<'_>) -> Span {
-    match n {
-        ObjectPropName::String(s) => span_of(s),
-        ObjectPropName::Word(w) => span_of(w),
+impl HasSpan for Value<'_, '_> {
+    fn span(&self) -> Span {
+        Value::span(self)
     }
+}
+
+impl HasSpan for Str<'_> {
+    fn span(&self) -> Span {
+        self.span
+    }
+}
+
+impl HasSpan for Lit {
+    fn span(&self) -> Span {
+        self.span
+    }
+}
+
+impl HasSpan for Object<'_, '_> {
+    fn span(&self) -> Span {
+        Object::span(*self)
+    }
+}
+
+impl HasSpan for Array<'_, '_> {
+    fn span(&self) -> Span {
+        Array::span(*self)
+    }
+}
+
+impl<T: HasSpan> HasSpan for &T {
+    fn span(&self) -> Span {
+        (**self).span()
+    }
+}
+
+fn span_of(v: impl HasSpan) -> Span {
+    v.span()
 }
 
 /// A JSON path (`Statement[0].Condition.ArnLike`), built on the stack as the reader descends
@@ -332,7 +364,7 @@ impl fmt::Display for JPath<'_> {
     }
 }
 
-fn type_name(v: &Value<'_>) -> &'static str {
+fn type_name(v: &Value<'_, '_>) -> &'static str {
     match v {
         Value::StringLit(_) => "a string",
         Value::NumberLit(_) => "a number",
@@ -348,7 +380,7 @@ pub(crate) type Fatal = ((&'static str, &'static str), String, Span, &'static st
 
 /// Parses with `jsonc-parser` in strict JSON mode: every position is tracked, and syntax errors
 /// are worded by it.
-pub(crate) fn parse_exact(text: &str) -> Result<Value<'_>, Fatal> {
+pub(crate) fn parse_exact(text: &str) -> Result<Tape<'_>, Fatal> {
     let opts = jsonc_parser::ParseOptions {
         allow_comments: false,
         allow_loose_object_property_names: false,
@@ -371,7 +403,7 @@ pub(crate) fn parse_exact(text: &str) -> Result<Value<'_>, Fatal> {
                 "fix the JSON syntax at this position",
             )
         })?;
-    parsed.value.ok_or((
+    parsed.value.as_ref().map(Tape::from_ast).ok_or((
         codes::JSON_SYNTAX,
         "the document is empty".into(),
         Span::new(0, 0),
@@ -417,16 +449,20 @@ impl Policy {
         }
         // The fast front end answers for most policies; anything it cannot place exactly (or
         // cannot read at all) goes through the exact parser, which also words every syntax error.
-        let root = match crate::fastjson::parse(text) {
-            Some(root) => root,
-            None => parse_exact(text)
-                .map_err(|(code, message, span, help)| fatal(code, message, span, "", help))?,
+        let (tape, plain_ascii) = match crate::fastjson::parse(text) {
+            Some(read) => read,
+            None => (
+                parse_exact(text)
+                    .map_err(|(code, message, span, help)| fatal(code, message, span, "", help))?,
+                false,
+            ),
         };
-        let Value::Object(obj) = &root else {
+        let root = tape.root();
+        let Value::Object(obj) = root else {
             return Err(fatal(
                 codes::NOT_AN_OBJECT,
                 format!("a policy must be a JSON object, found {}", type_name(&root)),
-                span_of(&root),
+                span_of(root),
                 "",
                 "wrap the statements in {\"Version\": \"2012-10-17\", \"Statement\": [...]}",
             ));
@@ -441,13 +477,13 @@ impl Policy {
         let mut id = None;
         let mut statement_value = None;
         let mut statement_key_span = Span::default();
-        for p in &obj.properties {
-            let key = p.name.as_str();
+        for p in obj.properties() {
+            let key = p.name.value;
             match key {
                 "Version" => match &p.value {
                     Value::StringLit(s) => {
                         version_span = Some(span_of(s));
-                        version = match s.value.as_ref() {
+                        version = match s.value {
                             "2012-10-17" => Version::V2012,
                             "2008-10-17" => Version::V2008,
                             other => {
@@ -488,8 +524,8 @@ impl Policy {
                     ),
                 },
                 "Statement" => {
-                    statement_value = Some(&p.value);
-                    statement_key_span = name_span(&p.name);
+                    statement_value = Some(p.value);
+                    statement_key_span = p.name.span;
                 }
                 other => r.err_help(
                     codes::UNKNOWN_ELEMENT,
@@ -498,7 +534,7 @@ impl Policy {
                         || "a policy has only `Version`, `Id` and `Statement`".to_owned(),
                         |s| format!("did you mean `{s}`?"),
                     ),
-                    name_span(&p.name),
+                    p.name.span,
                     &other,
                 ),
             }
@@ -512,15 +548,15 @@ impl Policy {
                 "add \"Statement\": [ … ] with at least one statement",
             ));
         };
-        let (items, is_array): (Vec<&Value<'_>>, bool) = match sv {
-            Value::Array(a) => (a.elements.iter().collect(), true),
+        let (items, is_array): (Vec<Value<'_, '_>>, bool) = match sv {
+            Value::Array(a) => (a.elements().collect(), true),
             Value::Object(_) => (vec![sv], false),
             v => {
                 return Err(fatal(
                     codes::WRONG_TYPE,
                     format!(
                         "`Statement` must be an object or an array of objects, found {}",
-                        type_name(v)
+                        type_name(&v)
                     ),
                     span_of(v),
                     "Statement",
@@ -550,7 +586,7 @@ impl Policy {
                 v => {
                     return Err(fatal(
                         codes::NOT_AN_OBJECT,
-                        format!("a statement must be an object, found {}", type_name(v)),
+                        format!("a statement must be an object, found {}", type_name(&v)),
                         span_of(v),
                         &path.to_string(),
                         "each statement is { \"Effect\": …, \"Action\": …, … }",
@@ -558,7 +594,9 @@ impl Policy {
                 }
             }
         }
-        check_characters(&mut r, text);
+        if !plain_ascii {
+            check_characters(&mut r, text);
+        }
         Ok(Self {
             source: text.to_owned(),
             version,
@@ -622,7 +660,12 @@ const STATEMENT_KEYS: [&str; 10] = [
     "Id",
 ];
 
-fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &JPath<'_>) -> Statement {
+fn read_statement(
+    r: &mut Reader<'_>,
+    o: Object<'_, '_>,
+    index: usize,
+    path: &JPath<'_>,
+) -> Statement {
     let mut st = Statement {
         index,
         span: span_of(o),
@@ -640,10 +683,10 @@ fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &JPath
         st.broken = true;
     }
     let mut effect_seen = false;
-    for p in &o.properties {
-        let key = p.name.as_str();
+    for p in o.properties() {
+        let key = p.name.value;
         let kpath = path.key(key);
-        let kspan = name_span(&p.name);
+        let kspan = p.name.span;
         match key {
             "Sid" => match &p.value {
                 Value::StringLit(s) => {
@@ -663,9 +706,9 @@ fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &JPath
             },
             "Effect" => {
                 effect_seen = true;
-                st.effect_span = span_of(&p.value);
+                st.effect_span = span_of(p.value);
                 match &p.value {
-                    Value::StringLit(s) => match s.value.as_ref() {
+                    Value::StringLit(s) => match s.value {
                         "Allow" => {
                             st.effect = Some(Spanned {
                                 value: Effect::Allow,
@@ -730,7 +773,7 @@ fn read_statement(r: &mut Reader<'_>, o: &Object<'_>, index: usize, path: &JPath
             "Condition" => {
                 st.condition_span = Some(kspan);
                 match &p.value {
-                    Value::Object(c) => read_conditions(r, c, &kpath, &mut st),
+                    Value::Object(c) => read_conditions(r, *c, &kpath, &mut st),
                     v => {
                         st.broken = true;
                         r.err(
@@ -788,7 +831,7 @@ fn conflict(
 
 fn read_list(
     r: &mut Reader<'_>,
-    v: &Value<'_>,
+    v: &Value<'_, '_>,
     negated: bool,
     key_span: Span,
     path: &JPath<'_>,
@@ -807,7 +850,7 @@ fn read_list(
         }),
         Value::Array(a) => {
             el.is_array = true;
-            for (i, item) in a.elements.iter().enumerate() {
+            for (i, item) in a.elements().enumerate() {
                 match item {
                     Value::StringLit(s) => el.items.push(Spanned {
                         value: s.value.to_string(),
@@ -817,7 +860,7 @@ fn read_list(
                         el.broken = true;
                         r.err(
                             codes::WRONG_TYPE,
-                            format!("expected a string, found {}", type_name(other)),
+                            format!("expected a string, found {}", type_name(&other)),
                             span_of(other),
                             &path.index(i),
                         );
@@ -843,7 +886,7 @@ fn read_list(
 
 fn read_principal(
     r: &mut Reader<'_>,
-    v: &Value<'_>,
+    v: &Value<'_, '_>,
     negated: bool,
     key_span: Span,
     path: &JPath<'_>,
@@ -857,16 +900,16 @@ fn read_principal(
     match v {
         Value::StringLit(s) if s.value == "*" => el.value = PrincipalValue::Star(span_of(s)),
         Value::Object(o) => {
-            if r.check_duplicates(o, path) {
+            if r.check_duplicates(*o, path) {
                 el.broken = true;
             }
             let mut entries = Vec::new();
-            for p in &o.properties {
+            for p in o.properties() {
                 let kind = Spanned {
-                    value: p.name.as_str().to_owned(),
-                    span: name_span(&p.name),
+                    value: p.name.value.to_owned(),
+                    span: p.name.span,
                 };
-                let list = read_list(r, &p.value, false, kind.span, &path.key(p.name.as_str()));
+                let list = read_list(r, &p.value, false, kind.span, &path.key(p.name.value));
                 el.broken |= list.broken;
                 entries.push(PrincipalEntry {
                     kind,
@@ -889,23 +932,23 @@ fn read_principal(
     el
 }
 
-fn describe(v: &Value<'_>) -> String {
+fn describe(v: &Value<'_, '_>) -> String {
     match v {
         Value::StringLit(s) => format!("the string `{}`", s.value),
         other => type_name(other).to_owned(),
     }
 }
 
-fn read_conditions(r: &mut Reader<'_>, c: &Object<'_>, path: &JPath<'_>, st: &mut Statement) {
+fn read_conditions(r: &mut Reader<'_>, c: Object<'_, '_>, path: &JPath<'_>, st: &mut Statement) {
     if r.check_duplicates(c, path) {
         st.broken = true;
     }
-    for p in &c.properties {
+    for p in c.properties() {
         let op = Spanned {
-            value: p.name.as_str().to_owned(),
-            span: name_span(&p.name),
+            value: p.name.value.to_owned(),
+            span: p.name.span,
         };
-        let opath = path.key(p.name.as_str());
+        let opath = path.key(p.name.value);
         let mut block = ConditionBlock {
             operator: op,
             entries: Vec::new(),
@@ -913,15 +956,15 @@ fn read_conditions(r: &mut Reader<'_>, c: &Object<'_>, path: &JPath<'_>, st: &mu
         };
         match &p.value {
             Value::Object(keys) => {
-                if r.check_duplicates(keys, &opath) {
+                if r.check_duplicates(*keys, &opath) {
                     block.broken = true;
                 }
-                for k in &keys.properties {
-                    let kpath = &opath.key(k.name.as_str());
+                for k in keys.properties() {
+                    let kpath = &opath.key(k.name.value);
                     block.entries.push(read_condition_entry(
                         r,
-                        k.name.as_str(),
-                        name_span(&k.name),
+                        k.name.value,
+                        k.name.span,
                         &k.value,
                         kpath,
                     ));
@@ -948,7 +991,7 @@ fn read_condition_entry(
     r: &mut Reader<'_>,
     key: &str,
     key_span: Span,
-    v: &Value<'_>,
+    v: &Value<'_, '_>,
     path: &JPath<'_>,
 ) -> ConditionEntry {
     let mut e = ConditionEntry {
@@ -961,7 +1004,7 @@ fn read_condition_entry(
         broken: false,
     };
     let scalar =
-        |r: &mut Reader<'_>, v: &Value<'_>, path: &JPath<'_>, e: &mut ConditionEntry| match v {
+        |r: &mut Reader<'_>, v: &Value<'_, '_>, path: &JPath<'_>, e: &mut ConditionEntry| match v {
             Value::StringLit(s) => e.values.push(Spanned {
                 value: (s.value.to_string(), ScalarKind::String),
                 span: span_of(s),
@@ -988,10 +1031,10 @@ fn read_condition_entry(
             }
         };
     match v {
-        Value::Array(Array { elements, .. }) => {
+        Value::Array(a) => {
             e.is_array = true;
-            for (i, item) in elements.iter().enumerate() {
-                scalar(r, item, &path.index(i), &mut e);
+            for (i, item) in a.elements().enumerate() {
+                scalar(r, &item, &path.index(i), &mut e);
             }
         }
         other => scalar(r, other, path, &mut e),
