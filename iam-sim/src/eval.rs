@@ -448,7 +448,7 @@ fn compile_statement(s: &Statement, vars: bool) -> CStatement {
             };
             conds.push(CCond {
                 op,
-                key: entry.key.value.to_ascii_lowercase(),
+                key: entry.key.value.as_str().to_ascii_lowercase(),
                 values,
                 block: bi,
                 entry: ei,

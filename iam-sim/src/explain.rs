@@ -100,7 +100,7 @@ pub fn explain(set: &PolicySet, req: &Request, response: &Response) -> Explanati
             sid: s
                 .sid
                 .as_ref()
-                .map(|x| x.value.clone())
+                .map(|x| x.value.to_string())
                 .filter(|x| !x.is_empty()),
             effect: match s.effect.as_ref().map(|e| e.value) {
                 Some(Effect::Allow) => "Allow",
@@ -209,7 +209,7 @@ fn miss_detail(p: &crate::policy::Policy, statement: usize, m: Miss, req: &Reque
     let Some(s) = p.statements.get(statement) else {
         return String::new();
     };
-    let list = |items: &[crate::policy::Spanned<String>]| {
+    let list = |items: &[crate::policy::Spanned<crate::policy::Text>]| {
         let shown: Vec<String> = items
             .iter()
             .take(5)

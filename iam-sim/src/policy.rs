@@ -18,6 +18,14 @@ use crate::diag::{Diagnostic, LineIndex, Severity, Span};
 /// only keeps hostile input from exhausting memory.
 pub const MAX_POLICY_BYTES: usize = 1 << 20;
 
+/// Text from a policy: short strings (up to 24 bytes: actions, operators, context keys,
+/// principal types) are stored inline, without a heap allocation.
+pub type Text = compact_str::CompactString;
+
+/// A list in a policy (actions, principals, condition values, …): almost always one element,
+/// which is stored inline, without a heap allocation.
+pub type List<T> = smallvec::SmallVec<[T; 1]>;
+
 /// A value with the span it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spanned<T> {
@@ -57,7 +65,7 @@ pub struct ListElement {
     /// The span of the key (`"Action"`).
     pub key_span: Span,
     /// The strings; non-string entries are dropped and make the element uninterpretable.
-    pub items: Vec<Spanned<String>>,
+    pub items: List<Spanned<Text>>,
     /// Whether the JSON value was an array.
     pub is_array: bool,
     /// Something in it could not be read (the evaluator fails closed).
@@ -83,16 +91,16 @@ pub enum PrincipalValue {
     /// The bare string `"*"`.
     Star(Span),
     /// `{"AWS": …, "Service": …, "Federated": …, "CanonicalUser": …}`.
-    Map(Vec<PrincipalEntry>),
+    Map(List<PrincipalEntry>),
 }
 
 /// One key of a principal map, with its values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrincipalEntry {
     /// `AWS`, `Service`, `Federated`, `CanonicalUser` (or anything else, which is an error).
-    pub kind: Spanned<String>,
+    pub kind: Spanned<Text>,
     /// The values.
-    pub values: Vec<Spanned<String>>,
+    pub values: List<Spanned<Text>>,
 }
 
 /// A JSON scalar in a condition.
@@ -110,9 +118,9 @@ pub enum ScalarKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConditionEntry {
     /// The context key, as written.
-    pub key: Spanned<String>,
+    pub key: Spanned<Text>,
     /// The values, as text, with their JSON type.
-    pub values: Vec<Spanned<(String, ScalarKind)>>,
+    pub values: List<Spanned<(Text, ScalarKind)>>,
     /// Whether the JSON value was an array.
     pub is_array: bool,
     /// A value could not be read (an object, `null`, …).
@@ -123,9 +131,9 @@ pub struct ConditionEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConditionBlock {
     /// The operator, as written (`ForAnyValue:StringLikeIfExists`).
-    pub operator: Spanned<String>,
+    pub operator: Spanned<Text>,
     /// The keys under it.
-    pub entries: Vec<ConditionEntry>,
+    pub entries: List<ConditionEntry>,
     /// The block was not an object.
     pub broken: bool,
 }
@@ -138,7 +146,7 @@ pub struct Statement {
     /// The whole statement object.
     pub span: Span,
     /// `Sid`.
-    pub sid: Option<Spanned<String>>,
+    pub sid: Option<Spanned<Text>>,
     /// `Effect`; `None` when missing or invalid.
     pub effect: Option<Spanned<Effect>>,
     /// The span of the `Effect` value (or of the statement when missing).
@@ -150,7 +158,7 @@ pub struct Statement {
     /// `Resource` / `NotResource`.
     pub resource: Option<ListElement>,
     /// `Condition`.
-    pub conditions: Vec<ConditionBlock>,
+    pub conditions: List<ConditionBlock>,
     /// The span of the `Condition` key, when present.
     pub condition_span: Option<Span>,
     /// The statement has an element the engine cannot interpret (unknown key, duplicate key,
@@ -168,7 +176,7 @@ pub struct Policy {
     /// The `Version` value's span, when present.
     pub version_span: Option<Span>,
     /// `Id`.
-    pub id: Option<Spanned<String>>,
+    pub id: Option<Spanned<Text>>,
     /// Statements in order.
     pub statements: Vec<Statement>,
     /// Whether `Statement` was an array.
@@ -512,7 +520,7 @@ impl Policy {
                 "Id" => match &p.value {
                     Value::StringLit(s) => {
                         id = Some(Spanned {
-                            value: s.value.to_string(),
+                            value: Text::from(s.value),
                             span: span_of(s),
                         })
                     }
@@ -675,7 +683,7 @@ fn read_statement(
         principal: None,
         action: None,
         resource: None,
-        conditions: Vec::new(),
+        conditions: List::new(),
         condition_span: None,
         broken: false,
     };
@@ -691,7 +699,7 @@ fn read_statement(
             "Sid" => match &p.value {
                 Value::StringLit(s) => {
                     st.sid = Some(Spanned {
-                        value: s.value.to_string(),
+                        value: Text::from(s.value),
                         span: span_of(s),
                     })
                 }
@@ -839,13 +847,13 @@ fn read_list(
     let mut el = ListElement {
         negated,
         key_span,
-        items: Vec::new(),
+        items: List::new(),
         is_array: false,
         broken: false,
     };
     match v {
         Value::StringLit(s) => el.items.push(Spanned {
-            value: s.value.to_string(),
+            value: Text::from(s.value),
             span: span_of(s),
         }),
         Value::Array(a) => {
@@ -853,7 +861,7 @@ fn read_list(
             for (i, item) in a.elements().enumerate() {
                 match item {
                     Value::StringLit(s) => el.items.push(Spanned {
-                        value: s.value.to_string(),
+                        value: Text::from(s.value),
                         span: span_of(s),
                     }),
                     other => {
@@ -894,7 +902,7 @@ fn read_principal(
     let mut el = PrincipalElement {
         negated,
         key_span,
-        value: PrincipalValue::Map(Vec::new()),
+        value: PrincipalValue::Map(List::new()),
         broken: false,
     };
     match v {
@@ -903,10 +911,10 @@ fn read_principal(
             if r.check_duplicates(*o, path) {
                 el.broken = true;
             }
-            let mut entries = Vec::new();
+            let mut entries = List::new();
             for p in o.properties() {
                 let kind = Spanned {
-                    value: p.name.value.to_owned(),
+                    value: Text::from(p.name.value),
                     span: p.name.span,
                 };
                 let list = read_list(r, &p.value, false, kind.span, &path.key(p.name.value));
@@ -945,13 +953,13 @@ fn read_conditions(r: &mut Reader<'_>, c: Object<'_, '_>, path: &JPath<'_>, st: 
     }
     for p in c.properties() {
         let op = Spanned {
-            value: p.name.value.to_owned(),
+            value: Text::from(p.name.value),
             span: p.name.span,
         };
         let opath = path.key(p.name.value);
         let mut block = ConditionBlock {
             operator: op,
-            entries: Vec::new(),
+            entries: List::new(),
             broken: false,
         };
         match &p.value {
@@ -996,25 +1004,28 @@ fn read_condition_entry(
 ) -> ConditionEntry {
     let mut e = ConditionEntry {
         key: Spanned {
-            value: key.to_owned(),
+            value: Text::from(key),
             span: key_span,
         },
-        values: Vec::new(),
+        values: List::new(),
         is_array: false,
         broken: false,
     };
     let scalar =
         |r: &mut Reader<'_>, v: &Value<'_, '_>, path: &JPath<'_>, e: &mut ConditionEntry| match v {
             Value::StringLit(s) => e.values.push(Spanned {
-                value: (s.value.to_string(), ScalarKind::String),
+                value: (Text::from(s.value), ScalarKind::String),
                 span: span_of(s),
             }),
             Value::NumberLit(n) => e.values.push(Spanned {
-                value: (n.value.to_owned(), ScalarKind::Number),
+                value: (Text::from(n.value), ScalarKind::Number),
                 span: span_of(n),
             }),
             Value::BooleanLit(b) => e.values.push(Spanned {
-                value: (b.value.to_string(), ScalarKind::Bool),
+                value: (
+                    Text::from(if b.value { "true" } else { "false" }),
+                    ScalarKind::Bool,
+                ),
                 span: span_of(b),
             }),
             other => {

@@ -790,8 +790,8 @@ fn check_redundant(v: &mut V<'_>) {
 /// Whether two statements say the same thing (spans and `Sid` aside).
 fn same_statement(a: &Statement, b: &Statement) -> bool {
     fn texts_eq(
-        x: &[crate::policy::Spanned<String>],
-        y: &[crate::policy::Spanned<String>],
+        x: &[crate::policy::Spanned<crate::policy::Text>],
+        y: &[crate::policy::Spanned<crate::policy::Text>],
     ) -> bool {
         x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.value == q.value)
     }
@@ -1616,7 +1616,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
             Some(PrincipalValue::Map(m)) => m
                 .iter()
                 .filter(|e| e.kind.value == "Federated")
-                .flat_map(|e| e.values.iter().map(|v| (s, v.value.clone(), v.span)))
+                .flat_map(|e| e.values.iter().map(|v| (s, v.value.to_string(), v.span)))
                 .collect::<Vec<_>>(),
             _ => Vec::new(),
         })
