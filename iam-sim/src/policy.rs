@@ -1069,19 +1069,76 @@ fn lowercase_first(s: &str) -> String {
 /// The closest of `candidates` to `word` when it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let w = word.to_ascii_lowercase();
+    // For an ASCII word of up to 64 bytes (every name, principal and action here), the word is
+    // the pattern of a bit-parallel distance computation, set up once for all candidates.
+    let fast = BitPattern::new(&w);
     candidates
         .iter()
         .filter_map(|c| {
             let limit = (c.len() / 3).max(1);
             // The length difference is a lower bound of the distance: skip hopeless candidates
-            // without computing it, and stop computing once the limit is out of reach.
+            // without computing it.
             if w.len().abs_diff(c.len()) > limit {
                 return None;
             }
-            levenshtein_within(&w, c, limit).map(|d| (d, *c))
+            let d = match &fast {
+                Some(p) if c.is_ascii() => Some(p.distance(c.as_bytes())).filter(|d| *d <= limit),
+                _ => levenshtein_within(&w, c, limit),
+            };
+            d.map(|d| (d, *c))
         })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+/// Myers' bit-vector edit distance (in Hyyrö's formulation for the full distance): one pass over
+/// the text with a few word operations per byte, for a pattern of at most 64 ASCII bytes.
+/// Letters are compared ignoring ASCII case.
+struct BitPattern {
+    /// For each byte value, the positions where the (lowercased) pattern has it.
+    peq: [u64; 128],
+    len: usize,
+}
+
+impl BitPattern {
+    fn new(pattern: &str) -> Option<Self> {
+        let p = pattern.as_bytes();
+        if p.is_empty() || p.len() > 64 || !pattern.is_ascii() {
+            return None;
+        }
+        let mut peq = [0u64; 128];
+        for (i, b) in p.iter().enumerate() {
+            peq[usize::from(b.to_ascii_lowercase())] |= 1 << i;
+        }
+        Some(Self { peq, len: p.len() })
+    }
+
+    /// The edit distance between the pattern and `text` (ASCII).
+    fn distance(&self, text: &[u8]) -> usize {
+        let m = self.len;
+        let top = 1u64 << (m - 1);
+        let mut pv = if m == 64 { u64::MAX } else { (1u64 << m) - 1 };
+        let mut mv = 0u64;
+        let mut score = m;
+        for &c in text {
+            let eq = self.peq[usize::from(c.to_ascii_lowercase() & 0x7f)];
+            let xv = eq | mv;
+            let xh = ((eq & pv).wrapping_add(pv) ^ pv) | eq;
+            let mut ph = mv | !(xh | pv);
+            let mut mh = pv & xh;
+            if ph & top != 0 {
+                score += 1;
+            } else if mh & top != 0 {
+                score -= 1;
+            }
+            // The first row of the full distance grows by one per text byte: shift in a 1.
+            ph = (ph << 1) | 1;
+            mh <<= 1;
+            pv = mh | !(xv | ph);
+            mv = ph & xv;
+        }
+        score
+    }
 }
 
 /// [`levenshtein`] ignoring ASCII case, or `None` as soon as the distance must exceed `limit`.
@@ -1165,6 +1222,17 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        #[test]
+        fn bit_parallel_distance_agrees_with_the_plain_one(a in "[a-cA-C:.-]{1,64}", b in "[a-dA-D:.-]{0,40}") {
+            let p = BitPattern::new(&a.to_ascii_lowercase()).unwrap();
+            proptest::prop_assert_eq!(
+                p.distance(b.as_bytes()),
+                levenshtein(&a.to_ascii_lowercase(), &b.to_ascii_lowercase())
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
@@ -1250,6 +1318,33 @@ mod tests {
     fn suggestions() {
         assert_eq!(did_you_mean("Actoin", &STATEMENT_KEYS), Some("Action"));
         assert_eq!(did_you_mean("Banana", &STATEMENT_KEYS), None);
+        // The bit-parallel distance agrees with the plain one.
+        let words = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "kitten",
+            "sitting",
+            "eks-fargate-pod.amazonaws.com",
+            "eks-fargate-pods.amazonaws.com",
+            "S3.AMAZONAWS.COM",
+            "sts:AssumeRole",
+            "sts:assumerolewithwebidentity",
+            "Conditions",
+            "Condition",
+        ];
+        for a in words {
+            for b in words {
+                if let Some(p) = BitPattern::new(&a.to_ascii_lowercase()) {
+                    let plain = levenshtein(&a.to_ascii_lowercase(), &b.to_ascii_lowercase());
+                    assert_eq!(p.distance(b.as_bytes()), plain, "{a} / {b}");
+                }
+            }
+        }
+        let long = "x".repeat(64);
+        let p = BitPattern::new(&long).map(|p| p.distance(b"xxxy"));
+        assert_eq!(p, Some(61));
         // The bounded, prefix/suffix-trimming distance agrees with the plain one.
         for (a, b) in [
             (
