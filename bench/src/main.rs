@@ -143,6 +143,7 @@ fn load_files(dir: &Path) -> Result<Vec<ours::File>, String> {
                 name,
                 text,
                 purpose,
+                clean: m["defect"].is_null(),
             })
         })
         .collect()

@@ -48,6 +48,8 @@ pub struct File {
     pub text: String,
     /// The purpose options (`--role …` with cluster, region, account).
     pub purpose: Option<Purpose>,
+    /// No planted defect: an AWS-recommended policy.
+    pub clean: bool,
 }
 
 /// Shortest timed run of a validation round, in seconds (every harness uses the same).
@@ -57,6 +59,16 @@ pub const MIN_SECONDS: f64 = 0.25;
 /// plain (no `--role`). A file counts as flagged when it has a finding at or above `warning`
 /// (the CLI's default `--fail-on`).
 pub fn validate_round(files: &[File]) -> Vec<Value> {
+    let clean: Vec<&File> = files.iter().filter(|f| f.clean).collect();
+    let all: Vec<&File> = files.iter().collect();
+    let mut out = Vec::new();
+    for (set, files) in [("all", &all), ("clean", &clean)] {
+        out.extend(validate_set(files, set));
+    }
+    out
+}
+
+fn validate_set(files: &[&File], set: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for (mode, with_purpose) in [("plain", false), ("with --role", true)] {
         let opts: Vec<Options> = files
@@ -85,7 +97,7 @@ pub fn validate_round(files: &[File]) -> Vec<Value> {
             passes += 1;
         }
         let seconds = started.elapsed().as_secs_f64();
-        out.push(json!({"tool": "fargate-sim", "mode": mode, "kind": "validate", "n": files.len() * passes, "files": files.len(), "seconds": seconds, "flagged": flagged}));
+        out.push(json!({"tool": "fargate-sim", "mode": mode, "kind": "validate", "set": set, "n": files.len() * passes, "files": files.len(), "seconds": seconds, "flagged": flagged}));
     }
     out
 }

@@ -61,11 +61,12 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
     let files = read_jsonl(&work.join("files.jsonl"))?;
     let machine = std::fs::read_to_string(work.join("machine.txt")).unwrap_or_default();
 
-    let mut series: BTreeMap<(String, String), Series> = BTreeMap::new();
+    let mut series: BTreeMap<(String, String, String), Series> = BTreeMap::new();
     for r in &results {
         let tool = r["tool"].as_str().unwrap_or("?").to_owned();
         let mode = r["mode"].as_str().unwrap_or("").to_owned();
-        let s = series.entry((tool, mode)).or_insert_with(|| Series {
+        let set = r["set"].as_str().unwrap_or("all").to_owned();
+        let s = series.entry((tool, mode, set)).or_insert_with(|| Series {
             kind: r["kind"].as_str().unwrap_or("").to_owned(),
             n: r["n"].as_u64().unwrap_or(0),
             rates: Vec::new(),
@@ -88,16 +89,16 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
             s.flagged = r["flagged"].as_array().cloned();
         }
     }
-    let label = |(tool, mode): &(String, String)| {
+    let label = |(tool, mode, _): &(String, String, String)| {
         if mode.is_empty() {
             tool.clone()
         } else {
             format!("{tool} ({mode})")
         }
     };
-    let rate_of = |tool: &str, mode: &str| {
+    let rate_of = |tool: &str, mode: &str, set: &str| {
         series
-            .get(&(tool.to_owned(), mode.to_owned()))
+            .get(&(tool.to_owned(), mode.to_owned(), set.to_owned()))
             .map_or(0.0, |s| median(&s.rates))
     };
     let rounds = series.values().map(|s| s.rates.len()).max().unwrap_or(0);
@@ -107,8 +108,8 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
         .iter()
         .map(|c| c["expected"].as_str().unwrap_or(""))
         .collect();
-    let ours_e2e = rate_of("fargate-sim", "end-to-end");
-    let ours_compiled = rate_of("fargate-sim", "compiled");
+    let ours_e2e = rate_of("fargate-sim", "end-to-end", "all");
+    let ours_compiled = rate_of("fargate-sim", "compiled", "all");
     let mut md = String::new();
     let _ = writeln!(md, "{BEGIN}\n");
     let _ = writeln!(
@@ -178,43 +179,56 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
         .filter(|f| f["defect"].is_null())
         .filter_map(|f| f["name"].as_str())
         .collect();
-    let ours_validate = rate_of("fargate-sim", "with --role");
-    let ours_plain = rate_of("fargate-sim", "plain");
-    let _ = writeln!(md, "\n#### Validation of trust-policy files\n");
-    let _ = writeln!(
-        md,
-        "| tool | files/s | slowest – fastest round | fargate-sim plain is | fargate-sim with --role is | defective files flagged | clean (AWS-recommended) files flagged |\n|---|---|---|---|---|---|---|"
-    );
-    for (key, s) in series.iter().filter(|(_, s)| s.kind == "validate") {
-        if let Some(e) = &s.error {
-            let _ = writeln!(md, "| {} | not run: {e} | | | | | |", label(key));
-            continue;
-        }
-        let med = median(&s.rates);
-        let lo = s.rates.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = s.rates.iter().copied().fold(0.0, f64::max);
-        let flagged: Vec<&str> = s
-            .flagged
-            .as_ref()
-            .map(|f| f.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let tp = defective.iter().filter(|n| flagged.contains(n)).count();
-        let fp = clean.iter().filter(|n| flagged.contains(n)).count();
-        let (vs_plain, vs_role) = if key.0 == "fargate-sim" {
-            ("—".to_owned(), "—".to_owned())
-        } else {
-            (fmt_ratio(ours_plain / med), fmt_ratio(ours_validate / med))
-        };
+    for (set, title) in [
+        ("all", "all files (two thirds with a planted defect)"),
+        ("clean", "the clean, AWS-recommended files alone"),
+    ] {
+        let ours_validate = rate_of("fargate-sim", "with --role", set);
+        let ours_plain = rate_of("fargate-sim", "plain", set);
+        let n_defective = if set == "all" { defective.len() } else { 0 };
+        let _ = writeln!(md, "\n#### Validation of trust-policy files: {title}\n");
         let _ = writeln!(
             md,
-            "| {} | {} | {} – {} | {vs_plain} | {vs_role} | {tp} / {} | {fp} / {} |",
-            label(key),
-            fmt_rate(med),
-            fmt_rate(lo),
-            fmt_rate(hi),
-            defective.len(),
-            clean.len()
+            "| tool | files/s | slowest – fastest round | fargate-sim plain is | fargate-sim with --role is | defective files flagged | clean (AWS-recommended) files flagged |\n|---|---|---|---|---|---|---|"
         );
+        for (key, s) in series
+            .iter()
+            .filter(|(k, s)| s.kind == "validate" && k.2 == set)
+        {
+            if let Some(e) = &s.error {
+                let _ = writeln!(md, "| {} | not run: {e} | | | | | |", label(key));
+                continue;
+            }
+            let med = median(&s.rates);
+            let lo = s.rates.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = s.rates.iter().copied().fold(0.0, f64::max);
+            let flagged: Vec<&str> = s
+                .flagged
+                .as_ref()
+                .map(|f| f.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let tp = defective.iter().filter(|n| flagged.contains(n)).count();
+            let fp = clean.iter().filter(|n| flagged.contains(n)).count();
+            let (vs_plain, vs_role) = if key.0 == "fargate-sim" {
+                ("—".to_owned(), "—".to_owned())
+            } else {
+                (fmt_ratio(ours_plain / med), fmt_ratio(ours_validate / med))
+            };
+            let found = if n_defective == 0 {
+                "—".to_owned()
+            } else {
+                format!("{tp} / {n_defective}")
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} – {} | {vs_plain} | {vs_role} | {found} | {fp} / {} |",
+                label(key),
+                fmt_rate(med),
+                fmt_rate(lo),
+                fmt_rate(hi),
+                clean.len()
+            );
+        }
     }
     let _ = writeln!(
         md,
@@ -224,7 +238,11 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
 
     // Differential report.
     let ours: Vec<String> = series
-        .get(&("fargate-sim".to_owned(), "end-to-end".to_owned()))
+        .get(&(
+            "fargate-sim".to_owned(),
+            "end-to-end".to_owned(),
+            "all".to_owned(),
+        ))
         .and_then(|s| s.decisions.as_ref())
         .map(|d| {
             d.iter()
@@ -251,7 +269,7 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
     );
     for (key, s) in series
         .iter()
-        .filter(|((t, _), s)| s.kind == "eval" && t != "fargate-sim")
+        .filter(|((t, _, _), s)| s.kind == "eval" && t != "fargate-sim")
     {
         let Some(theirs) = &s.decisions else { continue };
         let groups = group(&label(key), &cases, &ours, theirs);

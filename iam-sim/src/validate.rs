@@ -1316,17 +1316,12 @@ fn check_federated_action(
         );
     }
     if oidc && provider.contains(":oidc-provider/") && v.ty == PolicyType::Trust {
-        let host = provider
-            .split(":oidc-provider/")
-            .nth(1)
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let conditioned = s.conditions.iter().flat_map(|b| &b.entries).any(|e| {
-            e.key
-                .value
-                .to_ascii_lowercase()
-                .starts_with(&format!("{host}:"))
-        });
+        let host = provider.split(":oidc-provider/").nth(1).unwrap_or("");
+        let conditioned = s
+            .conditions
+            .iter()
+            .flat_map(|b| &b.entries)
+            .any(|e| claim_host_is(&e.key.value, host));
         if !conditioned {
             v.push(
                 "AA109",
@@ -1337,6 +1332,19 @@ fn check_federated_action(
             );
         }
     }
+}
+
+/// Whether a condition key is `HOST:…` (the OIDC provider's own keys), ignoring ASCII case.
+fn claim_host_is(key: &str, host: &str) -> bool {
+    key.len() > host.len()
+        && key.as_bytes()[host.len()] == b':'
+        && key.as_bytes()[..host.len()].eq_ignore_ascii_case(host.as_bytes())
+}
+
+/// Whether a condition key is `HOST:CLAIM`, ignoring ASCII case.
+fn claim_key_is(key: &str, host: &str, claim: &str) -> bool {
+    claim_host_is(key, host)
+        && key.as_bytes()[host.len() + 1..].eq_ignore_ascii_case(claim.as_bytes())
 }
 
 fn has_restricting_condition(s: &Statement) -> bool {
@@ -1608,7 +1616,7 @@ fn check_fargate(
 
 fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa: Option<&str>) {
     let p = v.policy;
-    let fed: Vec<(&Statement, String, Span)> = p
+    let fed: Vec<(&Statement, &str, Span)> = p
         .statements
         .iter()
         .filter(|s| s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow))
@@ -1616,13 +1624,13 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
             Some(PrincipalValue::Map(m)) => m
                 .iter()
                 .filter(|e| e.kind.value == "Federated")
-                .flat_map(|e| e.values.iter().map(|v| (s, v.value.to_string(), v.span)))
+                .flat_map(|e| e.values.iter().map(|v| (s, v.value.as_str(), v.span)))
                 .collect::<Vec<_>>(),
             _ => Vec::new(),
         })
         .filter(|(_, v, _)| v.contains(":oidc-provider/"))
         .collect();
-    let web: Vec<&(&Statement, String, Span)> = fed
+    let web: Vec<&(&Statement, &str, Span)> = fed
         .iter()
         .filter(|(s, _, _)| {
             statement_actions(s).any(|a| {
@@ -1644,7 +1652,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
     for (s, prov, span) in web {
         let base = v.base(s);
         if let Some(want) = provider
-            && prov != want
+            && *prov != want
         {
             v.push(
                 "FS211",
@@ -1654,11 +1662,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
                 format!("{base}.Principal.Federated"),
             );
         }
-        let host = prov
-            .split(":oidc-provider/")
-            .nth(1)
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let host = prov.split(":oidc-provider/").nth(1).unwrap_or("");
         let entries: Vec<(
             &crate::policy::ConditionBlock,
             &crate::policy::ConditionEntry,
@@ -1668,10 +1672,9 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
             .flat_map(|b| b.entries.iter().map(move |e| (b, e)))
             .collect();
         let claim = |name: &str| {
-            let want = format!("{host}:{name}");
             entries
                 .iter()
-                .filter(|(_, e)| e.key.value.to_ascii_lowercase() == want)
+                .filter(|(_, e)| claim_key_is(&e.key.value, host, name))
                 .copied()
                 .collect::<Vec<_>>()
         };
