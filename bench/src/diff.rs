@@ -115,7 +115,7 @@ pub const CAUSES: &[Cause] = &[
     },
     Cause {
         key: "iam-simulate-strict-drops-oidc-keys",
-        explanation: "iam-simulate's validated mode refuses the request because it does not know the EKS OIDC provider's condition keys (`oidc.eks.REGION.amazonaws.com/id/ID:sub`, `:aud`) for `sts:AssumeRoleWithWebIdentity`; its unvalidated mode decides the same as this project. AWS documents these keys for IRSA trust policies.",
+        explanation: "iam-simulate's validated mode keeps only the condition keys its catalogue lists for the action; the EKS OIDC provider's keys (`oidc.eks.REGION.amazonaws.com/id/ID:sub` and `:aud`) are not among them for `sts:AssumeRoleWithWebIdentity`, so the request reaches the trust policy without them, its `StringEquals` conditions fail, and an IRSA pod that AWS lets in is implicitly denied. AWS documents exactly these keys for IRSA trust policies.",
         source: "https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html",
     },
     Cause {

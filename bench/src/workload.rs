@@ -760,6 +760,13 @@ fn cond_tests(principal: &str, acct: &str) -> Vec<CondTest> {
             Some(json!(["team-a", "x"])),
             Some(json!(["x", "y"])),
         ),
+        t(
+            "BinaryEquals",
+            "aws:PrincipalTag/blob",
+            json!("ZmFyZ2F0ZQ=="),
+            Some(json!("ZmFyZ2F0ZQ==")),
+            Some(json!("b3RoZXI=")),
+        ),
     ]
 }
 
