@@ -5,7 +5,7 @@
 use crate::arn::{Arn, is_account_id};
 use crate::condition::{Base, Family, Operator, SetQualifier, Value};
 use crate::diag::{Diagnostic, Severity, Span};
-use crate::glob::{Case, Pattern};
+use crate::glob::Case;
 use crate::policy::{Effect, Policy, PrincipalValue, Statement, Version, did_you_mean};
 use crate::template;
 
@@ -1036,7 +1036,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                         | Family::Like
                         | Family::Arn
                         | Family::Binary
-                ) || text.contains("${");
+                ) || (text.as_bytes().contains(&b'$') && text.contains("${"));
                 let compiled = if may_be_invalid {
                     Value::compile(op.base, text, v.policy.variables_enabled())
                 } else {
@@ -1436,8 +1436,11 @@ fn check_action(
     let wild = name.contains('*') || name.contains('?');
     if let Some(cat) = catalogue {
         if wild {
-            let pat = Pattern::new(name, Case::Insensitive);
-            if !cat.iter().any(|a| pat.is_match(a)) && svc.eq_ignore_ascii_case("sts") {
+            if !cat
+                .iter()
+                .any(|a| crate::glob::is_match_once(name, a, Case::Insensitive))
+                && svc.eq_ignore_ascii_case("sts")
+            {
                 v.push(
                     "AA111",
                     format!("`{action}` matches no {svc} action"),
@@ -1702,7 +1705,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
                     let want = format!("system:serviceaccount:{ns}:{name}");
                     let like = op.is_some_and(|o| o.base == Base::StringLike);
                     let ok = if like {
-                        Pattern::new(val, Case::Sensitive).is_match(&want)
+                        crate::glob::is_match_once(val, &want, Case::Sensitive)
                     } else {
                         *val == want
                     };

@@ -77,3 +77,45 @@ fn specification_validation_vectors() {
     }
     assert_eq!(checked, 17);
 }
+
+fn codes(text: &str, opts: &Options) -> Vec<&'static str> {
+    validate(text, opts)
+        .findings
+        .iter()
+        .map(|d| d.code)
+        .collect()
+}
+
+#[test]
+fn wildcard_sts_actions_are_checked_against_the_catalogue() {
+    let doc = |action: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"{action}"}}]}}"#
+        )
+    };
+    let opts = Options::default();
+    assert!(!codes(&doc("sts:Assume*"), &opts).contains(&"AA111"));
+    assert!(!codes(&doc("STS:assumerole?ithSAML"), &opts).contains(&"AA111"));
+    assert!(codes(&doc("sts:Zzz*"), &opts).contains(&"AA111"));
+}
+
+#[test]
+fn irsa_string_like_sub_is_matched_against_the_service_account() {
+    let host = "oidc.eks.eu-west-1.amazonaws.com/id/5C2A9B11E0F24C1DA1C7D0C6A33B0E77";
+    let doc = |sub: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"arn:aws:iam::111122223333:oidc-provider/{host}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringLike":{{"{host}:sub":"{sub}"}},"StringEquals":{{"{host}:aud":"sts.amazonaws.com"}}}}}}]}}"#
+        )
+    };
+    let opts = Options {
+        purpose: Some(iam_sim::validate::Purpose::Irsa {
+            oidc_provider: None,
+            namespace: Some("apps".into()),
+            service_account: Some("reader".into()),
+        }),
+        ..Options::default()
+    };
+    assert!(!codes(&doc("system:serviceaccount:apps:*"), &opts).contains(&"FS210"));
+    assert!(!codes(&doc("system:serviceaccount:apps:read?r"), &opts).contains(&"FS210"));
+    assert!(codes(&doc("system:serviceaccount:other:*"), &opts).contains(&"FS210"));
+}
