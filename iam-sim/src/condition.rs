@@ -396,7 +396,7 @@ pub fn arn_pattern_with(
         return None;
     }
     parts.push(rest.get(start..)?);
-    let mk = |i: usize| Pattern::from_tokens(parts[i].iter().copied(), cases[i]);
+    let mk = |i: usize| Pattern::from_token_slice(parts[i], cases[i]);
     let literal = parts[..4]
         .iter()
         .all(|p| p.iter().all(|t| matches!(t, Token::Lit(_))));

@@ -73,6 +73,14 @@ enum Strategy {
     },
 }
 
+fn fold_bytes(b: &[u8], case: Case) -> Box<[u8]> {
+    if case == Case::Insensitive {
+        b.to_ascii_lowercase().into_boxed_slice()
+    } else {
+        b.into()
+    }
+}
+
 /// A compiled wildcard pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
@@ -83,12 +91,61 @@ pub struct Pattern {
 impl Pattern {
     /// Compiles a pattern string in which `*` and `?` are wildcards.
     pub fn new(pattern: &str, case: Case) -> Self {
-        Self::from_tokens(tokens(pattern), case)
+        let b = pattern.as_bytes();
+        let wildcards = b.iter().filter(|x| matches!(x, b'*' | b'?')).count();
+        Self::simple(b, wildcards, case).unwrap_or_else(|| Self::from_tokens(tokens(pattern), case))
     }
 
     /// Compiles a literal string: no character is a wildcard.
     pub fn literal(text: &str, case: Case) -> Self {
-        Self::from_tokens(text.bytes().map(Token::Lit), case)
+        Self::simple(text.as_bytes(), 0, case)
+            .unwrap_or_else(|| Self::from_tokens(text.bytes().map(Token::Lit), case))
+    }
+
+    /// Compiles a token sequence that is already split (ARN parts).
+    pub fn from_token_slice(tokens: &[Token], case: Case) -> Self {
+        let lits = |ts: &[Token]| -> Vec<u8> {
+            ts.iter()
+                .filter_map(|t| {
+                    if let Token::Lit(b) = t {
+                        Some(*b)
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        };
+        let wildcards = tokens
+            .iter()
+            .filter(|t| !matches!(t, Token::Lit(_)))
+            .count();
+        let n = tokens.len();
+        let strategy = match (wildcards, tokens.first(), tokens.last()) {
+            (0, _, _) => Strategy::Exact(fold_bytes(&lits(tokens), case)),
+            (1, _, Some(Token::Any)) if n > 1 => {
+                Strategy::Prefix(fold_bytes(&lits(&tokens[..n - 1]), case))
+            }
+            (1, Some(Token::Any), _) if n > 1 => {
+                Strategy::Suffix(fold_bytes(&lits(&tokens[1..]), case))
+            }
+            _ => return Self::from_tokens(tokens.iter().copied(), case),
+        };
+        Self { strategy, case }
+    }
+
+    /// The common shapes compiled directly: no wildcard (exact), one trailing `*` (prefix), one
+    /// leading `*` (suffix). `wildcards` is the number of `*`/`?` in `b`; `None` for anything
+    /// else, which goes through the general compiler (and gives the same pattern).
+    fn simple(b: &[u8], wildcards: usize, case: Case) -> Option<Self> {
+        let strategy = match (wildcards, b.first(), b.last()) {
+            (0, _, _) => Strategy::Exact(fold_bytes(b, case)),
+            (1, _, Some(b'*')) if b.len() > 1 => {
+                Strategy::Prefix(fold_bytes(&b[..b.len() - 1], case))
+            }
+            (1, Some(b'*'), _) if b.len() > 1 => Strategy::Suffix(fold_bytes(&b[1..], case)),
+            _ => return None,
+        };
+        Some(Self { strategy, case })
     }
 
     /// Compiles a token sequence.

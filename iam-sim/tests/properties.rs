@@ -95,6 +95,32 @@ proptest! {
     }
 
     #[test]
+    fn shortcut_compilation_gives_the_general_compiler_s_pattern(
+        p in "[ab*?]{0,6}",
+        lit_star in proptest::bool::ANY,
+        ci in proptest::bool::ANY,
+    ) {
+        let case = if ci { Case::Insensitive } else { Case::Sensitive };
+        let general = Pattern::from_tokens(iam_sim::glob::tokens(&p), case);
+        prop_assert_eq!(&Pattern::new(&p, case), &general);
+        let toks: Vec<iam_sim::glob::Token> = iam_sim::glob::tokens(&p).collect();
+        prop_assert_eq!(&Pattern::from_token_slice(&toks, case), &general);
+        // Literal stars (as `${*}` produces) stay literal.
+        let mut toks = toks;
+        if lit_star {
+            toks.push(iam_sim::glob::Token::Lit(b'*'));
+        }
+        prop_assert_eq!(
+            Pattern::from_token_slice(&toks, case),
+            Pattern::from_tokens(toks.iter().copied(), case)
+        );
+        prop_assert_eq!(
+            Pattern::literal(&p, case),
+            Pattern::from_tokens(p.bytes().map(iam_sim::glob::Token::Lit), case)
+        );
+    }
+
+    #[test]
     fn one_shot_arn_matcher_agrees_with_compiled_arn_patterns(
         p in "arn:[a*]{0,3}:[eks*?]{0,3}:[a:*]{0,4}:[0-9*]{0,3}:[a/:*?]{0,6}",
         t in "arn:a{0,2}:[eks]{0,3}:[a:]{0,3}:[0-9]{0,3}:[a/:]{0,5}",
