@@ -163,22 +163,25 @@ impl<'a> Scanner<'a> {
     }
 
     fn object(&mut self) -> Option<()> {
-        let at = self.tape.open(Kind::Obj, self.pos);
+        self.container(Kind::Obj, b'}')
+    }
+
+    fn array(&mut self) -> Option<()> {
+        self.container(Kind::Arr, b']')
+    }
+
+    /// An object or an array, up to its closing bracket `close`; `self.pos` is at the opening
+    /// one. An object's members are `"name": value`, an array's plain values.
+    fn container(&mut self, kind: Kind, close: u8) -> Option<()> {
+        let at = self.tape.open(kind, self.pos);
         self.pos += 1;
         self.enter()?;
         self.skip_ws();
-        if self.peek()? != b'}' {
+        if self.peek()? != close {
             loop {
-                if self.peek()? != b'"' {
-                    return None;
+                if kind == Kind::Obj {
+                    self.member_name()?;
                 }
-                self.string()?;
-                self.skip_ws();
-                if self.peek()? != b':' {
-                    return None;
-                }
-                self.pos += 1;
-                self.skip_ws();
                 self.value()?;
                 self.skip_ws();
                 match self.peek()? {
@@ -186,7 +189,7 @@ impl<'a> Scanner<'a> {
                         self.pos += 1;
                         self.skip_ws();
                     }
-                    b'}' => break,
+                    b if b == close => break,
                     _ => return None,
                 }
             }
@@ -197,28 +200,18 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
-    fn array(&mut self) -> Option<()> {
-        let at = self.tape.open(Kind::Arr, self.pos);
-        self.pos += 1;
-        self.enter()?;
+    /// `"name"` and the colon after it, up to the value.
+    fn member_name(&mut self) -> Option<()> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.string()?;
         self.skip_ws();
-        if self.peek()? != b']' {
-            loop {
-                self.value()?;
-                self.skip_ws();
-                match self.peek()? {
-                    b',' => {
-                        self.pos += 1;
-                        self.skip_ws();
-                    }
-                    b']' => break,
-                    _ => return None,
-                }
-            }
+        if self.peek()? != b':' {
+            return None;
         }
         self.pos += 1;
-        self.depth -= 1;
-        self.tape.close(at, self.pos);
+        self.skip_ws();
         Some(())
     }
 }

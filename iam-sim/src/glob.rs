@@ -73,6 +73,47 @@ enum Strategy {
     },
 }
 
+/// The common pattern shapes, compiled directly rather than through the general compiler (which
+/// gives the same pattern for them): no wildcard, one trailing `*`, one leading `*`.
+#[derive(Clone, Copy)]
+enum Shape {
+    Exact,
+    Prefix,
+    Suffix,
+}
+
+impl Shape {
+    /// The shape of a pattern of `n` tokens with `wildcards` wildcards, starting or ending with
+    /// `*`; `None` for anything else (including `*` alone).
+    fn of(wildcards: usize, n: usize, starts_any: bool, ends_any: bool) -> Option<Self> {
+        match wildcards {
+            0 => Some(Shape::Exact),
+            1 if n > 1 && ends_any => Some(Shape::Prefix),
+            1 if n > 1 && starts_any => Some(Shape::Suffix),
+            _ => None,
+        }
+    }
+
+    /// Where the literal part is among `n` tokens.
+    fn literal(self, n: usize) -> std::ops::Range<usize> {
+        match self {
+            Shape::Exact => 0..n,
+            Shape::Prefix => 0..n - 1,
+            Shape::Suffix => 1..n,
+        }
+    }
+
+    fn pattern(self, literal: &[u8], case: Case) -> Pattern {
+        let lit = fold_bytes(literal, case);
+        let strategy = match self {
+            Shape::Exact => Strategy::Exact(lit),
+            Shape::Prefix => Strategy::Prefix(lit),
+            Shape::Suffix => Strategy::Suffix(lit),
+        };
+        Pattern { strategy, case }
+    }
+}
+
 fn fold_bytes(b: &[u8], case: Case) -> Box<[u8]> {
     if case == Case::Insensitive {
         b.to_ascii_lowercase().into_boxed_slice()
@@ -93,59 +134,46 @@ impl Pattern {
     pub fn new(pattern: &str, case: Case) -> Self {
         let b = pattern.as_bytes();
         let wildcards = b.iter().filter(|x| matches!(x, b'*' | b'?')).count();
-        Self::simple(b, wildcards, case).unwrap_or_else(|| Self::from_tokens(tokens(pattern), case))
+        match Shape::of(
+            wildcards,
+            b.len(),
+            b.first() == Some(&b'*'),
+            b.last() == Some(&b'*'),
+        ) {
+            Some(shape) => shape.pattern(&b[shape.literal(b.len())], case),
+            None => Self::from_tokens(tokens(pattern), case),
+        }
     }
 
     /// Compiles a literal string: no character is a wildcard.
     pub fn literal(text: &str, case: Case) -> Self {
-        Self::simple(text.as_bytes(), 0, case)
-            .unwrap_or_else(|| Self::from_tokens(text.bytes().map(Token::Lit), case))
+        Shape::Exact.pattern(text.as_bytes(), case)
     }
 
     /// Compiles a token sequence that is already split (ARN parts).
     pub fn from_token_slice(tokens: &[Token], case: Case) -> Self {
-        let lits = |ts: &[Token]| -> Vec<u8> {
-            ts.iter()
-                .filter_map(|t| {
-                    if let Token::Lit(b) = t {
-                        Some(*b)
-                    } else {
-                        None
-                    }
-                })
-                .collect()
-        };
+        let n = tokens.len();
         let wildcards = tokens
             .iter()
             .filter(|t| !matches!(t, Token::Lit(_)))
             .count();
-        let n = tokens.len();
-        let strategy = match (wildcards, tokens.first(), tokens.last()) {
-            (0, _, _) => Strategy::Exact(fold_bytes(&lits(tokens), case)),
-            (1, _, Some(Token::Any)) if n > 1 => {
-                Strategy::Prefix(fold_bytes(&lits(&tokens[..n - 1]), case))
+        let any = |t: Option<&Token>| t == Some(&Token::Any);
+        match Shape::of(wildcards, n, any(tokens.first()), any(tokens.last())) {
+            Some(shape) => {
+                let lits: Vec<u8> = tokens[shape.literal(n)]
+                    .iter()
+                    .filter_map(|t| {
+                        if let Token::Lit(b) = t {
+                            Some(*b)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                shape.pattern(&lits, case)
             }
-            (1, Some(Token::Any), _) if n > 1 => {
-                Strategy::Suffix(fold_bytes(&lits(&tokens[1..]), case))
-            }
-            _ => return Self::from_tokens(tokens.iter().copied(), case),
-        };
-        Self { strategy, case }
-    }
-
-    /// The common shapes compiled directly: no wildcard (exact), one trailing `*` (prefix), one
-    /// leading `*` (suffix). `wildcards` is the number of `*`/`?` in `b`; `None` for anything
-    /// else, which goes through the general compiler (and gives the same pattern).
-    fn simple(b: &[u8], wildcards: usize, case: Case) -> Option<Self> {
-        let strategy = match (wildcards, b.first(), b.last()) {
-            (0, _, _) => Strategy::Exact(fold_bytes(b, case)),
-            (1, _, Some(b'*')) if b.len() > 1 => {
-                Strategy::Prefix(fold_bytes(&b[..b.len() - 1], case))
-            }
-            (1, Some(b'*'), _) if b.len() > 1 => Strategy::Suffix(fold_bytes(&b[1..], case)),
-            _ => return None,
-        };
-        Some(Self { strategy, case })
+            None => Self::from_tokens(tokens.iter().copied(), case),
+        }
     }
 
     /// Compiles a token sequence.
