@@ -74,6 +74,21 @@ fn uuid(rng: &mut Rng) -> String {
     )
 }
 
+/// The `request` of a case (`resourceAccount` only when given).
+fn request(
+    principal: &str,
+    action: &str,
+    resource: &str,
+    account: Option<&str>,
+    context: Value,
+) -> Value {
+    let mut r = json!({ "principal": principal, "action": action, "resource": resource, "context": context });
+    if let Some(a) = account {
+        r["resourceAccount"] = json!(a);
+    }
+    r
+}
+
 /// One evaluation case: the JSON line and the features the differential report groups by.
 fn case(
     id: usize,
@@ -193,12 +208,7 @@ fn fargate_trust(rng: &mut Rng, id: usize) -> Value {
         id,
         "fargate-trust",
         json!({ "trust": trust }),
-        json!({
-            "principal": principal,
-            "action": action,
-            "resource": role_arn(&acct, &role),
-            "context": ctx,
-        }),
+        request(&principal, &action, &role_arn(&acct, &role), None, ctx),
         expected,
         &tags,
     )
@@ -274,12 +284,13 @@ fn irsa_trust(rng: &mut Rng, id: usize) -> Value {
         id,
         "irsa-trust",
         json!({ "trust": trust }),
-        json!({
-            "principal": provider,
-            "action": "sts:AssumeRoleWithWebIdentity",
-            "resource": role_arn(&acct, &rng.name("irsa")),
-            "context": ctx,
-        }),
+        request(
+            &provider,
+            "sts:AssumeRoleWithWebIdentity",
+            &role_arn(&acct, &rng.name("irsa")),
+            None,
+            ctx,
+        ),
         expected,
         &tags,
     )
@@ -371,13 +382,7 @@ fn s3_identity(rng: &mut Rng, id: usize) -> Value {
         id,
         "s3-identity",
         json!({ "identity": [policy] }),
-        json!({
-            "principal": principal,
-            "action": action,
-            "resource": resource,
-            "resourceAccount": acct,
-            "context": {},
-        }),
+        request(&principal, &action, &resource, Some(&acct), json!({})),
         if allowed { "Allow" } else { "ImplicitDeny" },
         &tags,
     )
@@ -419,13 +424,7 @@ fn s3_deny(rng: &mut Rng, id: usize) -> Value {
         id,
         "s3-deny",
         json!({ "identity": [policy] }),
-        json!({
-            "principal": principal,
-            "action": action,
-            "resource": resource,
-            "resourceAccount": acct,
-            "context": {},
-        }),
+        request(&principal, &action, &resource, Some(&acct), json!({})),
         if denied { "ExplicitDeny" } else { "Allow" },
         &tags,
     )
@@ -489,13 +488,7 @@ fn not_elements(rng: &mut Rng, id: usize) -> Value {
         id,
         "not-elements",
         json!({ "identity": [policy] }),
-        json!({
-            "principal": principal,
-            "action": action,
-            "resource": resource,
-            "resourceAccount": acct,
-            "context": {},
-        }),
+        request(&principal, &action, &resource, Some(&acct), json!({})),
         expected,
         &tags,
     )
@@ -541,13 +534,7 @@ fn bucket_policy(rng: &mut Rng, id: usize) -> Value {
         id,
         "bucket-policy",
         policies,
-        json!({
-            "principal": principal,
-            "action": "s3:GetObject",
-            "resource": object,
-            "resourceAccount": owner,
-            "context": {},
-        }),
+        request(&principal, "s3:GetObject", &object, Some(&owner), json!({})),
         expected,
         &["cross-account", "resource-policy", tag],
     )
@@ -561,8 +548,8 @@ struct CondTest {
     policy: Value,
     yes: Option<Value>,
     no: Option<Value>,
-    /// The action and whether it acts on the bucket (keys such as `s3:prefix` belong to
-    /// `ListBucket`).
+    /// Whether the test is on a `ListBucket` key (`s3:prefix`, `s3:max-keys`): the request is
+    /// then `ListBucket` on the bucket, otherwise `GetObject` on an object.
     bucket_action: bool,
 }
 
@@ -573,7 +560,7 @@ fn cond_tests(principal: &str, acct: &str) -> Vec<CondTest> {
         policy,
         yes,
         no,
-        bucket_action: false,
+        bucket_action: key.starts_with("s3:"),
     };
     let team_arn = format!("arn:aws:iam::{acct}:role/app-*");
     vec![
@@ -605,56 +592,41 @@ fn cond_tests(principal: &str, acct: &str) -> Vec<CondTest> {
             Some(json!("blue")),
             Some(json!("red")),
         ),
-        CondTest {
-            bucket_action: true,
-            ..t(
-                "StringLike",
-                "s3:prefix",
-                json!("home/alice/*"),
-                Some(json!("home/alice/notes")),
-                Some(json!("home/bob/notes")),
-            )
-        },
-        CondTest {
-            bucket_action: true,
-            ..t(
-                "StringNotLike",
-                "s3:prefix",
-                json!("private/*"),
-                Some(json!("public/a")),
-                Some(json!("private/a")),
-            )
-        },
-        CondTest {
-            bucket_action: true,
-            ..t(
-                "NumericLessThan",
-                "s3:max-keys",
-                json!("100"),
-                Some(json!("10")),
-                Some(json!("500")),
-            )
-        },
-        CondTest {
-            bucket_action: true,
-            ..t(
-                "NumericGreaterThanEquals",
-                "s3:max-keys",
-                json!("10"),
-                Some(json!("10")),
-                Some(json!("9")),
-            )
-        },
-        CondTest {
-            bucket_action: true,
-            ..t(
-                "NumericEquals",
-                "s3:max-keys",
-                json!("25"),
-                Some(json!("25")),
-                Some(json!("26")),
-            )
-        },
+        t(
+            "StringLike",
+            "s3:prefix",
+            json!("home/alice/*"),
+            Some(json!("home/alice/notes")),
+            Some(json!("home/bob/notes")),
+        ),
+        t(
+            "StringNotLike",
+            "s3:prefix",
+            json!("private/*"),
+            Some(json!("public/a")),
+            Some(json!("private/a")),
+        ),
+        t(
+            "NumericLessThan",
+            "s3:max-keys",
+            json!("100"),
+            Some(json!("10")),
+            Some(json!("500")),
+        ),
+        t(
+            "NumericGreaterThanEquals",
+            "s3:max-keys",
+            json!("10"),
+            Some(json!("10")),
+            Some(json!("9")),
+        ),
+        t(
+            "NumericEquals",
+            "s3:max-keys",
+            json!("25"),
+            Some(json!("25")),
+            Some(json!("26")),
+        ),
         t(
             "DateLessThan",
             "aws:CurrentTime",
@@ -818,13 +790,13 @@ fn conditions(rng: &mut Rng, id: usize) -> Value {
         id,
         "conditions",
         json!({ "identity": [policy] }),
-        json!({
-            "principal": principal,
-            "action": action,
-            "resource": resource,
-            "resourceAccount": acct,
-            "context": ctx,
-        }),
+        request(
+            &principal,
+            action,
+            &resource,
+            Some(&acct),
+            Value::Object(ctx),
+        ),
         expected,
         &tags,
     )

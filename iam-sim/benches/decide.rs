@@ -174,6 +174,18 @@ fn bench(c: &mut Criterion) {
         b.iter(|| iam_sim::validate::validate(black_box(TRUST), &plain))
     });
     g.finish();
+
+    // "Did you mean": a misspelled service principal against the ones the validator knows.
+    let mut g = c.benchmark_group("did_you_mean");
+    g.bench_function("misspelled_service_principal", |b| {
+        b.iter(|| {
+            iam_sim::policy::did_you_mean(
+                black_box("eks-fargate-pod.amazonaws.com"),
+                iam_sim::validate::KNOWN_SERVICE_PRINCIPALS,
+            )
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);
