@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use fargate_sim_bench::{ours, read_jsonl, report, workload};
+
+/// The same allocator as the `fargate-sim` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use iam_sim::validate::Purpose;
 
 fn main() -> ExitCode {

@@ -66,6 +66,34 @@ fn this_project_decides_every_sample_case_as_generated() {
     }
 }
 
+#[test]
+fn the_timed_modes_decide_every_sample_case_alike() {
+    let cases = workload::cases(SEED + 1, 300);
+    let lines: Vec<String> = cases.iter().map(ToString::to_string).collect();
+    let results = fargate_sim_bench::ours::eval_round(&lines);
+    let modes: Vec<&str> = results
+        .iter()
+        .map(|r| r["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["policies from text", "case lines", "compiled"]);
+    let expected: Vec<&str> = cases
+        .iter()
+        .map(|c| c["expected"].as_str().unwrap())
+        .collect();
+    for r in &results {
+        let got: Vec<&str> = r["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        assert_eq!(got, expected, "mode {}", r["mode"]);
+        // Whole passes: the count is a multiple of the cases, and at least one pass was made.
+        let n = r["n"].as_u64().unwrap();
+        assert!(n >= 300 && n % 300 == 0, "mode {}: n = {n}", r["mode"]);
+    }
+}
+
 /// Runs a peer harness; `None` (with a printed notice) when the peer is not installed.
 fn peer(program: &str, args: &[&str], installed: &Path) -> Option<Vec<serde_json::Value>> {
     if !installed.exists() {

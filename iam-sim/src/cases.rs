@@ -65,32 +65,120 @@ struct RawRequest {
     context: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// One policy of a case, as text: what kind it is, its place in its list, and where it starts
+/// in the line.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyText<'a> {
+    /// Which list of the case it is in.
+    pub kind: crate::eval::PolicyKind,
+    /// Its index in that list (0 for the single-policy kinds).
+    pub index: usize,
+    /// The policy document's JSON text, borrowed from the line.
+    pub text: &'a str,
+    /// Byte offset of `text` in the line.
+    pub offset: usize,
+}
+
+/// A case read but not compiled: the request built, the policies still text. This is the
+/// input a policy simulator takes per call (policy documents and a request), so the peer
+/// comparison times [`CaseText::compile`] plus the decision.
+#[derive(Debug)]
+pub struct CaseText<'a> {
+    /// `id`.
+    pub id: Option<String>,
+    /// `group`.
+    pub group: Option<String>,
+    /// The policies, in the order of the case schema's keys.
+    pub policies: Vec<PolicyText<'a>>,
+    /// The request.
+    pub request: Request,
+    /// `expected`, when asserted.
+    pub expected: Option<Decision>,
+}
+
+impl CaseText<'_> {
+    /// Parses and compiles the policies into a [`PolicySet`].
+    ///
+    /// # Errors
+    /// A message naming the policy (`identity[1]`, `trust[0]`, …) and the parse error.
+    pub fn policy_set(&self) -> Result<PolicySet, String> {
+        use crate::eval::PolicyKind as K;
+        let mut set = PolicySet::default();
+        for p in &self.policies {
+            let compiled = CompiledPolicy::parse(p.text).map_err(|e| {
+                format!(
+                    "{}[{}]: {} {}: {}",
+                    p.kind.as_str(),
+                    p.index,
+                    e.diagnostic.code,
+                    e.diagnostic.name,
+                    e.diagnostic.message
+                )
+            })?;
+            match p.kind {
+                K::Identity => set.identity.push(compiled),
+                K::Boundary => set.boundary.push(compiled),
+                K::Scp => set.scp.push(compiled),
+                K::Rcp => set.rcp.push(compiled),
+                K::Trust => set.trust = Some(compiled),
+                K::Resource => set.resource = Some(compiled),
+                K::Session => set.session = Some(compiled),
+            }
+        }
+        Ok(set)
+    }
+
+    /// The compiled case.
+    ///
+    /// # Errors
+    /// As [`CaseText::policy_set`].
+    pub fn compile(self) -> Result<Case, String> {
+        let set = self.policy_set()?;
+        Ok(Case {
+            offsets: self
+                .policies
+                .iter()
+                .map(|p| (p.kind, p.index, p.offset))
+                .collect(),
+            id: self.id,
+            group: self.group,
+            set,
+            request: self.request,
+            expected: self.expected,
+        })
+    }
+}
+
 /// Reads one line of the case schema.
 ///
 /// # Errors
 /// A message naming what is wrong (not JSON, no `request`, a policy that cannot be parsed).
 pub fn parse_case(line: &str) -> Result<Case, String> {
+    read_case(line)?.compile()
+}
+
+/// Reads one line of the case schema without compiling its policies.
+///
+/// # Errors
+/// A message naming what is wrong (not JSON, no `request`, a malformed policy list or context
+/// value). Policy documents themselves are checked by [`CaseText::compile`].
+pub fn read_case<'a>(line: &'a str) -> Result<CaseText<'a>, String> {
     use crate::eval::PolicyKind as K;
     let raw: RawCase<'_> =
         serde_json::from_str(line).map_err(|e| format!("not a valid case: {e}"))?;
     let req = raw.request.ok_or("the case has no `request`")?;
-    let mut set = PolicySet::default();
-    let mut offsets = Vec::new();
+    let mut policies = Vec::new();
     let base = line.as_ptr() as usize;
-    let mut one = |kind: K, idx: usize, r: &RawValue| -> Result<CompiledPolicy, String> {
+    let one = |kind: K, index: usize, r: &'a RawValue| {
         let text = r.get();
-        offsets.push((kind, idx, (text.as_ptr() as usize).saturating_sub(base)));
-        CompiledPolicy::parse(text).map_err(|e| {
-            format!(
-                "{}[{idx}]: {} {}: {}",
-                kind.as_str(),
-                e.diagnostic.code,
-                e.diagnostic.name,
-                e.diagnostic.message
-            )
-        })
+        PolicyText {
+            kind,
+            index,
+            text,
+            offset: (text.as_ptr() as usize).saturating_sub(base),
+        }
     };
-    fn list(r: Option<&RawValue>) -> Result<Vec<&RawValue>, String> {
+    fn list<'a>(r: Option<&'a RawValue>) -> Result<Vec<&'a RawValue>, String> {
         match r {
             None => Ok(Vec::new()),
             Some(v) if v.get().trim_start().starts_with('[') => {
@@ -105,26 +193,24 @@ pub fn parse_case(line: &str) -> Result<Case, String> {
         r.filter(|v| v.get().trim() != "null")
     }
     if let Some(p) = raw.policies {
-        for (i, r) in list(p.identity)?.into_iter().enumerate() {
-            set.identity.push(one(K::Identity, i, r)?);
+        for (kind, r) in [
+            (K::Identity, p.identity),
+            (K::Boundary, p.boundary),
+            (K::Scp, p.scp),
+            (K::Rcp, p.rcp),
+        ] {
+            for (i, r) in list(r)?.into_iter().enumerate() {
+                policies.push(one(kind, i, r));
+            }
         }
-        for (i, r) in list(p.boundary)?.into_iter().enumerate() {
-            set.boundary.push(one(K::Boundary, i, r)?);
-        }
-        for (i, r) in list(p.scp)?.into_iter().enumerate() {
-            set.scp.push(one(K::Scp, i, r)?);
-        }
-        for (i, r) in list(p.rcp)?.into_iter().enumerate() {
-            set.rcp.push(one(K::Rcp, i, r)?);
-        }
-        if let Some(r) = single(p.trust) {
-            set.trust = Some(one(K::Trust, 0, r)?);
-        }
-        if let Some(r) = single(p.resource) {
-            set.resource = Some(one(K::Resource, 0, r)?);
-        }
-        if let Some(r) = single(p.session) {
-            set.session = Some(one(K::Session, 0, r)?);
+        for (kind, r) in [
+            (K::Trust, p.trust),
+            (K::Resource, p.resource),
+            (K::Session, p.session),
+        ] {
+            if let Some(r) = single(r) {
+                policies.push(one(kind, 0, r));
+            }
         }
     }
     let mut ctx = Context::new();
@@ -154,13 +240,12 @@ pub fn parse_case(line: &str) -> Result<Case, String> {
     let id = raw
         .id
         .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
-    Ok(Case {
+    Ok(CaseText {
         id,
         group: raw.group,
-        set,
+        policies,
         request,
         expected,
-        offsets,
     })
 }
 

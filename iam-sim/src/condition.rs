@@ -273,8 +273,8 @@ impl std::ops::Not for Tri {
 /// A compiled policy value of a condition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    /// A literal string (lowercased for the ignore-case family).
-    Str(String),
+    /// A literal string (lowercased for the ignore-case family); inline up to 24 bytes.
+    Str(crate::policy::Text),
     /// A glob.
     Glob(Pattern),
     /// An ARN pattern: partition, service, region, account, resource.
@@ -306,8 +306,12 @@ impl Value {
             }
         }
         match base.family() {
-            Family::String | Family::Binary => Value::Str(text.to_owned()),
-            Family::StringIgnoreCase => Value::Str(text.to_ascii_lowercase()),
+            Family::String | Family::Binary => Value::Str(text.into()),
+            Family::StringIgnoreCase => {
+                let mut s = crate::policy::Text::from(text);
+                s.make_ascii_lowercase();
+                Value::Str(s)
+            }
             Family::Like => Value::Glob(Pattern::new(text, Case::Sensitive)),
             Family::Arn => arn_pattern(text.bytes().map(|b| match b {
                 b'*' => Token::Any,
@@ -381,27 +385,32 @@ pub fn arn_pattern_with(
         Token::Lit(b':'),
     ];
     let rest = toks.strip_prefix(&prefix[..])?;
-    let mut parts: Vec<&[Token]> = Vec::with_capacity(5);
+    // The first four parts end at the first four literal colons; the resource part is the rest.
+    let mut parts: [&[Token]; 5] = [&[]; 5];
+    let mut found = 0;
     let mut start = 0;
     for (i, t) in rest.iter().enumerate() {
-        if parts.len() == 4 {
+        if found == 4 {
             break;
         }
         if *t == Token::Lit(b':') {
-            parts.push(rest.get(start..i)?);
+            parts[found] = rest.get(start..i)?;
+            found += 1;
             start = i + 1;
         }
     }
-    if parts.len() != 4 {
+    if found != 4 {
         return None;
     }
-    parts.push(rest.get(start..)?);
+    parts[4] = rest.get(start..)?;
     let mk = |i: usize| Pattern::from_token_slice(parts[i], cases[i]);
     let literal = parts[..4]
         .iter()
         .all(|p| p.iter().all(|t| matches!(t, Token::Lit(_))));
     let prefix = literal.then(|| {
-        let mut b = b"arn:".to_vec();
+        let len = 4 + parts[..4].iter().map(|p| p.len() + 1).sum::<usize>();
+        let mut b = Vec::with_capacity(len);
+        b.extend_from_slice(b"arn:");
         for p in &parts[..4] {
             b.extend(p.iter().filter_map(|t| {
                 if let Token::Lit(c) = t {

@@ -9,7 +9,7 @@ use crate::arn::{Arn, is_account_id};
 use crate::condition::{self, Base, Operator, SetQualifier, Tri, Value};
 use crate::diag::Span;
 use crate::glob::{Case, Pattern, Token};
-use crate::policy::{Effect, Policy, PrincipalValue, Statement};
+use crate::policy::{Effect, Policy, PrincipalValue, Statement, Text};
 use crate::template;
 
 // ---------------------------------------------------------------------------------------------
@@ -320,16 +320,16 @@ pub enum Grant {
 #[derive(Debug, Clone, PartialEq)]
 enum PVal {
     Everyone,
-    Account(String),
+    Account(Text),
     Role {
-        account: String,
-        name: String,
-        arn: String,
+        account: Text,
+        name: Text,
+        arn: Text,
     },
-    Exact(String),
-    Service(String),
-    Federated(String),
-    Canonical(String),
+    Exact(Text),
+    Service(Text),
+    Federated(Text),
+    Canonical(Text),
     Invalid,
 }
 
@@ -343,7 +343,7 @@ enum CPrincipal {
 #[derive(Debug, Clone, PartialEq)]
 struct CCond {
     op: Option<Operator>,
-    key: String,
+    key: Text,
     values: Vec<Value>,
     block: usize,
     entry: usize,
@@ -431,7 +431,7 @@ fn compile_statement(s: &Statement, vars: bool) -> CStatement {
             r.broken,
         )
     });
-    let mut conds = Vec::new();
+    let mut conds = Vec::with_capacity(s.conditions.iter().map(|b| b.entries.len().max(1)).sum());
     let mut broken = s.broken;
     for (bi, block) in s.conditions.iter().enumerate() {
         let op = Operator::parse(&block.operator.value);
@@ -448,7 +448,11 @@ fn compile_statement(s: &Statement, vars: bool) -> CStatement {
             };
             conds.push(CCond {
                 op,
-                key: entry.key.value.as_str().to_ascii_lowercase(),
+                key: {
+                    let mut k = Text::from(entry.key.value.as_str());
+                    k.make_ascii_lowercase();
+                    k
+                },
                 values,
                 block: bi,
                 entry: ei,
@@ -458,7 +462,7 @@ fn compile_statement(s: &Statement, vars: bool) -> CStatement {
             // An unknown operator with an empty block: nothing to evaluate, still unknown.
             conds.push(CCond {
                 op: None,
-                key: String::new(),
+                key: Text::default(),
                 values: Vec::new(),
                 block: bi,
                 entry: 0,
@@ -531,33 +535,37 @@ fn compile_principal(kind: &str, v: &str) -> PVal {
                 return PVal::Everyone;
             }
             if is_account_id(v) {
-                return PVal::Account(v.to_owned());
+                return PVal::Account(Text::from(v));
             }
             let Some(arn) = Arn::parse(v) else {
-                return PVal::Exact(v.to_owned());
+                return PVal::Exact(Text::from(v));
             };
             if v.contains('*') || v.contains('?') {
                 return PVal::Invalid;
             }
             match (arn.service, arn.resource) {
-                ("iam", "root") => PVal::Account(arn.account.to_owned()),
+                ("iam", "root") => PVal::Account(Text::from(arn.account)),
                 ("iam", r) if r.starts_with("role/") => PVal::Role {
-                    account: arn.account.to_owned(),
-                    name: r.rsplit('/').next().unwrap_or("").to_ascii_lowercase(),
-                    arn: v.to_owned(),
+                    account: Text::from(arn.account),
+                    name: {
+                        let mut n = Text::from(r.rsplit('/').next().unwrap_or(""));
+                        n.make_ascii_lowercase();
+                        n
+                    },
+                    arn: Text::from(v),
                 },
-                _ => PVal::Exact(v.to_owned()),
+                _ => PVal::Exact(Text::from(v)),
             }
         }
         "Service" => {
             if v.contains('*') {
                 PVal::Invalid
             } else {
-                PVal::Service(v.to_owned())
+                PVal::Service(Text::from(v))
             }
         }
-        "Federated" => PVal::Federated(v.to_owned()),
-        "CanonicalUser" => PVal::Canonical(v.to_owned()),
+        "Federated" => PVal::Federated(Text::from(v)),
+        "CanonicalUser" => PVal::Canonical(Text::from(v)),
         _ => PVal::Invalid,
     }
 }

@@ -27,10 +27,11 @@ pub fn parse(text: &str) -> Option<(Tape<'_>, bool)> {
         pos: 0,
         depth: 0,
         plain: true,
-        // A compact policy has about one node per 15 bytes; this keeps the tape of a small
-        // one under the allocator's small-block size.
+        // A policy written without whitespace (as in a case line, or as SDKs send it) has
+        // about one node per 11 bytes, a pretty-printed one one per 16 or more: room for the
+        // compact kind means the tape never grows.
         tape: Tape {
-            nodes: Vec::with_capacity(text.len() / 16 + 4),
+            nodes: Vec::with_capacity(text.len() / 10 + 4),
         },
     };
     s.skip_ws();

@@ -55,16 +55,20 @@ struct Piece {
     min_len: usize,
 }
 
+/// The literal text of the common shapes, inline up to 24 bytes: action names, ARN parts and
+/// most condition values need no heap allocation of their own.
+type Lit = smallvec::SmallVec<[u8; 24]>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Strategy {
     /// `*` alone (or only stars).
     Any,
     /// No wildcard at all.
-    Exact(Box<[u8]>),
+    Exact(Lit),
     /// `literal*`.
-    Prefix(Box<[u8]>),
+    Prefix(Lit),
     /// `*literal`.
-    Suffix(Box<[u8]>),
+    Suffix(Lit),
     /// Everything else.
     General {
         pieces: Box<[Piece]>,
@@ -103,22 +107,17 @@ impl Shape {
         }
     }
 
-    fn pattern(self, literal: &[u8], case: Case) -> Pattern {
-        let lit = fold_bytes(literal, case);
+    /// The pattern of this shape with literal text `lit` (not yet folded for `case`).
+    fn pattern(self, mut lit: Lit, case: Case) -> Pattern {
+        if case == Case::Insensitive {
+            lit.make_ascii_lowercase();
+        }
         let strategy = match self {
             Shape::Exact => Strategy::Exact(lit),
             Shape::Prefix => Strategy::Prefix(lit),
             Shape::Suffix => Strategy::Suffix(lit),
         };
         Pattern { strategy, case }
-    }
-}
-
-fn fold_bytes(b: &[u8], case: Case) -> Box<[u8]> {
-    if case == Case::Insensitive {
-        b.to_ascii_lowercase().into_boxed_slice()
-    } else {
-        b.into()
     }
 }
 
@@ -140,14 +139,14 @@ impl Pattern {
             b.first() == Some(&b'*'),
             b.last() == Some(&b'*'),
         ) {
-            Some(shape) => shape.pattern(&b[shape.literal(b.len())], case),
+            Some(shape) => shape.pattern(Lit::from_slice(&b[shape.literal(b.len())]), case),
             None => Self::from_tokens(tokens(pattern), case),
         }
     }
 
     /// Compiles a literal string: no character is a wildcard.
     pub fn literal(text: &str, case: Case) -> Self {
-        Shape::Exact.pattern(text.as_bytes(), case)
+        Shape::Exact.pattern(Lit::from_slice(text.as_bytes()), case)
     }
 
     /// Compiles a token sequence that is already split (ARN parts).
@@ -160,17 +159,17 @@ impl Pattern {
         let any = |t: Option<&Token>| t == Some(&Token::Any);
         match Shape::of(wildcards, n, any(tokens.first()), any(tokens.last())) {
             Some(shape) => {
-                let lits: Vec<u8> = tokens[shape.literal(n)]
-                    .iter()
-                    .filter_map(|t| {
-                        if let Token::Lit(b) = t {
-                            Some(*b)
-                        } else {
-                            None
-                        }
-                    })
-                    .collect();
-                shape.pattern(&lits, case)
+                // The literal range holds no wildcard, so every token is a byte.
+                let range = shape.literal(n);
+                let mut lits = Lit::with_capacity(range.len());
+                lits.extend(tokens[range].iter().filter_map(|t| {
+                    if let Token::Lit(b) = t {
+                        Some(*b)
+                    } else {
+                        None
+                    }
+                }));
+                shape.pattern(lits, case)
             }
             None => Self::from_tokens(tokens.iter().copied(), case),
         }
@@ -223,15 +222,15 @@ impl Pattern {
         let pieces: Vec<Piece> = pieces.into_iter().map(Piece::new).collect();
         let strategy = match (pieces.as_slice(), starts_any, ends_any) {
             ([], true, _) => Strategy::Any,
-            ([], false, _) => Strategy::Exact(Box::new([])),
+            ([], false, _) => Strategy::Exact(Lit::new()),
             ([p], false, false) if p.literal.is_some() => {
-                Strategy::Exact(p.literal.clone().unwrap_or_default())
+                Strategy::Exact(Lit::from_slice(p.literal.as_deref().unwrap_or_default()))
             }
             ([p], false, true) if p.literal.is_some() => {
-                Strategy::Prefix(p.literal.clone().unwrap_or_default())
+                Strategy::Prefix(Lit::from_slice(p.literal.as_deref().unwrap_or_default()))
             }
             ([p], true, false) if p.literal.is_some() => {
-                Strategy::Suffix(p.literal.clone().unwrap_or_default())
+                Strategy::Suffix(Lit::from_slice(p.literal.as_deref().unwrap_or_default()))
             }
             _ => Strategy::General {
                 pieces: pieces.into_boxed_slice(),
