@@ -43,19 +43,21 @@ pub fn parse(text: &str) -> Option<(Tape<'_>, bool)> {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any byte of `v` is zero (exact as an existence test).
-fn has_zero(v: u64) -> bool {
-    v.wrapping_sub(ONES) & !v & HIGH != 0
+/// The high bit of every zero byte of `v`, and possibly of bytes above one (a borrow): the
+/// lowest set bit is always exact.
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(ONES) & !v & HIGH
 }
 
-/// Whether any of the eight bytes needs the byte loop of [`Scanner::string`]: a quote, a
-/// backslash, a control character, DEL or a non-ASCII byte.
-fn has_special(w: u64) -> bool {
-    has_zero(w ^ (ONES * u64::from(b'"')))
-        || has_zero(w ^ (ONES * u64::from(b'\\')))
-        || has_zero(w ^ (ONES * 0x7f))
+/// The bytes of `w` that need the byte loop of [`Scanner::string`] — a quote, a backslash, a
+/// control character, DEL or a non-ASCII byte — as high bits. Borrows may mark bytes above the
+/// first such byte, never below it, so `trailing_zeros() / 8` is the index of the first.
+fn special_bytes(w: u64) -> u64 {
+    zero_bytes(w ^ (ONES * u64::from(b'"')))
+        | zero_bytes(w ^ (ONES * u64::from(b'\\')))
+        | zero_bytes(w ^ (ONES * 0x7f))
         // A byte below 0x20, or one with the high bit set.
-        || (w.wrapping_sub(ONES * 0x20) | w) & HIGH != 0
+        | ((w.wrapping_sub(ONES * 0x20) | w) & HIGH)
 }
 
 struct Scanner<'a> {
@@ -122,10 +124,12 @@ impl<'a> Scanner<'a> {
         // (policy strings are short: a byte loop beats setting up a vector search).
         let mut at = body;
         let end = loop {
-            // Eight ordinary bytes at a time; the byte loop below handles anything special.
+            // Eight ordinary bytes at a time, then straight to the first special byte, which
+            // the match below handles.
             while let Some(chunk) = self.src.get(at..at + 8) {
-                let word = u64::from_le_bytes(chunk.try_into().ok()?);
-                if has_special(word) {
+                let special = special_bytes(u64::from_le_bytes(chunk.try_into().ok()?));
+                if special != 0 {
+                    at += (special.trailing_zeros() / 8) as usize;
                     break;
                 }
                 at += 8;
@@ -332,19 +336,37 @@ mod tests {
     }
 
     #[test]
-    fn word_check_finds_every_special_byte() {
-        for special in [b'"', b'\\', 0x00, 0x1f, 0x7f, 0x80, 0xff] {
+    fn word_check_finds_the_first_special_byte() {
+        let first = |bytes: [u8; 8]| {
+            let m = special_bytes(u64::from_le_bytes(bytes));
+            (m != 0).then(|| m.trailing_zeros() as usize / 8)
+        };
+        let specials = [b'"', b'\\', 0x00, 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xff];
+        for special in specials {
             for at in 0..8 {
                 let mut bytes = *b"abcdefgh";
                 bytes[at] = special;
-                assert!(
-                    has_special(u64::from_le_bytes(bytes)),
-                    "{special:#x} at {at}"
-                );
+                assert_eq!(first(bytes), Some(at), "{special:#x} at {at}");
+                // A second special byte above the first (borrows run upwards) changes nothing.
+                for (later, other) in (at + 1..8).zip(specials.iter().cycle()) {
+                    let mut two = bytes;
+                    two[later] = *other;
+                    assert_eq!(
+                        first(two),
+                        Some(at),
+                        "{special:#x} at {at}, {other:#x} at {later}"
+                    );
+                }
             }
         }
-        for plain in [*b"abcdefgh", *b"  ~!#$[]", *b"arn:aws:", *b"/*?{}:,."] {
-            assert!(!has_special(u64::from_le_bytes(plain)), "{plain:?}");
+        for plain in [
+            *b"abcdefgh",
+            *b"  ~!#$[]",
+            *b"arn:aws:",
+            *b"/*?{}:,.",
+            *b" !~~~~~~",
+        ] {
+            assert_eq!(first(plain), None, "{plain:?}");
         }
     }
 
