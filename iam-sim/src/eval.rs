@@ -144,10 +144,17 @@ pub enum ContextValue {
     Multi(Vec<String>),
 }
 
-/// Condition keys of a request; key names are compared without case.
+/// Condition keys of a request; key names are compared without case. Keys are stored
+/// lowercased and inline up to 24 bytes, so a lookup reads one contiguous array.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    entries: Vec<(String, ContextValue)>,
+    entries: Vec<(Text, ContextValue)>,
+}
+
+fn lowercase_key(key: &str) -> Text {
+    let mut k = Text::from(key);
+    k.make_ascii_lowercase();
+    k
 }
 
 impl Context {
@@ -158,7 +165,7 @@ impl Context {
 
     /// Sets a key (replacing a key that differs only in case).
     pub fn insert(&mut self, key: &str, value: ContextValue) {
-        let k = key.to_ascii_lowercase();
+        let k = lowercase_key(key);
         if let Some(e) = self.entries.iter_mut().find(|(ek, _)| *ek == k) {
             e.1 = value;
         } else {
@@ -168,8 +175,9 @@ impl Context {
 
     /// Sets a key only when absent.
     pub fn insert_default(&mut self, key: &str, value: ContextValue) {
-        if self.get(&key.to_ascii_lowercase()).is_none() {
-            self.insert(key, value);
+        let k = lowercase_key(key);
+        if self.get(&k).is_none() {
+            self.entries.push((k, value));
         }
     }
 
@@ -190,7 +198,7 @@ impl Context {
     }
 
     /// The entries, keys lowercased.
-    pub fn entries(&self) -> &[(String, ContextValue)] {
+    pub fn entries(&self) -> &[(Text, ContextValue)] {
         &self.entries
     }
 }
@@ -364,7 +372,9 @@ struct CStatement {
 /// A policy ready for evaluation; keeps its parsed form for explanations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompiledPolicy {
-    policy: Policy,
+    /// Boxed: explanations need it, decisions never read it, so it stays out of the way of the
+    /// statements in a [`PolicySet`] (a compiled policy is two pointers and a length).
+    policy: Box<Policy>,
     statements: Vec<CStatement>,
 }
 
@@ -377,7 +387,10 @@ impl CompiledPolicy {
             .iter()
             .map(|s| compile_statement(s, vars))
             .collect();
-        Self { policy, statements }
+        Self {
+            policy: Box::new(policy),
+            statements,
+        }
     }
 
     /// Parses and compiles.
