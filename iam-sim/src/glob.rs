@@ -332,11 +332,29 @@ impl Piece {
 pub fn is_match_once(pattern: &str, text: &str, case: Case) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let ci = case == Case::Insensitive;
+    let same = |a: &[u8], b: &[u8]| {
+        if ci {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
+    // The common shapes at once: no wildcard, or one trailing `*` (`arn:…:fargateprofile/c/*`).
+    match memchr::memchr2(b'*', b'?', p) {
+        None => return same(p, t),
+        Some(i) if i + 1 == p.len() && p[i] == b'*' => {
+            return t.len() >= i && same(&p[..i], &t[..i]);
+        }
+        Some(_) => {}
+    }
+    // From here on the pattern is only stars: whatever text is left matches.
+    let tail_stars = p.iter().rposition(|b| *b != b'*').map_or(0, |i| i + 1);
     let (mut pi, mut ti) = (0, 0);
     // Where to resume after the last `*`: pattern index after it, text index it covers up to.
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
         let step = match p.get(pi) {
+            Some(b'*') if pi >= tail_stars => return true,
             Some(b'*') => {
                 star = Some((pi + 1, ti));
                 pi += 1;

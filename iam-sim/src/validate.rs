@@ -1278,7 +1278,7 @@ fn check_federated_action(
     span: Span,
     path: &dyn Fn() -> String,
 ) {
-    let oidc = provider.contains(":oidc-provider/")
+    let oidc = oidc_host(provider).is_some()
         || provider == "accounts.google.com"
         || provider == "graph.facebook.com"
         || provider == "www.amazon.com"
@@ -1315,8 +1315,7 @@ fn check_federated_action(
             path(),
         );
     }
-    if oidc && provider.contains(":oidc-provider/") && v.ty == PolicyType::Trust {
-        let host = provider.split(":oidc-provider/").nth(1).unwrap_or("");
+    if let (true, Some(host), PolicyType::Trust) = (oidc, oidc_host(provider), v.ty) {
         let conditioned = s
             .conditions
             .iter()
@@ -1335,6 +1334,12 @@ fn check_federated_action(
 }
 
 /// Whether a condition key is `HOST:…` (the OIDC provider's own keys), ignoring ASCII case.
+/// The issuer host of an OIDC provider ARN (`…:oidc-provider/HOST`), when it is one.
+fn oidc_host(provider: &str) -> Option<&str> {
+    const MARK: &[u8] = b":oidc-provider/";
+    memchr::memmem::find(provider.as_bytes(), MARK).map(|i| &provider[i + MARK.len()..])
+}
+
 fn claim_host_is(key: &str, host: &str) -> bool {
     key.len() > host.len()
         && key.as_bytes()[host.len()] == b':'
@@ -1559,9 +1564,17 @@ fn check_fargate(
         };
         let region = region.unwrap_or("us-east-1");
         let account = account.unwrap_or("000000000000");
-        let sample = format!(
-            "arn:aws:eks:{region}:{account}:fargateprofile/{cluster}/any-profile/00000000-0000-0000-0000-000000000000"
-        );
+        // A profile ARN of this cluster (built without `format!`: this runs for every file).
+        let sample = [
+            "arn:aws:eks:",
+            region,
+            ":",
+            account,
+            ":fargateprofile/",
+            cluster,
+            "/any-profile/00000000-0000-0000-0000-000000000000",
+        ]
+        .concat();
         for (b, e) in source_conds {
             if !e.key.value.eq_ignore_ascii_case("aws:sourcearn") {
                 if e.key.value.eq_ignore_ascii_case("aws:sourceaccount")
@@ -1631,7 +1644,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
                 .collect::<Vec<_>>(),
             _ => Vec::new(),
         })
-        .filter(|(_, v, _)| v.contains(":oidc-provider/"))
+        .filter(|(_, v, _)| oidc_host(v).is_some())
         .collect();
     let web: Vec<&(&Statement, &str, Span)> = fed
         .iter()
@@ -1665,7 +1678,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
                 format!("{base}.Principal.Federated"),
             );
         }
-        let host = prov.split(":oidc-provider/").nth(1).unwrap_or("");
+        let host = oidc_host(prov).unwrap_or("");
         let entries: Vec<(
             &crate::policy::ConditionBlock,
             &crate::policy::ConditionEntry,
@@ -1691,23 +1704,27 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
                 format!("{base}.Principal.Federated"),
             );
         }
+        // The subject the pod's token carries, when the service account is given.
+        let want = namespace
+            .zip(sa)
+            .map(|(ns, name)| (ns, name, ["system:serviceaccount:", ns, ":", name].concat()));
         for (b, e) in &subs {
             let op = Operator::parse(&b.operator.value);
+            // Paths are only formatted for a finding.
+            let path = || format!("{base}.Condition.{}.{}", b.operator.value, e.key.value);
             for x in &e.values {
                 let val = &x.value.0;
-                let path = format!("{base}.Condition.{}.{}", b.operator.value, e.key.value);
                 if op.is_some_and(|o| o.base == Base::StringEquals)
                     && (val.contains('*') || val.contains('?'))
                 {
-                    v.push("FS208", format!("`{val}` is compared literally by `StringEquals`, so its `*` matches only a `*`"), Some("use `StringLike` for a pattern".into()), x.span, path.clone());
+                    v.push("FS208", format!("`{val}` is compared literally by `StringEquals`, so its `*` matches only a `*`"), Some("use `StringLike` for a pattern".into()), x.span, path());
                 }
-                if let (Some(ns), Some(name)) = (namespace, sa) {
-                    let want = format!("system:serviceaccount:{ns}:{name}");
+                if let Some((ns, name, want)) = &want {
                     let like = op.is_some_and(|o| o.base == Base::StringLike);
                     let ok = if like {
-                        crate::glob::is_match_once(val, &want, Case::Sensitive)
+                        crate::glob::is_match_once(val, want, Case::Sensitive)
                     } else {
-                        *val == want
+                        val == want
                     };
                     if !ok && op.is_some_and(|o| !o.base.negated()) {
                         v.push(
@@ -1715,7 +1732,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
                             format!("`{val}` does not name service account `{ns}/{name}`"),
                             Some(format!("use \"{want}\"")),
                             x.span,
-                            path.clone(),
+                            path(),
                         );
                     }
                 }
