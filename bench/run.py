@@ -2,7 +2,7 @@
 
     bench/run                 install peers if missing, generate, measure, write the report
     bench/run --install-only  only install the peers (CI does this before `cargo test`)
-    bench/run --rounds N      rounds per tool (default 5)
+    bench/run --rounds N      rounds per tool (default 9)
 
 Peers go to bench/peers/ (ignored by git): the npm packages pinned in bench/package.json and the
 PyPI packages pinned in bench/requirements.txt. The workload goes to bench/work/. The tables are
@@ -74,7 +74,7 @@ def machine():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--install-only", action="store_true")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--seed", type=int, default=20261125)
     ap.add_argument("--cases", type=int, default=12000)
     ap.add_argument("--files", type=int, default=1200)

@@ -20,6 +20,8 @@ const FROM_TEXT: &str = "policies from text";
 struct Series {
     kind: String,
     rates: Vec<f64>,
+    /// Rates on the cases the tool answered (peers that time each call report them).
+    answered: Vec<f64>,
     decisions: Option<Vec<Value>>,
     flagged: Option<Vec<Value>>,
     error: Option<String>,
@@ -63,7 +65,7 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
     let files = read_jsonl(&work.join("files.jsonl"))?;
     let machine = std::fs::read_to_string(work.join("machine.txt")).unwrap_or_default();
 
-    let mut series: BTreeMap<(String, String, String), Series> = BTreeMap::new();
+    let mut series: BTreeMap<Key, Series> = BTreeMap::new();
     for r in &results {
         let tool = r["tool"].as_str().unwrap_or("?").to_owned();
         let mode = r["mode"].as_str().unwrap_or("").to_owned();
@@ -71,6 +73,7 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
         let s = series.entry((tool, mode, set)).or_insert_with(|| Series {
             kind: r["kind"].as_str().unwrap_or("").to_owned(),
             rates: Vec::new(),
+            answered: Vec::new(),
             decisions: None,
             flagged: None,
             error: None,
@@ -86,6 +89,13 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
         if secs > 0.0 && n > 0 {
             s.rates.push(n as f64 / secs);
         }
+        let (an, asecs) = (
+            r["answered_n"].as_u64().unwrap_or(0),
+            r["answered_seconds"].as_f64().unwrap_or(0.0),
+        );
+        if an > 0 && asecs > 0.0 {
+            s.answered.push(an as f64 / asecs);
+        }
         if s.decisions.is_none() {
             s.decisions = r["decisions"].as_array().cloned();
         }
@@ -93,7 +103,7 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
             s.flagged = r["flagged"].as_array().cloned();
         }
     }
-    let label = |(tool, mode, _): &(String, String, String)| {
+    let label = |(tool, mode, _): &Key| {
         if mode.is_empty() {
             tool.clone()
         } else {
@@ -128,9 +138,19 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
     let _ = writeln!(md, "#### Evaluation\n");
     let _ = writeln!(
         md,
-        "| tool | decisions/s | slowest – fastest round | fargate-sim from text is | fargate-sim compiled is | correct | errors |\n|---|---|---|---|---|---|---|"
+        "| tool | decisions/s | slowest – fastest round | on the cases it answers | fargate-sim from text is | fargate-sim compiled is | correct | errors |\n|---|---|---|---|---|---|---|---|"
     );
-    for (key, s) in series.iter().filter(|(_, s)| s.kind == "eval") {
+    // This project's modes first, in the order the text explains them, then the peers.
+    let mut eval_rows: Vec<(&Key, &Series)> =
+        series.iter().filter(|(_, s)| s.kind == "eval").collect();
+    eval_rows.sort_by_key(|(k, _)| {
+        let rank = [FROM_TEXT, "compiled", "case lines"]
+            .iter()
+            .position(|m| *m == k.1)
+            .unwrap_or(3);
+        (k.0 != "fargate-sim", rank, k.0.clone(), k.1.clone())
+    });
+    for (key, s) in eval_rows {
         let med = median(&s.rates);
         let lo = s.rates.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = s.rates.iter().copied().fold(0.0, f64::max);
@@ -154,9 +174,14 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
                     )
                 });
         if let Some(e) = &s.error {
-            let _ = writeln!(md, "| {} | not run: {e} | | | | | |", label(key));
+            let _ = writeln!(md, "| {} | not run: {e} | | | | | | |", label(key));
             continue;
         }
+        let answered = if s.answered.is_empty() {
+            "—".to_owned()
+        } else {
+            fmt_rate(median(&s.answered))
+        };
         let (vs_e2e, vs_compiled) = if key.0 == "fargate-sim" {
             ("—".to_owned(), "—".to_owned())
         } else {
@@ -164,7 +189,7 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} – {} | {vs_e2e} | {vs_compiled} | {correct} | {errors} |",
+            "| {} | {} | {} – {} | {answered} | {vs_e2e} | {vs_compiled} | {correct} | {errors} |",
             label(key),
             fmt_rate(med),
             fmt_rate(lo),

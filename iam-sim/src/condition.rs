@@ -443,14 +443,20 @@ pub fn arn_like_once(pattern: &str, text: &str) -> bool {
     let Some(arn) = Arn::parse(text) else {
         return false;
     };
-    let mut parts = rest.splitn(5, ':');
-    let pats: [Option<&str>; 5] = std::array::from_fn(|_| parts.next());
-    if pats[4].is_none() {
-        return false;
+    // The pattern's first four parts end at its first four colons (a byte loop: the parts are
+    // a few bytes each, too short for a vector search to pay off); the rest is the resource.
+    let [partition, service, region, account, resource] = arn.parts();
+    let mut rest = rest;
+    for part in [partition, service, region, account] {
+        let Some(colon) = rest.bytes().position(|b| b == b':') else {
+            return false;
+        };
+        if !crate::glob::is_match_once(&rest[..colon], part, Case::Sensitive) {
+            return false;
+        }
+        rest = &rest[colon + 1..];
     }
-    pats.iter()
-        .zip(arn.parts())
-        .all(|(p, part)| p.is_some_and(|p| crate::glob::is_match_once(p, part, Case::Sensitive)))
+    crate::glob::is_match_once(rest, resource, Case::Sensitive)
 }
 
 /// Whether an ARN pattern matches an ARN text, part by part.

@@ -132,6 +132,18 @@ proptest! {
     }
 
     #[test]
+    fn one_shot_matching_without_case_agrees_with_the_compiled_pattern(
+        p in "[aAbB*?:]{0,8}",
+        t in "[aAbB:]{0,10}",
+    ) {
+        // Covers the shapes matched at once (no wildcard, one trailing `*`) and the general walk.
+        prop_assert_eq!(
+            iam_sim::glob::is_match_once(&p, &t, Case::Insensitive),
+            Pattern::new(&p, Case::Insensitive).is_match(&t)
+        );
+    }
+
+    #[test]
     fn wildcard_matcher_agrees_on_multibyte_text(p in "[aé*?]{0,6}", t in "[aé]{0,8}") {
         let pc: Vec<char> = p.chars().collect();
         let tc: Vec<char> = t.chars().collect();
