@@ -178,7 +178,7 @@ pub fn read_case<'a>(line: &'a str) -> Result<CaseText<'a>, String> {
             offset: (text.as_ptr() as usize).saturating_sub(base),
         }
     };
-    fn list<'a>(r: Option<&'a RawValue>) -> Result<Vec<&'a RawValue>, String> {
+    fn list(r: Option<&RawValue>) -> Result<Vec<&RawValue>, String> {
         match r {
             None => Ok(Vec::new()),
             Some(v) if v.get().trim_start().starts_with('[') => {
