@@ -270,6 +270,26 @@ impl Reader<'_> {
         // Policy objects have a handful of keys: the first sixteen are compared with the keys
         // before them, beyond that a hash set takes over.
         const SMALL: usize = 16;
+        // First a filter: one bit per key from its length and end bytes. Distinct bits mean
+        // distinct keys, which is the answer for nearly every object; only a shared bit (a
+        // possible duplicate) pays for the exact comparison below.
+        let mut bits = 0u64;
+        let mut maybe = false;
+        for key in obj.names() {
+            let b = key.value.as_bytes();
+            let (first, last) = (b.first().copied(), b.last().copied());
+            let h =
+                b.len() * 31 + usize::from(first.unwrap_or(0)) * 7 + usize::from(last.unwrap_or(0));
+            let bit = 1u64 << (h % 64);
+            if bits & bit != 0 {
+                maybe = true;
+                break;
+            }
+            bits |= bit;
+        }
+        if !maybe {
+            return false;
+        }
         let mut seen: HashMap<&str, ()> = HashMap::new();
         let mut dup = false;
         for (i, key) in obj.names().enumerate() {

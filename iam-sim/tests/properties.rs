@@ -144,6 +144,25 @@ proptest! {
     }
 
     #[test]
+    fn every_repeated_key_is_reported_and_no_other(keys in prop::collection::vec("[ab]{0,3}", 0..24)) {
+        // Short keys over two letters: many share the filter's bit without being equal, and
+        // more than sixteen keys reach the hash-set path.
+        let members: Vec<String> = keys.iter().map(|k| format!("\"{k}\": \"v\"")).collect();
+        let text = format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {{"StringEquals": {{{}}}}}}}]}}"#,
+            members.join(", ")
+        );
+        let reported = iam_sim::Policy::parse(&text)
+            .unwrap()
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "IAM003")
+            .count();
+        let repeats = (0..keys.len()).filter(|&i| keys[..i].contains(&keys[i])).count();
+        prop_assert_eq!(reported, repeats, "{}", text);
+    }
+
+    #[test]
     fn wildcard_matcher_agrees_on_multibyte_text(p in "[aé*?]{0,6}", t in "[aé]{0,8}") {
         let pc: Vec<char> = p.chars().collect();
         let tc: Vec<char> = t.chars().collect();
