@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use fargate_sim_bench::{ours, read_jsonl, report, workload};
+use iam_sim::validate::Purpose;
 
 /// The same allocator as the `fargate-sim` binary.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use iam_sim::validate::Purpose;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -22,42 +22,15 @@ use serde_json::{Value, json};
 /// Returns one result object per mode.
 pub fn eval_round(lines: &[String]) -> Vec<Value> {
     let texts: Vec<Option<CaseText<'_>>> = lines.iter().map(|l| read_case(l).ok()).collect();
-    let from_text = timed(lines.len(), |first, decisions| {
-        for t in &texts {
-            let d = match t {
-                Some(t) => match t.policy_set() {
-                    Ok(set) => set.decide(&t.request).as_str(),
-                    Err(_) => "Error",
-                },
-                None => "Error",
-            };
-            if first {
-                decisions.push(d);
-            }
-        }
+    let from_text = timed(&texts, |t| {
+        t.as_ref()
+            .and_then(|t| Some(t.policy_set().ok()?.decide(&t.request)))
     });
-    let case_lines = timed(lines.len(), |first, decisions| {
-        for line in lines {
-            let d = match parse_case(line) {
-                Ok(c) => c.set.decide(&c.request).as_str(),
-                Err(_) => "Error",
-            };
-            if first {
-                decisions.push(d);
-            }
-        }
+    let case_lines = timed(lines, |line| {
+        parse_case(line).ok().map(|c| c.set.decide(&c.request))
     });
     let parsed: Vec<_> = lines.iter().map(|l| parse_case(l).ok()).collect();
-    let compiled = timed(lines.len(), |first, decisions| {
-        for c in &parsed {
-            let d = c
-                .as_ref()
-                .map_or("Error", |c| c.set.decide(&c.request).as_str());
-            if first {
-                decisions.push(d);
-            }
-        }
-    });
+    let compiled = timed(&parsed, |c| c.as_ref().map(|c| c.set.decide(&c.request)));
     [("policies from text", from_text), ("case lines", case_lines), ("compiled", compiled)]
         .into_iter()
         .map(|(mode, (n, seconds, decisions))| {
@@ -66,22 +39,24 @@ pub fn eval_round(lines: &[String]) -> Vec<Value> {
         .collect()
 }
 
-/// Runs `pass` in whole passes until [`MIN_SECONDS`] have gone by; `pass(first, decisions)`
-/// records the decisions on the first pass. Returns (decisions made, seconds, decisions).
-fn timed(
-    cases: usize,
-    mut pass: impl FnMut(bool, &mut Vec<&'static str>),
+/// Decides every item (`None`: the case could not be read) in whole passes until
+/// [`MIN_SECONDS`] have gone by. Returns (decisions made, seconds, the first pass's decisions).
+fn timed<T>(
+    items: &[T],
+    decide: impl Fn(&T) -> Option<iam_sim::Decision>,
 ) -> (usize, f64, Vec<&'static str>) {
-    let mut decisions = Vec::with_capacity(cases);
+    let name = |d: Option<iam_sim::Decision>| d.map_or("Error", iam_sim::Decision::as_str);
     let started = Instant::now();
-    let mut passes = 0usize;
-    while passes == 0 || started.elapsed().as_secs_f64() < MIN_SECONDS {
-        pass(passes == 0, &mut decisions);
+    let decisions: Vec<&'static str> = items.iter().map(|i| name(decide(i))).collect();
+    let mut passes = 1usize;
+    while started.elapsed().as_secs_f64() < MIN_SECONDS {
+        for i in items {
+            std::hint::black_box(decide(i));
+        }
         passes += 1;
     }
     let seconds = started.elapsed().as_secs_f64();
-    std::hint::black_box(&decisions);
-    (cases * passes, seconds, decisions)
+    (items.len() * passes, seconds, decisions)
 }
 
 /// A file to validate, with what its manifest says it is for.

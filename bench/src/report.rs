@@ -122,7 +122,7 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
         .iter()
         .map(|c| c["expected"].as_str().unwrap_or(""))
         .collect();
-    let ours_e2e = rate_of("fargate-sim", FROM_TEXT, "all");
+    let ours_from_text = rate_of("fargate-sim", FROM_TEXT, "all");
     let ours_compiled = rate_of("fargate-sim", "compiled", "all");
     let mut md = String::new();
     let _ = writeln!(md, "{BEGIN}\n");
@@ -182,14 +182,17 @@ pub fn write(work: &Path, docs: &Path) -> Result<(), String> {
         } else {
             fmt_rate(median(&s.answered))
         };
-        let (vs_e2e, vs_compiled) = if key.0 == "fargate-sim" {
+        let (vs_from_text, vs_compiled) = if key.0 == "fargate-sim" {
             ("—".to_owned(), "—".to_owned())
         } else {
-            (fmt_ratio(ours_e2e / med), fmt_ratio(ours_compiled / med))
+            (
+                fmt_ratio(ours_from_text / med),
+                fmt_ratio(ours_compiled / med),
+            )
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} – {} | {answered} | {vs_e2e} | {vs_compiled} | {correct} | {errors} |",
+            "| {} | {} | {} – {} | {answered} | {vs_from_text} | {vs_compiled} | {correct} | {errors} |",
             label(key),
             fmt_rate(med),
             fmt_rate(lo),
@@ -353,7 +356,15 @@ fn goals(
             .map(|(k, s)| (format!("{} ({})", k.0, k.1), median(&s.rates)))
             .filter(|(_, r)| *r > 0.0)
     };
-    let verdict = |ratio: f64, goal: f64| if ratio >= goal { "met" } else { "**not met**" };
+    // Our two rates against a peer's, each as "ratio (met)" or "ratio (**not met**)".
+    let cells = |ours: [f64; 2], rate: f64, goal: f64| {
+        ours.map(|r| {
+            let ratio = r / rate;
+            let verdict = if ratio >= goal { "met" } else { "**not met**" };
+            format!("{} ({verdict})", fmt_ratio(ratio))
+        })
+        .join(" | ")
+    };
     let _ = writeln!(md, "\n#### The goals, in this run\n");
     let _ = writeln!(
         md,
@@ -369,15 +380,8 @@ fn goals(
         let Some((name, rate)) = peer("eval", tool, mode, "all") else {
             continue;
         };
-        let (a, b) = (from_text / rate, compiled / rate);
-        let _ = writeln!(
-            md,
-            "| evaluation ≥ {goal}× | {name} | {} ({}) | {} ({}) |",
-            fmt_ratio(a),
-            verdict(a, goal),
-            fmt_ratio(b),
-            verdict(b, goal)
-        );
+        let row = cells([from_text, compiled], rate, goal);
+        let _ = writeln!(md, "| evaluation ≥ {goal}× | {name} | {row} |");
     }
     let _ = writeln!(
         md,
@@ -399,14 +403,10 @@ fn goals(
             ("parliament", parliament, 100.0),
         ] {
             let Some((name, rate)) = found else { continue };
-            let (a, b) = (plain / rate, role / rate);
+            let row = cells([plain, role], rate, goal);
             let _ = writeln!(
                 md,
-                "| validation ≥ {goal}× {label} | {name} | {set} | {} ({}) | {} ({}) |",
-                fmt_ratio(a),
-                verdict(a, goal),
-                fmt_ratio(b),
-                verdict(b, goal)
+                "| validation ≥ {goal}× {label} | {name} | {set} | {row} |"
             );
         }
     }

@@ -307,11 +307,7 @@ impl Value {
         }
         match base.family() {
             Family::String | Family::Binary => Value::Str(text.into()),
-            Family::StringIgnoreCase => {
-                let mut s = crate::policy::Text::from(text);
-                s.make_ascii_lowercase();
-                Value::Str(s)
-            }
+            Family::StringIgnoreCase => Value::Str(crate::policy::lowercase_text(text)),
             Family::Like => Value::Glob(Pattern::new(text, Case::Sensitive)),
             Family::Arn => arn_pattern(text.bytes().map(|b| match b {
                 b'*' => Token::Any,

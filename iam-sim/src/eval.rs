@@ -9,7 +9,7 @@ use crate::arn::{Arn, is_account_id};
 use crate::condition::{self, Base, Operator, SetQualifier, Tri, Value};
 use crate::diag::Span;
 use crate::glob::{Case, Pattern, Token};
-use crate::policy::{Effect, Policy, PrincipalValue, Statement, Text};
+use crate::policy::{Effect, Policy, PrincipalValue, Statement, Text, lowercase_text};
 use crate::template;
 
 // ---------------------------------------------------------------------------------------------
@@ -151,12 +151,6 @@ pub struct Context {
     entries: Vec<(Text, ContextValue)>,
 }
 
-fn lowercase_key(key: &str) -> Text {
-    let mut k = Text::from(key);
-    k.make_ascii_lowercase();
-    k
-}
-
 impl Context {
     /// An empty context.
     pub fn new() -> Self {
@@ -165,7 +159,7 @@ impl Context {
 
     /// Sets a key (replacing a key that differs only in case).
     pub fn insert(&mut self, key: &str, value: ContextValue) {
-        let k = lowercase_key(key);
+        let k = lowercase_text(key);
         if let Some(e) = self.entries.iter_mut().find(|(ek, _)| *ek == k) {
             e.1 = value;
         } else {
@@ -175,7 +169,7 @@ impl Context {
 
     /// Sets a key only when absent.
     pub fn insert_default(&mut self, key: &str, value: ContextValue) {
-        let k = lowercase_key(key);
+        let k = lowercase_text(key);
         if self.get(&k).is_none() {
             self.entries.push((k, value));
         }
@@ -461,11 +455,7 @@ fn compile_statement(s: &Statement, vars: bool) -> CStatement {
             };
             conds.push(CCond {
                 op,
-                key: {
-                    let mut k = Text::from(entry.key.value.as_str());
-                    k.make_ascii_lowercase();
-                    k
-                },
+                key: lowercase_text(&entry.key.value),
                 values,
                 block: bi,
                 entry: ei,
@@ -560,11 +550,7 @@ fn compile_principal(kind: &str, v: &str) -> PVal {
                 ("iam", "root") => PVal::Account(Text::from(arn.account)),
                 ("iam", r) if r.starts_with("role/") => PVal::Role {
                     account: Text::from(arn.account),
-                    name: {
-                        let mut n = Text::from(r.rsplit('/').next().unwrap_or(""));
-                        n.make_ascii_lowercase();
-                        n
-                    },
+                    name: lowercase_text(r.rsplit('/').next().unwrap_or("")),
                     arn: Text::from(v),
                 },
                 _ => PVal::Exact(Text::from(v)),

@@ -22,6 +22,13 @@ pub const MAX_POLICY_BYTES: usize = 1 << 20;
 /// principal types) are stored inline, without a heap allocation.
 pub type Text = compact_str::CompactString;
 
+/// `s` with ASCII letters lowercased, as a [`Text`] (no allocation up to 24 bytes).
+pub(crate) fn lowercase_text(s: &str) -> Text {
+    let mut t = Text::from(s);
+    t.make_ascii_lowercase();
+    t
+}
+
 /// A list in a policy (actions, principals, condition values, …): almost always one element,
 /// which is stored inline, without a heap allocation.
 pub type List<T> = smallvec::SmallVec<[T; 1]>;

@@ -1278,7 +1278,8 @@ fn check_federated_action(
     span: Span,
     path: &dyn Fn() -> String,
 ) {
-    let oidc = oidc_host(provider).is_some()
+    let host = oidc_host(provider);
+    let oidc = host.is_some()
         || provider == "accounts.google.com"
         || provider == "graph.facebook.com"
         || provider == "www.amazon.com"
@@ -1315,7 +1316,7 @@ fn check_federated_action(
             path(),
         );
     }
-    if let (true, Some(host), PolicyType::Trust) = (oidc, oidc_host(provider), v.ty) {
+    if let (Some(host), PolicyType::Trust) = (host, v.ty) {
         let conditioned = s
             .conditions
             .iter()
@@ -1333,7 +1334,6 @@ fn check_federated_action(
     }
 }
 
-/// Whether a condition key is `HOST:…` (the OIDC provider's own keys), ignoring ASCII case.
 /// The issuer host of an OIDC provider ARN (`…:oidc-provider/HOST`), when it is one.
 fn oidc_host(provider: &str) -> Option<&str> {
     const MARK: &[u8] = b":oidc-provider/";
@@ -1345,6 +1345,7 @@ fn oidc_host(provider: &str) -> Option<&str> {
         .map(|i| &provider[i + MARK.len()..])
 }
 
+/// Whether a condition key is `HOST:…` (the OIDC provider's own keys), ignoring ASCII case.
 fn claim_host_is(key: &str, host: &str) -> bool {
     key.len() > host.len()
         && key.as_bytes()[host.len()] == b':'
