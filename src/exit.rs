@@ -2,6 +2,8 @@
 
 use std::process::{ExitCode, Termination};
 
+use crate::output::Closed;
+
 /// What a run of `fargate-sim` ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -12,8 +14,11 @@ pub enum Exit {
     Failure,
     /// 2: it could not run (bad flag, unreadable input, no LocalStack).
     Error,
-    /// 130: interrupted by Ctrl-C (after cleaning up).
+    /// 130: interrupted by SIGINT (Ctrl-C), SIGTERM or SIGHUP (after cleaning up).
     Interrupted,
+    /// 141: standard output was closed by its reader (`| head`); the run stopped there, after
+    /// cleaning up. 141 is what a shell reports for a tool ended by SIGPIPE.
+    PipeClosed,
 }
 
 /// The table shown at the end of `--help`.
@@ -22,7 +27,8 @@ Exit status:
   0    success: the run worked and the answer is the good one
   1    the run worked and the answer is the bad one (mismatched cases, findings, failed demo)
   2    the tool could not run (bad flag, unreadable input, LocalStack unavailable)
-  130  interrupted by Ctrl-C; everything created was cleaned up first";
+  130  interrupted (SIGINT/Ctrl-C, SIGTERM, SIGHUP); what was created was cleaned up first
+  141  standard output was closed by its reader (`| head`); cleaned up first, nothing more printed";
 
 impl Termination for Exit {
     fn report(self) -> ExitCode {
@@ -31,6 +37,13 @@ impl Termination for Exit {
             Exit::Failure => 1,
             Exit::Error => 2,
             Exit::Interrupted => 130,
+            Exit::PipeClosed => 141,
         })
+    }
+}
+
+impl From<Closed> for Exit {
+    fn from(_: Closed) -> Self {
+        Exit::PipeClosed
     }
 }

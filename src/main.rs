@@ -5,6 +5,8 @@
 
 mod commands;
 mod exit;
+mod input;
+mod output;
 mod progress;
 mod render;
 

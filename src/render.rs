@@ -6,8 +6,7 @@ use iam_sim::{Diagnostic, LineIndex};
 
 /// `file:line:col: severity CODE name: message`, the source line with the span underlined,
 /// and the help sentence.
-pub fn diagnostic(d: &Diagnostic, path: &Path, text: &str) -> String {
-    let idx = LineIndex::new(text);
+pub fn diagnostic(d: &Diagnostic, path: &Path, text: &str, idx: &LineIndex) -> String {
     let start = idx.line_col(text, d.span.start);
     let end = idx.line_col(text, d.span.end);
     let width = if end.line == start.line {
@@ -23,7 +22,13 @@ pub fn diagnostic(d: &Diagnostic, path: &Path, text: &str) -> String {
         d.name,
         d.message
     );
-    s.push_str(&underline(text, start.line, start.column, width, 2));
+    s.push_str(&underline(
+        idx.line_text(text, start.line),
+        start.line,
+        start.column,
+        width,
+        2,
+    ));
     if let Some(h) = &d.help {
         s.push_str(&format!("  help: {h}\n"));
     }
@@ -32,26 +37,24 @@ pub fn diagnostic(d: &Diagnostic, path: &Path, text: &str) -> String {
 
 /// The source line `line` with a caret under column `column`.
 pub fn source_line(text: &str, line: usize, column: usize, indent: usize) -> String {
-    underline(text, line, column, 1, indent)
+    let idx = LineIndex::new(text);
+    underline(idx.line_text(text, line), line, column, 1, indent)
 }
 
-fn underline(text: &str, line: usize, column: usize, width: usize, indent: usize) -> String {
-    let Some(src) = text.lines().nth(line.saturating_sub(1)) else {
+fn underline(src: Option<&str>, line: usize, column: usize, width: usize, indent: usize) -> String {
+    let Some(src) = src else {
         return String::new();
     };
     let pad = " ".repeat(indent);
     let num = line.to_string();
     let gutter = " ".repeat(num.len());
-    // Keep very long lines readable: show at most 120 characters around the column.
-    let chars: Vec<char> = src.chars().collect();
-    let from = column.saturating_sub(60).min(chars.len());
-    let to = (from + 120).min(chars.len());
-    let shown: String = chars
-        .get(from..to)
-        .map(|c| c.iter().collect())
-        .unwrap_or_default();
+    // Keep very long lines readable: show at most 120 characters around the column (without
+    // collecting the whole line: a minified document is one long line with many findings).
+    let from = column.saturating_sub(60);
+    let shown: String = src.chars().skip(from).take(120).collect();
+    let shown_len = shown.chars().count();
     let caret_at = column.saturating_sub(1).saturating_sub(from);
-    let width = width.min(to.saturating_sub(from + caret_at)).max(1);
+    let width = width.min(shown_len.saturating_sub(caret_at)).max(1);
     format!(
         "{pad}{num} | {shown}\n{pad}{gutter} | {}{}\n",
         " ".repeat(caret_at),

@@ -223,6 +223,7 @@ pub fn read_case<'a>(line: &'a str) -> Result<CaseText<'a>, String> {
         );
     }
     let resource = req.resource.unwrap_or_else(|| "*".to_owned());
+    crate::eval::check_request(&req.action, &resource)?;
     let request = Request::new(
         &req.principal,
         &req.action,

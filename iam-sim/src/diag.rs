@@ -47,6 +47,14 @@ impl LineIndex {
         Self { starts }
     }
 
+    /// The text of line `line` (from 1) without its line end, if the text has that line.
+    pub fn line_text<'t>(&self, text: &'t str, line: usize) -> Option<&'t str> {
+        let start = *self.starts.get(line.checked_sub(1)?)?;
+        let end = self.starts.get(line).map_or(text.len(), |next| next - 1);
+        let l = text.get(start..end.max(start))?;
+        Some(l.strip_suffix('\r').unwrap_or(l))
+    }
+
     /// The line and column of byte `offset` in `text` (the text this index was built from).
     pub fn line_col(&self, text: &str, offset: usize) -> LineCol {
         let line = self.starts.partition_point(|s| *s <= offset).max(1);

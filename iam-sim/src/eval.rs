@@ -213,6 +213,27 @@ pub struct Request {
     is_assume: bool,
 }
 
+/// Checks that a request names one action and one resource, as every AWS request does: an
+/// action with `*` or `?` is a pattern, not a request (a policy simulator that matched it
+/// literally would answer a question nobody asked), and so is a resource ARN with a wildcard.
+/// The lone `*` stays accepted as the resource of actions that have no resource type.
+///
+/// # Errors
+/// A sentence naming the wildcard and what to ask instead.
+pub fn check_request(action: &str, resource: &str) -> Result<(), String> {
+    if action.contains(['*', '?']) {
+        return Err(format!(
+            "the action `{action}` has a wildcard; a request names one action (for example s3:GetObject): ask once per action"
+        ));
+    }
+    if resource != "*" && resource.contains(['*', '?']) {
+        return Err(format!(
+            "the resource `{resource}` has a wildcard; a request names one resource (for example arn:aws:s3:::bucket/key): ask once per resource"
+        ));
+    }
+    Ok(())
+}
+
 impl Request {
     /// Builds a request. The resource account defaults to the ARN's account field, else (S3)
     /// the caller's account. Principal keys AWS always sets are added when the context does

@@ -410,12 +410,79 @@ fn type_name(v: &Value<'_, '_>) -> &'static str {
     }
 }
 
+/// The finding for a document larger than [`MAX_POLICY_BYTES`]; `size` when it is known (a
+/// pipe is cut at the limit, so only "more than" is known).
+pub fn too_large(size: Option<u64>) -> Diagnostic {
+    let how_big = match size {
+        Some(s) => format!("{s} bytes"),
+        None => format!("more than {MAX_POLICY_BYTES} bytes"),
+    };
+    Diagnostic::new(
+        codes::TOO_LARGE.0,
+        codes::TOO_LARGE.1,
+        Severity::Error,
+        format!("the document is {how_big}; fargate-sim reads at most {MAX_POLICY_BYTES}"),
+        Span::new(0, 0),
+        String::new(),
+    )
+    .with_help(
+        "IAM policies are at most a few thousand characters; check that this is the right file",
+    )
+}
+
+/// The finding for a file that is not UTF-8 text: the first byte that is not, and where.
+pub fn not_utf8(offset: usize, byte: u8) -> Diagnostic {
+    Diagnostic::new(
+        codes::INVALID_CHARACTERS.0,
+        codes::INVALID_CHARACTERS.1,
+        Severity::Error,
+        format!("the file is not UTF-8 text: byte 0x{byte:02X} at offset {offset} does not begin a UTF-8 character; IAM reads policies as UTF-8"),
+        Span::new(offset, offset),
+        String::new(),
+    )
+    .with_help("save the file as UTF-8 (a Latin-1 or UTF-16 editor setting gives this)")
+}
+
+/// The first raw control character (U+0000–U+001F) inside a JSON string, if any: RFC 8259
+/// requires them escaped, and IAM rejects such a document as malformed.
+fn raw_control_in_string(text: &str) -> Option<(usize, u8)> {
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            } else if b < 0x20 {
+                return Some((i, b));
+            }
+        } else if b == b'"' {
+            in_string = true;
+        }
+    }
+    None
+}
+
 /// A fatal problem: code, message, span, help.
 pub(crate) type Fatal = ((&'static str, &'static str), String, Span, &'static str);
 
 /// Parses with `jsonc-parser` in strict JSON mode: every position is tracked, and syntax errors
 /// are worded by it.
 pub(crate) fn parse_exact(text: &str) -> Result<Tape<'_>, Fatal> {
+    // jsonc-parser accepts raw control characters inside strings; JSON (and IAM) does not.
+    // The fast front end already refuses them, so this runs only on the exact path.
+    if let Some((at, byte)) = raw_control_in_string(text) {
+        return Err((
+            codes::JSON_SYNTAX,
+            format!(
+                "a raw control character (U+{byte:04X}) inside a string; JSON requires it written as an escape (\\u{byte:04x})"
+            ),
+            Span::new(at, at + 1),
+            "escape the character, or remove it",
+        ));
+    }
     let opts = jsonc_parser::ParseOptions {
         allow_comments: false,
         allow_loose_object_property_names: false,
@@ -471,15 +538,17 @@ impl Policy {
             ),
         };
         if text.len() > MAX_POLICY_BYTES {
+            return Err(ParseError {
+                diagnostic: Box::new(too_large(Some(text.len() as u64))),
+            });
+        }
+        if text.starts_with('\u{feff}') {
             return Err(fatal(
-                codes::TOO_LARGE,
-                format!(
-                    "the document is {} bytes; fargate-sim reads at most {MAX_POLICY_BYTES}",
-                    text.len()
-                ),
-                Span::new(0, 0),
+                codes::JSON_SYNTAX,
+                "the document starts with a byte order mark (U+FEFF, bytes EF BB BF); IAM rejects it as malformed".into(),
+                Span::new(0, '\u{feff}'.len_utf8()),
                 "",
-                "IAM policies are at most a few thousand characters; check that this is the right file",
+                "save the file as UTF-8 without a byte order mark",
             ));
         }
         // The fast front end answers for most policies; anything it cannot place exactly (or
@@ -1249,6 +1318,38 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::Policy;
+
+    fn fatal_message(text: &str) -> String {
+        match Policy::parse(text) {
+            Ok(_) => String::from("(parsed)"),
+            Err(e) => format!("{} {}", e.diagnostic.code, e.diagnostic.message),
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_named() {
+        assert_eq!(
+            fatal_message("\u{feff}{\"Version\":\"2012-10-17\",\"Statement\":[]}"),
+            "IAM001 the document starts with a byte order mark (U+FEFF, bytes EF BB BF); IAM rejects it as malformed"
+        );
+    }
+
+    #[test]
+    fn a_raw_control_character_inside_a_string_is_rejected() {
+        let text = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"eks.amazonaws.com\u{1b}[2J\u{7}\"},\"Action\":\"sts:AssumeRole\"}]}";
+        assert_eq!(
+            fatal_message(text),
+            "IAM001 a raw control character (U+001B) inside a string; JSON requires it written as an escape (\\u001b)"
+        );
+    }
+
+    #[test]
+    fn an_escaped_control_character_is_still_read() {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Sid":"a\u001bb","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        assert_eq!(fatal_message(text), "(parsed)");
+    }
+
     proptest::proptest! {
         #[test]
         fn bit_parallel_distance_agrees_with_the_plain_one(a in "[a-cA-C:.-]{1,64}", b in "[a-dA-D:.-]{0,40}") {

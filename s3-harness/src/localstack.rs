@@ -31,6 +31,11 @@ pub const REQUIRED_SERVICES: [&str; 3] = ["s3", "iam", "sts"];
 /// The lock file (every dependency pinned, with hashes) the host-mode environment is built from.
 pub const REQUIREMENTS_LOCK: &str = include_str!("../localstack/requirements.lock");
 
+/// The Python that starts LocalStack in host mode (`python -c LAUNCHER`): it keeps LocalStack's
+/// first S3 request from asking DNS about `s3.localhost.localstack.cloud`, and refuses to run
+/// with an HTTP server that ignores the loopback host (see the file's comments).
+pub const LAUNCHER: &str = include_str!("../localstack/launch.py");
+
 /// How long a start may take before it is reported as failed.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -302,7 +307,7 @@ pub fn env_endpoint() -> Option<(String, &'static str)> {
 /// stdin pipe closes (handle dropped, or this process died for any reason), then stop
 /// LocalStack gracefully and finally kill the whole process group. This is what guarantees
 /// that a LocalStack started from a test never outlives the test process.
-const WATCHDOG: &str = r#""$0" -m localstack.runtime.main >>"$1" 2>&1 </dev/null &
+const WATCHDOG: &str = r#""$0" -c "$2" >>"$1" 2>&1 </dev/null &
 p=$!
 read _ignored
 kill -TERM "$p" 2>/dev/null
@@ -313,12 +318,18 @@ kill -KILL 0
 
 fn host_command(python: &Path, root: &Path, log: &Path, port: u16) -> Command {
     let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(WATCHDOG).arg(python).arg(log);
+    cmd.arg("-c")
+        .arg(WATCHDOG)
+        .arg(python)
+        .arg(log)
+        .arg(LAUNCHER);
     // Settings from docs/localstack.md, "Safe start": no DNS server (it would query a public
     // resolver and may rewrite resolv.conf), own filesystem root (instances would otherwise wipe
-    // each other's files), no analytics, no certificate download.
+    // each other's files), no analytics, no certificate download. The hypercorn server binds
+    // the host of GATEWAY_LISTEN; the default (twisted) listens on 0.0.0.0 whatever it says.
     cmd.env("SERVICES", REQUIRED_SERVICES.join(","))
         .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GATEWAY_SERVER", "hypercorn")
         .env("DNS_ADDRESS", "0")
         .env("OVERRIDE_IN_DOCKER", "0")
         .env("FILESYSTEM_ROOT", root)

@@ -1,6 +1,5 @@
 //! `fargate-sim schedule`: place the pods of manifests on a cluster's Fargate profiles.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use scheduler::eksctl::{envsubst, parse_config};
@@ -8,6 +7,7 @@ use scheduler::{Cluster, Placement, SeqIds, parse_manifests};
 use serde_json::json;
 
 use crate::exit::Exit;
+use crate::{input, output};
 
 /// Options of `fargate-sim schedule`.
 #[derive(Debug, clap::Args)]
@@ -49,14 +49,7 @@ pub enum Format {
 }
 
 fn read(path: &Path) -> Result<String, String> {
-    if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| format!("cannot read stdin: {e}"))?;
-        return Ok(s);
-    }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+    input::read_text(path, input::MAX_MANIFEST_BYTES)
 }
 
 fn build(args: &Args) -> Result<(Cluster, Vec<Placement>, Vec<String>), String> {
@@ -96,20 +89,15 @@ fn build(args: &Args) -> Result<(Cluster, Vec<Placement>, Vec<String>), String> 
     Ok((cluster, placements, skipped))
 }
 
-#[allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "the CLI owns the terminal"
-)]
 pub fn run(args: &Args) -> Exit {
     let (cluster, placements, skipped) = match build(args) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("error: {e}");
+            output::note(&format!("error: {e}"));
             return Exit::Error;
         }
     };
-    match args.format {
+    let written = match args.format {
         Format::Json => {
             let rows: Vec<serde_json::Value> = placements
                 .iter()
@@ -126,10 +114,7 @@ pub fn run(args: &Args) -> Exit {
                     })
                 })
                 .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&rows).unwrap_or_default()
-            );
+            output::raw(&(serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"))
         }
         Format::Table => {
             let mut rows = vec![[
@@ -157,9 +142,10 @@ pub fn run(args: &Args) -> Exit {
             let widths: Vec<usize> = (0..4)
                 .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
                 .collect();
+            let mut table = String::new();
             for r in &rows {
-                println!(
-                    "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {}",
+                table.push_str(&format!(
+                    "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {}\n",
                     r[0],
                     r[1],
                     r[2],
@@ -169,12 +155,12 @@ pub fn run(args: &Args) -> Exit {
                     w1 = widths[1],
                     w2 = widths[2],
                     w3 = widths[3]
-                );
+                ));
             }
             if placements.is_empty() {
                 let names: Vec<String> =
                     cluster.active_profiles().map(|p| p.name.clone()).collect();
-                eprintln!(
+                output::note(&format!(
                     "no pods given (--pods FILE); cluster `{}` has profiles: {}",
                     cluster.name,
                     if names.is_empty() {
@@ -182,12 +168,16 @@ pub fn run(args: &Args) -> Exit {
                     } else {
                         names.join(", ")
                     }
-                );
+                ));
             }
             for s in skipped {
-                eprintln!("note: skipped {s} (holds no pod)");
+                output::note(&format!("note: skipped {s} (holds no pod)"));
             }
+            output::human(&table)
         }
+    };
+    match written {
+        Ok(()) => Exit::Success,
+        Err(closed) => closed.into(),
     }
-    Exit::Success
 }

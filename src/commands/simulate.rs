@@ -1,15 +1,16 @@
 //! `fargate-sim simulate`: decide requests the way IAM would, one at a time or in batches.
 
-use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use iam_sim::cases::{context_value, parse_case};
+use iam_sim::eval::check_request;
 use iam_sim::explain::{Explanation, Reason, explain};
-use iam_sim::{CompiledPolicy, Context, ContextValue, Decision, PolicySet, Request};
+use iam_sim::{CompiledPolicy, Context, ContextValue, Decision, LineIndex, PolicySet, Request};
 use serde_json::json;
 
 use crate::exit::Exit;
-use crate::render;
+use crate::input::{self, Line, Lines};
+use crate::{output, render};
 
 /// Options of `fargate-sim simulate`.
 #[derive(Debug, clap::Args)]
@@ -85,36 +86,43 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
-#[allow(clippy::print_stderr, reason = "the CLI owns the terminal")]
 fn run_cases(path: &Path, format: Format) -> Exit {
-    let reader: Box<dyn BufRead> = if path == Path::new("-") {
-        Box::new(std::io::stdin().lock())
-    } else {
-        match std::fs::File::open(path) {
-            Ok(f) => Box::new(std::io::BufReader::new(f)),
-            Err(e) => {
-                eprintln!("error: cannot read `{}`: {e}", path.display());
-                return Exit::Error;
-            }
+    let mut lines = match Lines::open(path) {
+        Ok(l) => l,
+        Err(e) => {
+            output::note(&format!("error: {e}"));
+            return Exit::Error;
         }
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = String::new();
     let (mut cases, mut ok, mut mismatched, mut unasserted, mut bad) =
         (0usize, 0usize, 0usize, 0usize, 0usize);
-    for (n, line) in reader.lines().enumerate() {
-        let line_no = n + 1;
-        let line = match line {
-            Ok(l) => l,
+    let mut line_no = 0usize;
+    loop {
+        line_no += 1;
+        let line = match lines.next_line() {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
             Err(e) => {
-                eprintln!("error: `{}` line {line_no}: {e}", path.display());
+                output::note(&format!("error: `{}` line {line_no}: {e}", path.display()));
                 return Exit::Error;
             }
         };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let record = match parse_case(&line) {
+        let parsed = match line {
+            Line::Text(t) if t.trim().is_empty() => continue,
+            Line::Text(t) => parse_case(&t),
+            Line::TooLong => {
+                output::note(&format!(
+                    "error: `{}` line {line_no} is longer than {} bytes; a case is one policy set and one request on one line (is this a JSON Lines file?)",
+                    path.display(),
+                    input::MAX_LINE_BYTES
+                ));
+                let _ = flush(&mut out, format);
+                return Exit::Error;
+            }
+            Line::NotUtf8 => Err("the line is not UTF-8 text".to_owned()),
+        };
+        let record = match parsed {
             Err(message) => {
                 bad += 1;
                 json!({"line": line_no, "error": message})
@@ -140,24 +148,27 @@ fn run_cases(path: &Path, format: Format) -> Exit {
                 })
             }
         };
-        let written = match format {
-            Format::Json => writeln!(out, "{record}"),
-            Format::Human => writeln!(out, "{}", human_case_line(&record)),
-        };
-        if written.is_err() {
-            // A closed pipe (`| head`) is not an error of ours.
-            return Exit::Success;
+        match format {
+            Format::Json => out.push_str(&record.to_string()),
+            Format::Human => out.push_str(&human_case_line(&record)),
+        }
+        out.push('\n');
+        if out.len() >= 64 << 10
+            && let Err(closed) = flush(&mut out, format)
+        {
+            return closed.into();
         }
     }
     let summary = json!({"summary": {"cases": cases, "ok": ok, "mismatched": mismatched, "unasserted": unasserted, "unreadable": bad}});
-    let _ = match format {
-        Format::Json => writeln!(out, "{summary}"),
-        Format::Human => writeln!(
-            out,
-            "simulate: {ok} passed, {mismatched} failed, {unasserted} unasserted, {bad} unreadable"
-        ),
-    };
-    let _ = out.flush();
+    match format {
+        Format::Json => out.push_str(&format!("{summary}\n")),
+        Format::Human => out.push_str(&format!(
+            "simulate: {ok} passed, {mismatched} failed, {unasserted} unasserted, {bad} unreadable\n"
+        )),
+    }
+    if let Err(closed) = flush(&mut out, format) {
+        return closed.into();
+    }
     if bad > 0 {
         Exit::Error
     } else if mismatched > 0 {
@@ -165,6 +176,15 @@ fn run_cases(path: &Path, format: Format) -> Exit {
     } else {
         Exit::Success
     }
+}
+
+fn flush(out: &mut String, format: Format) -> Result<(), output::Closed> {
+    let r = match format {
+        Format::Json => output::raw(out),
+        Format::Human => output::human(out),
+    };
+    out.clear();
+    r
 }
 
 fn human_case_line(record: &serde_json::Value) -> String {
@@ -193,25 +213,37 @@ fn human_case_line(record: &serde_json::Value) -> String {
 
 struct Loaded {
     set: PolicySet,
-    files: Vec<(iam_sim::PolicyKind, usize, PathBuf)>,
+    files: Vec<LoadedFile>,
 }
 
-#[allow(clippy::print_stderr, reason = "the CLI owns the terminal")]
+/// A policy file as read: which list it is in, its place there, its path and its text.
+struct LoadedFile {
+    kind: iam_sim::PolicyKind,
+    index: usize,
+    path: PathBuf,
+    text: String,
+}
+
 fn load(args: &Args) -> Result<Loaded, String> {
     use iam_sim::PolicyKind as K;
     let mut files = Vec::new();
     let mut read = |kind: K, idx: usize, path: &Path| -> Result<CompiledPolicy, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let text = input::read_text(path, input::MAX_POLICY_BYTES)?;
+        let lines = LineIndex::new(&text);
         let p = CompiledPolicy::parse(&text)
-            .map_err(|e| render::diagnostic(&e.diagnostic, path, &text))?;
+            .map_err(|e| render::diagnostic(&e.diagnostic, path, &text, &lines))?;
         for d in &p.policy().diagnostics {
-            eprint!("{}", render::diagnostic(d, path, &text));
-            eprintln!(
-                "  note: the engine fails closed on this statement: it never allows, and a Deny still applies\n"
-            );
+            output::note(&format!(
+                "{}  note: the engine fails closed on this statement: it never allows, and a Deny still applies\n",
+                render::diagnostic(d, path, &text, &lines)
+            ));
         }
-        files.push((kind, idx, path.to_owned()));
+        files.push(LoadedFile {
+            kind,
+            index: idx,
+            path: path.to_owned(),
+            text,
+        });
         Ok(p)
     };
     let mut set = PolicySet::default();
@@ -277,38 +309,34 @@ fn parse_context(pairs: &[String]) -> Result<Context, String> {
     Ok(ctx)
 }
 
-#[allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "the CLI owns the terminal"
-)]
 fn run_one(args: &Args, format: Format) -> Exit {
     let (Some(principal), Some(action)) = (&args.principal, &args.action) else {
-        eprintln!("error: --principal and --action are required (or --cases FILE)");
+        output::note("error: --principal and --action are required (or --cases FILE)");
         return Exit::Error;
     };
     if args.trust.is_none() && args.identity.is_empty() && args.resource_policy.is_none() {
-        eprintln!("error: give at least one policy: --trust, --identity or --resource-policy");
+        output::note("error: give at least one policy: --trust, --identity or --resource-policy");
+        return Exit::Error;
+    }
+    let resource = args.resource.clone().unwrap_or_else(|| "*".to_owned());
+    if let Err(e) = check_request(action, &resource) {
+        output::note(&format!("error: {e}"));
         return Exit::Error;
     }
     let loaded = match load(args) {
         Ok(l) => l,
         Err(e) => {
-            eprint!("{e}");
-            if !e.ends_with('\n') {
-                eprintln!();
-            }
+            output::note(e.strip_suffix('\n').unwrap_or(&e));
             return Exit::Error;
         }
     };
     let ctx = match parse_context(&args.context) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            output::note(&format!("error: {e}"));
             return Exit::Error;
         }
     };
-    let resource = args.resource.clone().unwrap_or_else(|| "*".to_owned());
     let req = Request::new(
         principal,
         action,
@@ -322,28 +350,30 @@ fn run_one(args: &Args, format: Format) -> Exit {
         loaded
             .files
             .iter()
-            .find(|(k, i, _)| k.as_str() == r.policy && *i == r.index)
-            .map(|(_, _, p)| p.clone())
+            .find(|f| f.kind.as_str() == r.policy && f.index == r.index)
     };
-    match format {
+    let written = match format {
         Format::Json => {
             let with_files = |rs: &[Reason]| -> Vec<serde_json::Value> {
                 rs.iter()
                     .map(|r| {
                         let mut v = serde_json::to_value(r).unwrap_or_default();
                         if let (Some(obj), Some(f)) = (v.as_object_mut(), file_of(r)) {
-                            obj.insert("file".into(), json!(f.display().to_string()));
+                            obj.insert("file".into(), json!(f.path.display().to_string()));
                         }
                         v
                     })
                     .collect()
             };
-            println!(
-                "{}",
+            output::raw(&format!(
+                "{}\n",
                 json!({"decision": ex.decision, "summary": ex.summary, "reasons": with_files(&ex.deciding), "notApplied": with_files(&ex.not_applied)})
-            );
+            ))
         }
-        Format::Human => print!("{}", human(&ex, &file_of)),
+        Format::Human => output::human(&human(&ex, &file_of)),
+    };
+    if let Err(closed) = written {
+        return closed.into();
     }
     match response.decision {
         Decision::Allow => Exit::Success,
@@ -351,7 +381,7 @@ fn run_one(args: &Args, format: Format) -> Exit {
     }
 }
 
-fn human(ex: &Explanation, file_of: &dyn Fn(&Reason) -> Option<PathBuf>) -> String {
+fn human<'f>(ex: &Explanation, file_of: &dyn Fn(&Reason) -> Option<&'f LoadedFile>) -> String {
     let mut s = format!("{}: {}\n", ex.decision, ex.summary);
     let mut section = |title: &str, rs: &[Reason]| {
         if rs.is_empty() {
@@ -365,16 +395,16 @@ fn human(ex: &Explanation, file_of: &dyn Fn(&Reason) -> Option<PathBuf>) -> Stri
                 .as_ref()
                 .map(|x| format!(" (Sid {x})"))
                 .unwrap_or_default();
-            let loc = file.as_ref().map_or_else(
+            let loc = file.map_or_else(
                 || format!("{}[{}]", r.policy, r.index),
-                |f| f.display().to_string(),
+                |f| f.path.display().to_string(),
             );
             s.push_str(&format!(
                 "  {loc}:{}:{}  {} statement {}{sid} in the {} policy\n",
                 r.line, r.column, r.effect, r.statement, r.policy
             ));
-            if let Some(text) = file.and_then(|f| std::fs::read_to_string(f).ok()) {
-                s.push_str(&render::source_line(&text, r.line, r.column, 4));
+            if let Some(f) = file {
+                s.push_str(&render::source_line(&f.text, r.line, r.column, 4));
             }
             s.push_str(&format!("    {}\n", r.detail));
         }

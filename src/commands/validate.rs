@@ -1,15 +1,16 @@
 //! `fargate-sim validate`: lint policy files (role trust policies first) like IAM and Access
 //! Analyzer would, plus the trust semantics neither checks.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use iam_sim::policy::{not_utf8, too_large};
 use iam_sim::validate::{CODES, Options, PolicyType, Purpose, validate};
 use iam_sim::{Diagnostic, LineIndex, Severity};
 use serde_json::json;
 
 use crate::exit::Exit;
-use crate::render;
+use crate::input::{self, Content, InputError};
+use crate::{output, render};
 
 /// Options of `fargate-sim validate`.
 #[derive(Debug, clap::Args)]
@@ -130,58 +131,53 @@ pub fn doc_url(code: &str) -> String {
 pub struct Checked {
     /// The path as shown.
     pub path: String,
-    /// Its text.
+    /// Its text (empty when it could not be read as text).
     pub text: String,
     /// Findings.
     pub findings: Vec<Diagnostic>,
 }
 
-fn collect(paths: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
+/// One input to validate: its shown path and what it held.
+pub struct Source {
+    path: String,
+    /// The text, or `Err(size)` for a file over the limit (its size when known).
+    content: Result<Content, Option<u64>>,
+}
+
+/// Reads every path: files, directories (every `*.json` below them; links followed, loops and
+/// non-regular files skipped with a note), `-` for standard input (once). A file over the limit
+/// or not in UTF-8 is a finding about that file; a path that cannot be read stops the run.
+fn collect(paths: &[PathBuf]) -> Result<(Vec<Source>, Vec<String>), String> {
     let mut out = Vec::new();
+    let mut notes = Vec::new();
+    let one = |p: &Path, shown: String, out: &mut Vec<Source>| -> Result<(), String> {
+        let content = match input::read_content(p, input::MAX_POLICY_BYTES) {
+            Ok(c) => Ok(c),
+            Err(InputError::TooLarge { size, .. }) => Err(size),
+            Err(e) => return Err(e.to_string()),
+        };
+        out.push(Source {
+            path: shown,
+            content,
+        });
+        Ok(())
+    };
     for p in paths {
-        if p == Path::new("-") {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|e| format!("cannot read stdin: {e}"))?;
-            out.push(("-".to_owned(), s));
-            continue;
-        }
-        let meta =
-            std::fs::metadata(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
-        if meta.is_dir() {
-            let mut files = Vec::new();
-            walk(p, &mut files)
-                .map_err(|e| format!("cannot read directory `{}`: {e}", p.display()))?;
-            files.sort();
-            for f in files {
-                let text = read_text(&f)?;
-                out.push((f.display().to_string(), text));
+        if p != Path::new("-")
+            && std::fs::metadata(p)
+                .map_err(|e| format!("cannot read `{}`: {e}", p.display()))?
+                .is_dir()
+        {
+            let walk = input::walk(p, "json");
+            notes.extend(walk.skipped);
+            for f in walk.files {
+                one(&f, f.display().to_string(), &mut out)?;
             }
         } else {
-            out.push((p.display().to_string(), read_text(p)?));
+            one(p, p.display().to_string(), &mut out)?;
         }
     }
-    Ok(out)
-}
-
-fn read_text(p: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
-    // Not UTF-8 is a finding about the file, not a failure of the tool.
-    Ok(String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-    Ok(())
+    Ok((out, notes))
 }
 
 fn options(args: &Args) -> Options {
@@ -214,12 +210,21 @@ fn options(args: &Args) -> Options {
     }
 }
 
-/// Validates every file; used by the command and by tests.
-pub fn check(files: Vec<(String, String)>, opts: &Options) -> Vec<Checked> {
+/// Validates every file.
+pub fn check(files: Vec<Source>, opts: &Options) -> Vec<Checked> {
     files
         .into_iter()
-        .map(|(path, text)| {
-            let findings = validate(&text, opts).findings;
+        .map(|Source { path, content }| {
+            let (text, findings) = match content {
+                Ok(Content::Text(text)) => {
+                    let findings = validate(&text, opts).findings;
+                    (text, findings)
+                }
+                Ok(Content::NotUtf8 { offset, byte }) => {
+                    (String::new(), vec![not_utf8(offset, byte)])
+                }
+                Err(size) => (String::new(), vec![too_large(size)]),
+            };
             Checked {
                 path,
                 text,
@@ -229,34 +234,36 @@ pub fn check(files: Vec<(String, String)>, opts: &Options) -> Vec<Checked> {
         .collect()
 }
 
-#[allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "the CLI owns the terminal"
-)]
 pub fn run(args: &Args) -> Exit {
     if args.role == Some(RoleArg::Irsa)
         && (args.namespace.is_some() != args.service_account.is_some())
     {
-        eprintln!("error: --namespace and --service-account go together");
+        output::note("error: --namespace and --service-account go together");
         return Exit::Error;
     }
-    let files = match collect(&args.paths) {
+    let (files, notes) = match collect(&args.paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
+            output::note(&format!("error: {e}"));
             return Exit::Error;
         }
     };
+    for n in &notes {
+        output::note(&format!("note: {n}"));
+    }
     let checked = check(files, &options(args));
-    let out = match args.format {
-        Format::Human => human(&checked),
-        Format::Json => {
-            serde_json::to_string_pretty(&json_findings(&checked)).unwrap_or_default() + "\n"
-        }
-        Format::Sarif => serde_json::to_string_pretty(&sarif(&checked)).unwrap_or_default() + "\n",
+    let written = match args.format {
+        Format::Human => output::human(&human(&checked)),
+        Format::Json => output::raw(
+            &(serde_json::to_string_pretty(&json_findings(&checked)).unwrap_or_default() + "\n"),
+        ),
+        Format::Sarif => output::raw(
+            &(serde_json::to_string_pretty(&sarif(&checked)).unwrap_or_default() + "\n"),
+        ),
     };
-    print!("{out}");
+    if let Err(closed) = written {
+        return closed.into();
+    }
     let threshold = args.fail_on.severity();
     if checked
         .iter()
@@ -274,8 +281,9 @@ pub fn human(checked: &[Checked]) -> String {
     let mut s = String::new();
     let mut counts = [0usize; 4];
     for c in checked {
+        let idx = LineIndex::new(&c.text);
         for d in &c.findings {
-            s.push_str(&render::diagnostic(d, Path::new(&c.path), &c.text));
+            s.push_str(&render::diagnostic(d, Path::new(&c.path), &c.text, &idx));
             s.push_str(&format!("  docs: {}\n\n", doc_url(d.code)));
             counts[match d.severity {
                 Severity::Error => 0,
@@ -380,7 +388,7 @@ pub fn sarif(checked: &[Checked]) -> serde_json::Value {
                 "message": {"text": message},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": c.path.replace('\\', "/")},
+                        "artifactLocation": {"uri": artifact_uri(&c.path)},
                         "region": {"startLine": s.line, "startColumn": s.column, "endLine": e.line, "endColumn": e.column.max(s.column + 1)},
                     },
                     "logicalLocations": [{"fullyQualifiedName": d.path}],
@@ -393,7 +401,25 @@ pub fn sarif(checked: &[Checked]) -> serde_json::Value {
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "fargate-sim", "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
+            // Columns count Unicode scalar values (LineIndex), not UTF-16 code units.
+            "columnKind": "unicodeCodePoints",
             "results": results,
         }],
     })
+}
+
+/// Characters kept as they are in a SARIF artifact URI (a relative URI reference, RFC 3986):
+/// unreserved characters and `/`; everything else is percent-encoded (UTF-8), so `#`, `?`,
+/// `%` and spaces in file names survive.
+const URI_PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// The SARIF `artifactLocation.uri` of a shown path: separators as `/`, percent-encoded.
+pub fn artifact_uri(path: &str) -> String {
+    let slashed = path.replace('\\', "/");
+    percent_encoding::utf8_percent_encode(&slashed, URI_PATH).to_string()
 }
