@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use iam_sim::glob::{Case, Pattern};
 use serde::{Deserialize, Serialize};
 
+use crate::addresses::{AddressPool, Cidr, default_cidr};
 use crate::placement::{self, Placement};
 use crate::pod::Pod;
 
@@ -162,19 +163,16 @@ impl RoleSource for InMemoryRoles {
     }
 }
 
-/// Ids for profile ARNs and node addresses.
+/// Ids for profile ARNs (node addresses come from the subnets, see [`AddressPool`]).
 pub trait Ids {
     /// A UUID-shaped id (8-4-4-4-12 hex).
     fn uuid(&mut self) -> String;
-    /// The next private IPv4 address for a Fargate node.
-    fn node_ip(&mut self) -> [u8; 4];
 }
 
 /// Deterministic ids from a seed.
 #[derive(Debug, Clone)]
 pub struct SeqIds {
     state: u64,
-    ip: u32,
 }
 
 impl SeqIds {
@@ -182,7 +180,6 @@ impl SeqIds {
     pub fn new(seed: u64) -> Self {
         Self {
             state: seed ^ 0x9e37_79b9_7f4a_7c15,
-            ip: 0,
         }
     }
 
@@ -208,12 +205,6 @@ impl Ids for SeqIds {
             b & 0xffff_ffff_ffff
         )
     }
-
-    fn node_ip(&mut self) -> [u8; 4] {
-        self.ip += 1;
-        let n = self.ip;
-        [192, 168, 100 + ((n >> 8) & 0x7f) as u8, (n & 0xff) as u8]
-    }
 }
 
 /// A subnet of the cluster's VPC.
@@ -225,6 +216,8 @@ pub struct Subnet {
     pub az: String,
     /// Whether it is private (no route to an internet gateway).
     pub private: bool,
+    /// Its address block; `None` gives it the next of eksctl's default /19 blocks.
+    pub cidr: Option<Cidr>,
 }
 
 /// How long state transitions take.
@@ -330,6 +323,10 @@ pub struct Cluster {
     profiles: BTreeMap<String, Stored>,
     pods: BTreeMap<(String, String), Placement>,
     ids: Box<dyn Ids>,
+    addresses: AddressPool,
+    /// The subnets pods use when a profile names none and the cluster has no private subnet
+    /// (a config without `vpc`): eksctl's default private subnets.
+    default_subnets: Vec<String>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -350,6 +347,29 @@ impl Cluster {
         subnets: Vec<Subnet>,
         ids: Box<dyn Ids>,
     ) -> Self {
+        // Blocks for subnets that name none follow eksctl's default VPC: public subnets
+        // first, then private ones, a /19 each from 192.168.0.0.
+        let by_default_order = subnets
+            .iter()
+            .filter(|s| !s.private)
+            .chain(subnets.iter().filter(|s| s.private));
+        let mut blocks: Vec<(String, Cidr)> = by_default_order
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), s.cidr.unwrap_or_else(|| default_cidr(i))))
+            .collect();
+        let default_subnets: Vec<String> = if subnets.iter().any(|s| s.private) {
+            Vec::new()
+        } else {
+            (3..6)
+                .map(|i| format!("default-private-{}", i - 2))
+                .collect()
+        };
+        blocks.extend(
+            default_subnets
+                .iter()
+                .zip(3..)
+                .map(|(id, i)| (id.clone(), default_cidr(i))),
+        );
         Self {
             name: name.to_owned(),
             region: region.to_owned(),
@@ -359,6 +379,8 @@ impl Cluster {
             profiles: BTreeMap::new(),
             pods: BTreeMap::new(),
             ids,
+            addresses: AddressPool::new(blocks.iter().map(|(id, c)| (id.as_str(), *c))),
+            default_subnets,
         }
     }
 
@@ -706,7 +728,7 @@ impl Cluster {
             .collect();
         let mut replaced = Vec::new();
         for key in evicted {
-            if let Some(old) = self.pods.remove(&key)
+            if let Some(old) = self.remove_pod(&key)
                 && old.pod.owner_kind.is_some()
             {
                 let mut pod = old.pod.clone();
@@ -740,17 +762,53 @@ impl Cluster {
         }
         let mut placed = placement::place(&pod, self.active_profiles(), &self.region);
         if placed.on_fargate() {
-            let ip = self.ids.node_ip();
-            placed.set_node(ip, &self.region);
+            let subnets = self.pod_subnets(placed.profile.as_deref().unwrap_or(""));
+            match self.addresses.allocate(&subnets) {
+                Some(ip) => placed.set_node(ip, &self.region),
+                None => {
+                    placed.pending = true;
+                    placed.reason = format!(
+                        "no free IP address in the profile's subnets ({}): every address is taken by a running pod",
+                        subnets.join(", ")
+                    );
+                    placed.events.push(placement::Event::warning(
+                        "FailedScheduling",
+                        &placed.reason.clone(),
+                    ));
+                }
+            }
         }
         self.pods.insert(key, placed.clone());
         placed
     }
 
-    /// Deletes a pod (`kubectl delete pod`); returns whether it existed.
+    /// The subnets a profile's pods get addresses from: its own, else the cluster's private
+    /// subnets (or eksctl's default ones when the config names none).
+    fn pod_subnets(&self, profile: &str) -> Vec<String> {
+        match self.profiles.get(profile) {
+            Some(s) if !s.profile.subnets.is_empty() => s.profile.subnets.clone(),
+            _ if !self.default_subnets.is_empty() => self.default_subnets.clone(),
+            _ => self
+                .subnets
+                .iter()
+                .filter(|s| s.private)
+                .map(|s| s.id.clone())
+                .collect(),
+        }
+    }
+
+    fn remove_pod(&mut self, key: &(String, String)) -> Option<Placement> {
+        let old = self.pods.remove(key)?;
+        if let Some(ip) = old.address {
+            self.addresses.release(ip);
+        }
+        Some(old)
+    }
+
+    /// Deletes a pod (`kubectl delete pod`); returns whether it existed. Its address is free
+    /// again.
     pub fn delete_pod(&mut self, namespace: &str, name: &str) -> bool {
-        self.pods
-            .remove(&(namespace.to_owned(), name.to_owned()))
+        self.remove_pod(&(namespace.to_owned(), name.to_owned()))
             .is_some()
     }
 

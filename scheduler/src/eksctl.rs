@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
+use crate::addresses::Cidr;
 use crate::cluster::{CreateProfile, Selector, Subnet};
 
 /// The API version eksctl config files use.
@@ -28,7 +30,8 @@ fn err(message: impl Into<String>) -> ConfigError {
 }
 
 /// Expands `${VAR}` and `$VAR` from `lookup`, as `envsubst` does, except that an unset variable
-/// is an error naming it (envsubst would silently put an empty string there).
+/// is an error naming it (envsubst would silently put an empty string there). YAML comments
+/// are left as they are: a variable mentioned in a comment is not part of the config.
 ///
 /// # Errors
 /// The first unset variable, with its line.
@@ -37,11 +40,42 @@ pub fn envsubst(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, ConfigError> {
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    let mut line = 1;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let (code, comment) = line.split_at(comment_start(line).unwrap_or(line.len()));
+        expand_into(code, i + 1, lookup, &mut out)?;
+        out.push_str(comment);
+    }
+    Ok(out)
+}
+
+/// Where a YAML comment starts on this line: a `#` at the start or after a space or tab,
+/// outside single and double quotes.
+fn comment_start(line: &str) -> Option<usize> {
+    let (mut single, mut double, mut prev_blank) = (false, false, true);
+    let mut chars = line.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' if double => {
+                chars.next();
+            }
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            '#' if !single && !double && prev_blank => return Some(i),
+            _ => {}
+        }
+        prev_blank = c == ' ' || c == '\t';
+    }
+    None
+}
+
+fn expand_into(
+    mut rest: &str,
+    line: usize,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    out: &mut String,
+) -> Result<(), ConfigError> {
     while let Some(i) = rest.find('$') {
         let (before, after) = rest.split_at(i);
-        line += before.matches('\n').count();
         out.push_str(before);
         let after = &after[1..];
         let (name, consumed) = if let Some(inner) = after.strip_prefix('{') {
@@ -78,7 +112,7 @@ pub fn envsubst(
         rest = &after[consumed..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(())
 }
 
 fn is_name(s: &str) -> bool {
@@ -88,8 +122,45 @@ fn is_name(s: &str) -> bool {
         && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The top-level fields of eksctl's `ClusterConfig` (`eksctl.io/v1alpha5`, `types.go` in
+/// eksctl): eksctl refuses any other, and so does this reader. Only a few are read; the
+/// others are accepted and ignored.
+pub const TOP_LEVEL_FIELDS: [&str; 27] = [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "kubernetesNetworkConfig",
+    "autoModeConfig",
+    "iam",
+    "iamIdentityMappings",
+    "identityProviders",
+    "accessConfig",
+    "vpc",
+    "addons",
+    "addonsConfig",
+    "privateCluster",
+    "nodeGroups",
+    "managedNodeGroups",
+    "fargateProfiles",
+    "availabilityZones",
+    "localZones",
+    "cloudWatch",
+    "secretsEncryption",
+    "status",
+    "git",
+    "gitops",
+    "karpenter",
+    "outpost",
+    "zonalShiftConfig",
+    "remoteNetworkConfig",
+];
+
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "the ignored sections are named only so that they are accepted"
+)]
 struct RawConfig {
     api_version: Option<String>,
     kind: Option<String>,
@@ -100,6 +171,79 @@ struct RawConfig {
     iam: Option<RawIam>,
     #[serde(default)]
     fargate_profiles: Vec<RawProfile>,
+    // The sections placement does not read: accepted as eksctl accepts them.
+    #[serde(default)]
+    kubernetes_network_config: IgnoredAny,
+    #[serde(default)]
+    auto_mode_config: IgnoredAny,
+    #[serde(default)]
+    iam_identity_mappings: IgnoredAny,
+    #[serde(default)]
+    identity_providers: IgnoredAny,
+    #[serde(default)]
+    access_config: IgnoredAny,
+    #[serde(default)]
+    addons: IgnoredAny,
+    #[serde(default)]
+    addons_config: IgnoredAny,
+    #[serde(default)]
+    private_cluster: IgnoredAny,
+    #[serde(default)]
+    node_groups: IgnoredAny,
+    #[serde(default)]
+    managed_node_groups: IgnoredAny,
+    #[serde(default)]
+    availability_zones: IgnoredAny,
+    #[serde(default)]
+    local_zones: IgnoredAny,
+    #[serde(default)]
+    cloud_watch: IgnoredAny,
+    #[serde(default)]
+    secrets_encryption: IgnoredAny,
+    #[serde(default)]
+    status: IgnoredAny,
+    #[serde(default)]
+    git: IgnoredAny,
+    #[serde(default)]
+    gitops: IgnoredAny,
+    #[serde(default)]
+    karpenter: IgnoredAny,
+    #[serde(default)]
+    outpost: IgnoredAny,
+    #[serde(default)]
+    zonal_shift_config: IgnoredAny,
+    #[serde(default)]
+    remote_network_config: IgnoredAny,
+}
+
+/// serde's "unknown field `x`, expected one of …" for the top level, shortened to the field,
+/// the closest real one, and where the list is.
+fn unknown_field_message(serde_message: &str) -> Option<String> {
+    let rest = serde_message.strip_prefix("unknown field `")?;
+    let (field, _) = rest.split_once('`')?;
+    if !serde_message.contains("`fargateProfiles`") {
+        return None;
+    }
+    let closest = TOP_LEVEL_FIELDS
+        .iter()
+        .map(|f| {
+            (
+                iam_sim::policy::levenshtein(&f.to_ascii_lowercase(), &field.to_ascii_lowercase()),
+                *f,
+            )
+        })
+        .min()
+        .filter(|(d, _)| *d <= 3)
+        .map(|(_, f)| f);
+    Some(match closest {
+        Some(f) => format!(
+            "unknown field `{field}` in ClusterConfig (did you mean `{f}`?); eksctl rejects fields it does not know"
+        ),
+        None => format!(
+            "unknown field `{field}` in ClusterConfig; eksctl rejects fields it does not know (the top-level fields are {})",
+            TOP_LEVEL_FIELDS.join(", ")
+        ),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +269,8 @@ struct RawSubnets {
 #[derive(Debug, Deserialize)]
 struct RawSubnet {
     id: String,
+    #[serde(default)]
+    cidr: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,9 +324,16 @@ pub struct ClusterConfig {
 /// # Errors
 /// YAML errors with their line, and eksctl's validation messages.
 pub fn parse_config(text: &str) -> Result<ClusterConfig, ConfigError> {
-    let raw: RawConfig = serde_yaml_ng::from_str(text).map_err(|e| ConfigError {
-        line: e.location().map(|l| l.line()),
-        message: format!("cannot read the config file: {e}"),
+    let raw: RawConfig = serde_yaml_ng::from_str(text).map_err(|e| {
+        let line = e.location().map(|l| l.line());
+        let shown = e.to_string();
+        let message = unknown_field_message(&shown)
+            .map(|m| match line {
+                Some(l) => format!("{m} (line {l})"),
+                None => m,
+            })
+            .unwrap_or_else(|| format!("cannot read the config file: {shown}"));
+        ConfigError { line, message }
     })?;
     match raw.api_version.as_deref() {
         Some(API_VERSION) => {}
@@ -208,16 +361,25 @@ pub fn parse_config(text: &str) -> Result<ClusterConfig, ConfigError> {
         .ok_or_else(|| err("metadata.region must be set"))?;
     let mut subnets = Vec::new();
     if let Some(s) = raw.vpc.and_then(|v| v.subnets) {
-        subnets.extend(s.private.into_iter().map(|(az, sn)| Subnet {
-            id: sn.id,
-            az,
-            private: true,
-        }));
-        subnets.extend(s.public.into_iter().map(|(az, sn)| Subnet {
-            id: sn.id,
-            az,
-            private: false,
-        }));
+        let entries = s
+            .private
+            .into_iter()
+            .map(|e| (e, true))
+            .chain(s.public.into_iter().map(|e| (e, false)));
+        for ((az, sn), private) in entries {
+            let cidr = sn
+                .cidr
+                .as_deref()
+                .map(Cidr::parse)
+                .transpose()
+                .map_err(|e| err(format!("vpc.subnets: subnet {}: {e}", sn.id)))?;
+            subnets.push(Subnet {
+                id: sn.id,
+                az,
+                private,
+                cidr,
+            });
+        }
     }
     let default_role = raw.iam.and_then(|i| i.fargate_pod_execution_role_arn);
     let mut profiles = Vec::new();
@@ -285,6 +447,58 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn an_unset_variable_in_a_comment_is_left_alone() {
+        let e = env(&[("ROLE_ARN", "arn:aws:iam::1:role/r")]);
+        assert_eq!(
+            envsubst(
+                "# export $UNSET first\nrole: ${ROLE_ARN} # or $ALSO_UNSET\nurl: 'a #$X'\n",
+                &e
+            )
+            .map_err(|e| e.message),
+            Err("variable `X` is not set (line 3); export it, e.g. `export X=…`".to_owned())
+        );
+        assert_eq!(
+            envsubst(
+                "# export $UNSET first\nrole: ${ROLE_ARN} # or $ALSO_UNSET\n",
+                &e
+            )
+            .ok(),
+            Some(
+                "# export $UNSET first\nrole: arn:aws:iam::1:role/r # or $ALSO_UNSET\n".to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn an_unknown_top_level_field_is_rejected_with_a_suggestion() {
+        let text = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: eu-west-1}\nfargateProfile:\n  - name: fp\n    selectors: [{namespace: default}]\n";
+        let e = parse_config(text).err().map(|e| e.message);
+        assert_eq!(
+            e.as_deref(),
+            Some(
+                "unknown field `fargateProfile` in ClusterConfig (did you mean `fargateProfiles`?); eksctl rejects fields it does not know (line 4)"
+            )
+        );
+    }
+
+    #[test]
+    fn every_real_eksctl_section_is_accepted() {
+        let mut text = String::from(
+            "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: eu-west-1}\n",
+        );
+        for f in TOP_LEVEL_FIELDS.iter().skip(3) {
+            if *f != "fargateProfiles" && *f != "vpc" && *f != "iam" {
+                text.push_str(&format!("{f}: {{}}\n"));
+            }
+        }
+        assert!(
+            parse_config(&text).is_ok(),
+            "{:?}",
+            parse_config(&text).err()
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! Nothing here does IO or prints; time (`now`, seconds) and ids ([`Ids`]) are injected, and
 //! execution roles come through [`RoleSource`].
 
+pub mod addresses;
 pub mod cluster;
 pub mod eksctl;
 pub mod placement;

@@ -42,7 +42,8 @@ impl Event {
         }
     }
 
-    fn warning(reason: &str, message: &str) -> Self {
+    /// A `Warning` event.
+    pub fn warning(reason: &str, message: &str) -> Self {
         Self {
             kind: "Warning",
             reason: reason.to_owned(),
@@ -73,6 +74,9 @@ pub struct Placement {
     pub capacity_provisioned: Option<String>,
     /// The Fargate node (`fargate-ip-…`).
     pub node: Option<String>,
+    /// The pod's address in its subnet (the node is named after it).
+    #[serde(skip)]
+    pub address: Option<std::net::Ipv4Addr>,
     /// Events, oldest first.
     pub events: Vec<Event>,
 }
@@ -84,7 +88,9 @@ impl Placement {
     }
 
     /// Binds the pod to its own Fargate node, named after its address.
-    pub fn set_node(&mut self, ip: [u8; 4], region: &str) {
+    pub fn set_node(&mut self, address: std::net::Ipv4Addr, region: &str) {
+        let ip = address.octets();
+        self.address = Some(address);
         let node = format!(
             "fargate-ip-{}-{}-{}-{}.{region}.compute.internal",
             ip[0], ip[1], ip[2], ip[3]
@@ -280,6 +286,7 @@ fn admit(pod: &Pod, choice: Choice, chosen: Option<(&CompiledProfile, usize)>) -
         reason: String::new(),
         capacity_provisioned: None,
         node: None,
+        address: None,
         events: Vec::new(),
     };
     let pinned = pod.labels.get(PROFILE_LABEL);

@@ -33,11 +33,13 @@ fn cluster() -> Cluster {
             id: "subnet-private".into(),
             az: "eu-west-1a".into(),
             private: true,
+            cidr: None,
         },
         Subnet {
             id: "subnet-public".into(),
             az: "eu-west-1a".into(),
             private: false,
+            cidr: None,
         },
     ];
     Cluster::new(
@@ -575,4 +577,65 @@ fn a_pod_asking_for_the_fargate_scheduler_without_a_profile_stays_pending() {
     let placed = c.apply_pod(pod, 0.0);
     assert!(placed.pending);
     assert_eq!(placed.profile, None);
+}
+
+fn nodes_of(c: &mut Cluster, n: usize, now: f64) -> Vec<Option<String>> {
+    (0..n)
+        .map(|i| {
+            let pod = pod_with(|p| p.name = format!("p{i}"));
+            c.apply_pod(pod, now).node
+        })
+        .collect()
+}
+
+#[test]
+fn node_names_stay_unique_past_32768_pods_across_subnets() {
+    let private = |i: usize| Subnet {
+        id: format!("subnet-{i}"),
+        az: "eu-west-1a".into(),
+        private: true,
+        cidr: None,
+    };
+    let mut c = Cluster::new(
+        "demo",
+        "eu-west-1",
+        "111122223333",
+        (0..5).map(private).collect(),
+        Box::new(SeqIds::new(7)),
+    );
+    let now = with_profiles(&mut c, &[req("test", vec![sel("test", &[])])]);
+    let nodes = nodes_of(&mut c, 40_000, now);
+    let mut seen = std::collections::HashSet::new();
+    for n in &nodes {
+        let n = n.as_deref().expect("every pod gets a node");
+        assert!(seen.insert(n.to_owned()), "{n} given twice");
+    }
+}
+
+#[test]
+fn a_full_subnet_leaves_the_next_pod_pending_until_one_is_deleted() {
+    let mut c = Cluster::new(
+        "demo",
+        "eu-west-1",
+        "111122223333",
+        vec![Subnet {
+            id: "subnet-small".into(),
+            az: "eu-west-1a".into(),
+            private: true,
+            cidr: Some(scheduler::addresses::Cidr::parse("10.0.0.0/28").unwrap()),
+        }],
+        Box::new(SeqIds::new(7)),
+    );
+    let now = with_profiles(&mut c, &[req("test", vec![sel("test", &[])])]);
+    let nodes = nodes_of(&mut c, 11, now);
+    assert!(nodes.iter().all(Option::is_some));
+    let extra = c.apply_pod(pod_with(|p| p.name = "extra".into()), now);
+    assert!(extra.pending && extra.reason.starts_with("no free IP address"));
+    assert!(c.delete_pod("test", "p3"));
+    assert!(c.delete_pod("test", "extra"));
+    let again = c.apply_pod(pod_with(|p| p.name = "extra".into()), now);
+    assert_eq!(
+        again.node.as_deref(),
+        Some("fargate-ip-10-0-0-7.eu-west-1.compute.internal")
+    );
 }
