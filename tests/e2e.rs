@@ -11,5 +11,6 @@ mod support;
 mod cli;
 mod demo;
 mod gateway;
+mod hostile;
 mod localstack;
 mod validate;

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use s3_harness::localstack::{LocalStack, Origin, check_health};
+use s3_harness::localstack::{EndpointSource, LocalStack, Origin, check_health};
 use s3_harness::s3::primitives::ByteStream;
 use s3_harness::{Clients, Creds, HarnessError};
 
@@ -145,7 +145,7 @@ fn a_given_endpoint_is_used_and_left_running() {
     let shared = localstack();
     let given = LocalStack::given(
         shared.endpoint(),
-        "FARGATE_SIM_LOCALSTACK_URL",
+        EndpointSource::Env("FARGATE_SIM_LOCALSTACK_URL"),
         false,
         &|_| {},
     )
@@ -167,16 +167,24 @@ fn a_dead_endpoint_is_a_clear_error_not_a_hang() {
         .port();
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
-    let err = LocalStack::given(&url, "FARGATE_SIM_LOCALSTACK_URL", false, &|_| {})
-        .expect_err("nothing listens");
+    let err = LocalStack::given(
+        &url,
+        EndpointSource::Env("FARGATE_SIM_LOCALSTACK_URL"),
+        false,
+        &|_| {},
+    )
+    .expect_err("nothing listens");
     // Generous bound: this checks that it does not hang, not how fast it is.
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(matches!(err, HarnessError::Unreachable { .. }));
     let msg = err.to_string();
     assert!(
         msg.contains(&url)
-            && msg.contains("FARGATE_SIM_LOCALSTACK_URL")
-            && msg.contains("not reachable"),
+            && msg.contains("(from FARGATE_SIM_LOCALSTACK_URL)")
+            && msg.contains("not reachable")
+            && msg.ends_with(
+                "start it, or unset FARGATE_SIM_LOCALSTACK_URL to let fargate-sim start one"
+            ),
         "{msg}"
     );
 }
@@ -194,6 +202,63 @@ fn something_that_is_not_localstack_is_unhealthy() {
             let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
         }
     });
-    let err = LocalStack::given(&url, "argument", false, &|_| {}).expect_err("not LocalStack");
+    let err =
+        LocalStack::given(&url, EndpointSource::Flag, false, &|_| {}).expect_err("not LocalStack");
     assert!(matches!(err, HarnessError::Unhealthy { .. }), "{err}");
+}
+
+/// The listening sockets on `port`, as `address:port` from /proc/net/tcp and tcp6.
+fn listeners(port: u16) -> Vec<String> {
+    let mut out = Vec::new();
+    for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // local_address is column 1, state column 3 (0A: LISTEN).
+            let (Some(local), Some("0A")) = (cols.get(1), cols.get(3).copied()) else {
+                continue;
+            };
+            let Some((addr, p)) = local.split_once(':') else {
+                continue;
+            };
+            if u16::from_str_radix(p, 16).ok() != Some(port) {
+                continue;
+            }
+            let shown = if v6 {
+                // Four little-endian words.
+                let bytes: Vec<u8> = (0..4)
+                    .flat_map(|w| {
+                        let word = u32::from_str_radix(&addr[w * 8..w * 8 + 8], 16).unwrap_or(0);
+                        word.to_le_bytes()
+                    })
+                    .collect();
+                let octets: [u8; 16] = bytes.try_into().unwrap();
+                std::net::Ipv6Addr::from(octets).to_string()
+            } else {
+                let word = u32::from_str_radix(addr, 16).unwrap_or(0);
+                std::net::Ipv4Addr::from(word.to_le_bytes()).to_string()
+            };
+            out.push(format!("{shown}:{port}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn host_mode_localstack_listens_on_loopback_only() {
+    let ls = localstack();
+    if !matches!(ls.origin(), Origin::HostProcess { .. }) {
+        eprintln!(
+            "notice: LocalStack was given ({:?}); its listener is not ours to check",
+            ls.origin()
+        );
+        return;
+    }
+    let port: u16 = ls.endpoint().rsplit(':').next().unwrap().parse().unwrap();
+    let found = listeners(port);
+    assert_eq!(
+        found,
+        [format!("127.0.0.1:{port}")],
+        "listening sockets on {port}"
+    );
 }

@@ -41,12 +41,71 @@ impl Creds {
     }
 }
 
+/// Time limits of the SDK clients: every call ends, answered or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Connecting (LocalStack is on loopback: a connection is immediate or refused).
+    pub connect: std::time::Duration,
+    /// One attempt, request to response. The first request to a fresh LocalStack takes up to
+    /// about 4 s (service catalogue, lazy loading).
+    pub attempt: std::time::Duration,
+    /// All attempts of one call together.
+    pub operation: std::time::Duration,
+    /// Attempts per call (retries on throttling, 5xx and transport errors).
+    pub attempts: u32,
+}
+
+impl Timeouts {
+    /// Each limit the smaller of the two.
+    pub fn shorter(self, other: Timeouts) -> Timeouts {
+        Timeouts {
+            connect: self.connect.min(other.connect),
+            attempt: self.attempt.min(other.attempt),
+            operation: self.operation.min(other.operation),
+            attempts: self.attempts.min(other.attempts),
+        }
+    }
+
+    /// For the run's own calls.
+    pub const DEFAULT: Timeouts = Timeouts {
+        connect: std::time::Duration::from_secs(2),
+        attempt: std::time::Duration::from_secs(10),
+        operation: std::time::Duration::from_secs(25),
+        attempts: 3,
+    };
+    /// For cleanup after an interruption or failure: short, so that Ctrl-C ends the run fast.
+    pub const CLEANUP: Timeouts = Timeouts {
+        connect: std::time::Duration::from_secs(1),
+        attempt: std::time::Duration::from_secs(4),
+        operation: std::time::Duration::from_secs(6),
+        attempts: 2,
+    };
+}
+
 /// SDK configuration for one endpoint, region and set of credentials.
 pub async fn sdk_config(endpoint: &str, region: &str, creds: &Creds) -> aws_config::SdkConfig {
-    // Plain HTTP only: endpoints are LocalStack gateways (`endpoint_addr` refuses https).
+    sdk_config_with(endpoint, region, creds, Timeouts::DEFAULT).await
+}
+
+/// [`sdk_config`] with chosen time limits.
+pub async fn sdk_config_with(
+    endpoint: &str,
+    region: &str,
+    creds: &Creds,
+    t: Timeouts,
+) -> aws_config::SdkConfig {
+    // Plain HTTP only: endpoints are LocalStack gateways (`parse_endpoint` refuses https).
     let http = aws_smithy_http_client::Builder::new().build_http();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(t.connect)
+                .operation_attempt_timeout(t.attempt)
+                .operation_timeout(t.operation)
+                .build(),
+        )
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(t.attempts))
         .region(aws_config::Region::new(region.to_owned()))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new(
@@ -74,7 +133,12 @@ pub struct Clients {
 impl Clients {
     /// Builds S3, IAM and STS clients for `endpoint`.
     pub async fn new(endpoint: &str, region: &str, creds: &Creds) -> Self {
-        let conf = sdk_config(endpoint, region, creds).await;
+        Self::with_timeouts(endpoint, region, creds, Timeouts::DEFAULT).await
+    }
+
+    /// [`Clients::new`] with chosen time limits.
+    pub async fn with_timeouts(endpoint: &str, region: &str, creds: &Creds, t: Timeouts) -> Self {
+        let conf = sdk_config_with(endpoint, region, creds, t).await;
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&conf)
                 .force_path_style(true)

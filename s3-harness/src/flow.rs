@@ -2,8 +2,14 @@
 //! `AmazonS3ReadOnlyAccess`, a profile using that role, a pod reading the object — against
 //! LocalStack, with IAM decided by the gateway — and a clean exit.
 //!
-//! Everything the flow creates goes into a [`Ledger`] as it is created and is torn down from it
-//! in reverse order, on success, on error and on cancellation (Ctrl-C), unless `keep` is set.
+//! Everything the flow creates in AWS is recorded *before* the create call is sent — in the
+//! [`Ledger`] and, when a journal directory is given, on disk ([`crate::journal`]) — and torn
+//! down from that record in reverse order on success, on error and on interruption, unless
+//! `keep` is set. Every name carries the run's [`RunId`], so runs side by side never collide.
+//!
+//! Interruptions are counted ([`Interrupts`]): the first lets the step in flight finish and
+//! stops before the next one; the second (or the first after [`GRACE`]) abandons the step in
+//! flight; the third abandons the cleanup, and the report names what was left.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,11 +18,12 @@ use std::sync::{Arc, Mutex};
 use iam_sim::Decision;
 use scheduler::eksctl::{envsubst, parse_config};
 use scheduler::{Cluster, EksError, RoleSource, SeqIds, parse_manifests};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::HarnessError;
-use crate::client::{Clients, Creds, TEST_ACCOUNT, decode_policy_document};
+use crate::client::{Clients, Creds, TEST_ACCOUNT, Timeouts, decode_policy_document};
 use crate::gateway::{Gateway, PRINCIPAL_HEADER, SOURCE_ACCOUNT_HEADER, SOURCE_ARN_HEADER};
+use crate::journal::{Journal, State};
 
 /// The example files the flow uses (shipped in `examples/`).
 pub mod examples {
@@ -79,6 +86,81 @@ impl Scenario {
     }
 }
 
+/// A run's identity: eight lowercase hex digits, part of every name the run creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RunId(u32);
+
+impl RunId {
+    /// A fresh id from the clock, the process id and a counter (runs started side by side, in
+    /// one process or many, get different ids).
+    pub fn generate() -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mut z = nanos
+            ^ (u64::from(std::process::id()) << 32)
+            ^ N.fetch_add(1, Ordering::Relaxed)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // splitmix64 finaliser: neighbouring inputs give unrelated ids.
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Self((z ^ (z >> 31)) as u32)
+    }
+
+    /// Reads an id written by [`RunId`]'s `Display`.
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 8
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .then(|| u32::from_str_radix(text, 16).ok().map(Self))
+        .flatten()
+    }
+}
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:08x}", self.0)
+    }
+}
+
+impl Serialize for RunId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        RunId::parse(&text).ok_or_else(|| serde::de::Error::custom("a run id is 8 hex digits"))
+    }
+}
+
+/// The names a run gives what it creates in AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// The default pod execution role (what eksctl makes for profiles that name none).
+    pub exec_role: String,
+    /// The chapter's `s3-read` role.
+    pub role: String,
+    /// The chapter's bucket.
+    pub bucket: String,
+}
+
+impl Names {
+    /// The names of run `id`.
+    pub fn of(id: RunId) -> Self {
+        Self {
+            exec_role: format!("fargate-sim-pod-execution-{id}"),
+            role: format!("s3-read-{id}"),
+            bucket: format!("test-bucket-{id}"),
+        }
+    }
+}
+
 /// Options of a run.
 #[derive(Debug, Clone)]
 pub struct FlowOptions {
@@ -88,8 +170,15 @@ pub struct FlowOptions {
     pub keep: bool,
     /// Region of the cluster and bucket.
     pub region: String,
-    /// Appended to role and bucket names (tests run flows side by side).
-    pub suffix: String,
+    /// The run's id, in every name it creates.
+    pub run_id: RunId,
+    /// Where the run's journal is written (`None`: no journal on disk).
+    pub journal_dir: Option<std::path::PathBuf>,
+    /// Whether the LocalStack was started for this run (recorded in the journal: its
+    /// resources go when it stops).
+    pub own_localstack: bool,
+    /// Time limits of the run's AWS calls.
+    pub timeouts: Timeouts,
 }
 
 impl Default for FlowOptions {
@@ -98,7 +187,58 @@ impl Default for FlowOptions {
             scenario: Scenario::Chapter,
             keep: false,
             region: "eu-west-1".into(),
-            suffix: String::new(),
+            run_id: RunId::generate(),
+            journal_dir: None,
+            own_localstack: false,
+            timeouts: Timeouts::DEFAULT,
+        }
+    }
+}
+
+/// How long the step in flight may take to finish after the first interruption before it is
+/// abandoned.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Counts interruptions (SIGINT, SIGTERM, SIGHUP, a closed output) for a run.
+#[derive(Debug, Clone)]
+pub struct Interrupts(tokio::sync::watch::Receiver<u32>);
+
+/// The sending side of [`Interrupts`].
+#[derive(Debug, Clone)]
+pub struct Interrupter(Arc<tokio::sync::watch::Sender<u32>>);
+
+impl Interrupter {
+    /// Counts one interruption.
+    pub fn interrupt(&self) {
+        self.0.send_modify(|n| *n += 1);
+    }
+}
+
+impl Interrupts {
+    /// A pair: interrupt through the first, watch through the second.
+    pub fn channel() -> (Interrupter, Self) {
+        let (tx, rx) = tokio::sync::watch::channel(0);
+        (Interrupter(Arc::new(tx)), Self(rx))
+    }
+
+    /// Never interrupted.
+    pub fn never() -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(0);
+        std::mem::forget(tx);
+        Self(rx)
+    }
+
+    /// Interruptions so far.
+    pub fn count(&self) -> u32 {
+        *self.0.borrow()
+    }
+
+    /// Completes once there have been at least `n` interruptions.
+    pub async fn at_least(&self, n: u32) {
+        let mut rx = self.0.clone();
+        let _ = rx.wait_for(|c| *c >= n).await;
+        if rx.has_changed().is_err() && *rx.borrow() < n {
+            std::future::pending::<()>().await;
         }
     }
 }
@@ -119,7 +259,7 @@ pub struct Step {
 }
 
 /// Something the flow created.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Created {
     /// A namespace.
@@ -170,28 +310,154 @@ pub enum Created {
     },
 }
 
-/// Everything created, in creation order.
+impl Created {
+    /// Whether it lives in AWS (LocalStack) rather than in the run's own cluster model: only
+    /// these outlive the process, so only these are journaled.
+    pub fn is_remote(&self) -> bool {
+        !matches!(
+            self,
+            Created::Namespace { .. } | Created::Pod { .. } | Created::Profile { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for Created {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Created::Namespace { name } => write!(f, "namespace {name}"),
+            Created::Pod { namespace, name } => write!(f, "pod {namespace}/{name}"),
+            Created::Profile { name } => write!(f, "Fargate profile {name}"),
+            Created::Bucket { name } => write!(f, "bucket {name}"),
+            Created::Object { bucket, key } => write!(f, "object s3://{bucket}/{key}"),
+            Created::BucketPolicy { bucket } => write!(f, "bucket policy of {bucket}"),
+            Created::Role { name } => write!(f, "role {name}"),
+            Created::Attachment { role, policy } => {
+                write!(
+                    f,
+                    "{} attached to role {role}",
+                    policy.rsplit('/').next().unwrap_or(policy)
+                )
+            }
+        }
+    }
+}
+
+/// Everything the run created or is about to create, in order, with the on-disk journal when
+/// there is one.
 #[derive(Debug, Default, Clone)]
-pub struct Ledger(Arc<Mutex<Vec<Created>>>);
+pub struct Ledger {
+    entries: Arc<Mutex<Vec<(Created, State)>>>,
+    journal: Option<Arc<Mutex<Journal>>>,
+}
 
 impl Ledger {
-    fn push(&self, c: Created) {
-        if let Ok(mut l) = self.0.lock() {
-            l.push(c);
+    fn with_journal(journal: Option<Journal>) -> Self {
+        Self {
+            entries: Arc::default(),
+            journal: journal.map(|j| Arc::new(Mutex::new(j))),
         }
     }
 
-    /// A copy of the entries.
-    pub fn entries(&self) -> Vec<Created> {
-        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    fn journal(
+        &self,
+        f: impl FnOnce(&mut Journal) -> std::io::Result<()>,
+    ) -> Result<(), HarnessError> {
+        let Some(j) = &self.journal else {
+            return Ok(());
+        };
+        let mut j = j.lock().map_err(|_| HarnessError::Journal {
+            reason: "the journal lock is poisoned".into(),
+        })?;
+        f(&mut j).map_err(|e| HarnessError::Journal {
+            reason: e.to_string(),
+        })
     }
 
-    fn take(&self) -> Vec<Created> {
-        self.0
+    /// Records that `c` is about to be created; for AWS resources, on disk first.
+    fn intend(&self, c: &Created) -> Result<(), HarnessError> {
+        if c.is_remote() {
+            self.journal(|j| j.intend(c))?;
+        }
+        if let Ok(mut l) = self.entries.lock() {
+            l.push((c.clone(), State::Intended));
+        }
+        Ok(())
+    }
+
+    /// Records that `c` exists.
+    fn confirm(&self, c: &Created) {
+        if c.is_remote() {
+            let _ = self.journal(|j| j.confirm(c));
+        }
+        if let Ok(mut l) = self.entries.lock()
+            && let Some(e) = l.iter_mut().rev().find(|(x, _)| x == c)
+        {
+            e.1 = State::Created;
+        }
+    }
+
+    /// Records something of the run's own cluster model (it exists once recorded).
+    fn record(&self, c: Created) {
+        if let Ok(mut l) = self.entries.lock() {
+            l.push((c, State::Created));
+        }
+    }
+
+    fn forget(&self, c: &Created) {
+        if c.is_remote() {
+            let _ = self.journal(|j| j.forget(c));
+        }
+    }
+
+    /// What was recorded, in order (created or about to be).
+    pub fn entries(&self) -> Vec<Created> {
+        self.entries
+            .lock()
+            .map(|l| l.iter().map(|(c, _)| c.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn take(&self) -> Vec<(Created, State)> {
+        self.entries
             .lock()
             .map(|mut l| std::mem::take(&mut *l))
             .unwrap_or_default()
     }
+
+    fn close(&self, kept: bool) {
+        if let Some(j) = &self.journal
+            && let Ok(mut guard) = j.lock()
+        {
+            // Replace the journal with a closed one: dropping the last handle releases its lock.
+            let _ = guard.close_in_place(kept);
+        }
+    }
+}
+
+/// Why the chapter stopped before its end.
+enum Stop {
+    /// A call that should not fail did.
+    Failed(HarnessError),
+    /// Interrupted between steps.
+    Interrupted,
+}
+
+impl From<HarnessError> for Stop {
+    fn from(e: HarnessError) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// Records `c`, runs its create call, then marks it created.
+async fn create<T>(
+    ledger: &Ledger,
+    c: Created,
+    call: impl Future<Output = Result<T, HarnessError>>,
+) -> Result<T, Stop> {
+    ledger.intend(&c)?;
+    let out = call.await?;
+    ledger.confirm(&c);
+    Ok(out)
 }
 
 /// How the pod ended.
@@ -213,6 +479,8 @@ pub enum PodPhase {
 pub struct FlowReport {
     /// The scenario.
     pub scenario: Scenario,
+    /// The run's id (in every name it created).
+    pub run_id: RunId,
     /// Whether the outcome is the one the scenario shows.
     pub as_expected: bool,
     /// One sentence on the outcome.
@@ -225,14 +493,44 @@ pub struct FlowReport {
     pub bucket: String,
     /// The role used.
     pub role: String,
-    /// What was created (and, unless kept, deleted again).
+    /// What was created or about to be (and, unless kept, deleted again).
     pub created: Vec<Created>,
-    /// Whether the cleanup ran and succeeded.
+    /// What the cleanup did, by name.
+    pub cleanup: CleanupReport,
+    /// Whether the cleanup ran and nothing is left.
     pub cleaned_up: bool,
+    /// Whether the run was interrupted.
+    pub interrupted: bool,
+    /// A call that should not have failed, and did (LocalStack stopped or stalled, say): the
+    /// run could not finish.
+    pub error: Option<String>,
     /// Fargate profiles the flow created that the cluster still lists afterwards.
     pub profiles_left: Vec<String>,
     /// The gateway's IAM decisions, in order: action, resource, principal, decision.
     pub decisions: Vec<(String, String, String, String)>,
+}
+
+/// What a cleanup did, resource by resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupReport {
+    /// Deleted.
+    pub removed: Vec<Created>,
+    /// Recorded before its create call, but not there: the call never reached AWS.
+    pub not_created: Vec<Created>,
+    /// Still there (or not known to be gone), with why.
+    pub left: Vec<LeftBehind>,
+    /// Kept on purpose (`--keep`).
+    pub kept: Vec<Created>,
+}
+
+/// A resource the cleanup could not remove.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftBehind {
+    /// The resource.
+    pub resource: Created,
+    /// Why it is still there.
+    pub reason: String,
 }
 
 /// Roles read from LocalStack IAM for the scheduler's trust check.
@@ -274,13 +572,24 @@ impl RoleSource for LocalStackRoles {
 
 struct Runner<'a> {
     opts: &'a FlowOptions,
+    names: &'a Names,
     steps: Vec<Step>,
     emit: &'a mut (dyn FnMut(&Step) + Send),
     ledger: Ledger,
+    interrupts: Interrupts,
     now: f64,
 }
 
 impl Runner<'_> {
+    /// Stops the chapter between steps once an interruption arrived.
+    fn check(&self) -> Result<(), Stop> {
+        if self.interrupts.count() > 0 {
+            Err(Stop::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
+
     fn step(&mut self, title: &str, command: &str, lines: Vec<String>, ok: bool) {
         let s = Step {
             index: self.steps.len() + 1,
@@ -307,19 +616,21 @@ fn eks_line(e: &EksError) -> String {
 }
 
 /// Runs the flow against `endpoint` (LocalStack), narrating each step through `emit`, and
-/// cleans up (unless `keep`) even when a step fails or `cancel` completes first.
+/// cleans up (unless `keep`) whatever happens: success, a failed call, or interruptions
+/// (see the module documentation for what the first, second and third one do).
 ///
 /// # Errors
-/// Setup failures (LocalStack unreachable, an AWS call that should not fail). The scenario's
-/// own failures (AccessDenied, a rejected profile) are outcomes in the report, not errors.
+/// Only what stops the run before anything is created: the gateway cannot start, or the
+/// journal cannot be written. A call that fails later is [`FlowReport::error`], after the
+/// cleanup; the scenario's own failures (AccessDenied, a rejected profile) are outcomes.
 pub async fn run(
     endpoint: &str,
     opts: &FlowOptions,
     emit: &mut (dyn FnMut(&Step) + Send),
-    cancel: impl Future<Output = ()>,
+    interrupts: Interrupts,
 ) -> Result<FlowReport, HarnessError> {
     let root = Creds::test_account();
-    let direct = Clients::new(endpoint, &opts.region, &root).await;
+    let names = Names::of(opts.run_id);
     let gateway = Gateway::start(endpoint, &opts.region, TEST_ACCOUNT, root.clone())
         .await
         .map_err(|e| HarnessError::StartFailed {
@@ -327,34 +638,58 @@ pub async fn run(
             reason: format!("the IAM gateway could not start: {e}"),
         })?;
     // The account's own setup calls go through the gateway too, so that its caches see them.
-    let admin = Clients::new(gateway.endpoint(), &opts.region, &root).await;
-    let ledger = Ledger::default();
+    let admin =
+        Clients::with_timeouts(gateway.endpoint(), &opts.region, &root, opts.timeouts).await;
+    let journal = match &opts.journal_dir {
+        Some(dir) => Some(
+            Journal::create(dir, opts.run_id, endpoint, opts.own_localstack).map_err(|e| {
+                HarnessError::Journal {
+                    reason: e.to_string(),
+                }
+            })?,
+        ),
+        None => None,
+    };
+    let ledger = Ledger::with_journal(journal);
     let mut runner = Runner {
         opts,
+        names: &names,
         steps: Vec::new(),
         emit,
         ledger: ledger.clone(),
+        interrupts: interrupts.clone(),
         now: 0.0,
     };
     let mut cluster_slot: Option<Cluster> = None;
     let outcome = {
         let fut = chapter(&mut runner, &admin, &gateway, &mut cluster_slot);
         tokio::pin!(fut);
-        tokio::pin!(cancel);
+        // The step in flight is abandoned at the second interruption, or GRACE after the first.
+        let abandon = async {
+            interrupts.at_least(1).await;
+            tokio::select! {
+                () = interrupts.at_least(2) => {},
+                () = tokio::time::sleep(GRACE) => {},
+            }
+        };
         tokio::select! {
             r = &mut fut => Some(r),
-            () = &mut cancel => None,
+            () = abandon => None,
         }
     };
-    let cancelled = outcome.is_none();
     let created = ledger.entries();
-    let cleaned_up = if opts.keep {
-        false
+    let cleanup = if opts.keep {
+        CleanupReport {
+            kept: created.clone(),
+            ..CleanupReport::default()
+        }
     } else {
-        cleanup(&direct, &ledger, cluster_slot.as_mut(), runner.now)
-            .await
-            .is_ok()
+        let limits = opts.timeouts.shorter(Timeouts::CLEANUP);
+        let direct = Clients::with_timeouts(endpoint, &opts.region, &root, limits).await;
+        let abort = interrupts.at_least(3);
+        cleanup(&direct, &ledger, cluster_slot.as_mut(), runner.now, abort).await
     };
+    ledger.close(opts.keep);
     // What the flow created that the cluster still lists (empty after a successful cleanup).
     let profiles_left: Vec<String> = match cluster_slot.as_mut() {
         Some(c) => {
@@ -385,24 +720,31 @@ pub async fn run(
             )
         })
         .collect();
-    let mut report = match outcome {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return Err(e),
-        None => Partial::cancelled(),
+    let interrupted = interrupts.count() > 0;
+    let (report, error) = match outcome {
+        Some(Ok(r)) => (r, None),
+        Some(Err(Stop::Failed(e))) => (Partial::stopped(), Some(e.to_string())),
+        Some(Err(Stop::Interrupted)) | None => (Partial::stopped(), None),
     };
-    if cancelled {
-        report.outcome = "interrupted; everything created so far was deleted".into();
-    }
+    let outcome = match (&error, interrupted) {
+        (Some(e), _) => format!("stopped: {e}"),
+        (None, true) => "interrupted".to_owned(),
+        (None, false) => report.outcome,
+    };
     Ok(FlowReport {
         scenario: opts.scenario,
-        as_expected: report.as_expected && !cancelled,
-        outcome: report.outcome,
+        run_id: opts.run_id,
+        as_expected: report.as_expected && !interrupted && error.is_none(),
+        outcome,
         pod_phase: report.pod_phase,
         pod_log: report.pod_log,
-        bucket: report.bucket,
-        role: report.role,
+        bucket: names.bucket.clone(),
+        role: names.role.clone(),
         created,
-        cleaned_up,
+        cleaned_up: !opts.keep && cleanup.left.is_empty(),
+        cleanup,
+        interrupted,
+        error,
         profiles_left,
         decisions,
     })
@@ -413,19 +755,15 @@ struct Partial {
     outcome: String,
     pod_phase: PodPhase,
     pod_log: String,
-    bucket: String,
-    role: String,
 }
 
 impl Partial {
-    fn cancelled() -> Self {
+    fn stopped() -> Self {
         Self {
             as_expected: false,
             outcome: String::new(),
             pod_phase: PodPhase::NotCreated,
             pod_log: String::new(),
-            bucket: String::new(),
-            role: String::new(),
         }
     }
 }
@@ -435,10 +773,11 @@ async fn chapter(
     admin: &Clients,
     gateway: &Gateway,
     cluster_slot: &mut Option<Cluster>,
-) -> Result<Partial, HarnessError> {
+) -> Result<Partial, Stop> {
     let opts = r.opts;
-    let sfx = &opts.suffix;
+    let names = r.names;
     let scenario = opts.scenario;
+    let ledger = r.ledger.clone();
     let cfg = |text: &str,
                env: &HashMap<&str, String>|
      -> Result<scheduler::eksctl::ClusterConfig, HarnessError> {
@@ -486,7 +825,8 @@ async fn chapter(
     })?;
 
     // 2. Namespace and the first pod: no profile selects `test` yet.
-    r.ledger.push(Created::Namespace {
+    r.check()?;
+    ledger.record(Created::Namespace {
         name: "test".into(),
     });
     r.step(
@@ -509,7 +849,7 @@ async fn chapter(
         })?;
     let now = r.tick();
     let placed = cluster.apply_pod(pod.clone(), now);
-    r.ledger.push(Created::Pod {
+    ledger.record(Created::Pod {
         namespace: "test".into(),
         name: "test".into(),
     });
@@ -524,21 +864,29 @@ async fn chapter(
     );
 
     // 3. The default pod execution role (eksctl makes one for profiles that name none).
-    let exec_role = format!("fargate-sim-pod-execution{sfx}");
-    admin
-        .iam
-        .create_role()
-        .role_name(&exec_role)
-        .assume_role_policy_document(examples::ROLE_TRUST_POLICY)
-        .send()
-        .await
-        .map_err(|e| HarnessError::aws(format!("CreateRole {exec_role}"), &e))?;
-    r.ledger.push(Created::Role {
-        name: exec_role.clone(),
-    });
+    r.check()?;
+    let exec_role = names.exec_role.clone();
+    create(
+        &ledger,
+        Created::Role {
+            name: exec_role.clone(),
+        },
+        async {
+            admin
+                .iam
+                .create_role()
+                .role_name(&exec_role)
+                .assume_role_policy_document(examples::ROLE_TRUST_POLICY)
+                .send()
+                .await
+                .map_err(|e| HarnessError::aws(format!("CreateRole {exec_role}"), &e))
+        },
+    )
+    .await?;
     let exec_arn = format!("arn:aws:iam::{TEST_ACCOUNT}:role/{exec_role}");
 
     // 4. A profile for the new namespace; the existing pod stays where it is.
+    r.check()?;
     let mut ns_cfg = cfg(examples::NEW_NAMESPACE_CLUSTER, &empty)?;
     let mut req = ns_cfg.profiles.remove(0);
     req.pod_execution_role_arn = exec_arn.clone();
@@ -550,7 +898,7 @@ async fn chapter(
             operation: "CreateFargateProfile test".into(),
             message: e.message,
         })?;
-    r.ledger.push(Created::Profile {
+    ledger.record(Created::Profile {
         name: "test".into(),
     });
     r.now = cluster.settled_at().max(r.now) + 1.0;
@@ -594,34 +942,42 @@ async fn chapter(
     );
 
     // 5. The bucket and its object.
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let bucket = format!("test-bucket-{unix}{sfx}");
-    admin.create_bucket_in(&bucket, &opts.region).await?;
-    r.ledger.push(Created::Bucket {
-        name: bucket.clone(),
-    });
+    r.check()?;
+    let bucket = names.bucket.clone();
+    create(
+        &ledger,
+        Created::Bucket {
+            name: bucket.clone(),
+        },
+        admin.create_bucket_in(&bucket, &opts.region),
+    )
+    .await?;
     let body = format!(
         "Hello from S3! This object was read by pod test/s3 on Fargate ({}).\n",
         opts.region
     );
-    admin
-        .s3
-        .put_object()
-        .bucket(&bucket)
-        .key(OBJECT_KEY)
-        .body(aws_sdk_s3::primitives::ByteStream::from(
-            body.clone().into_bytes(),
-        ))
-        .send()
-        .await
-        .map_err(|e| HarnessError::aws(format!("PutObject {bucket}/{OBJECT_KEY}"), &e))?;
-    r.ledger.push(Created::Object {
-        bucket: bucket.clone(),
-        key: OBJECT_KEY.into(),
-    });
+    r.check()?;
+    create(
+        &ledger,
+        Created::Object {
+            bucket: bucket.clone(),
+            key: OBJECT_KEY.into(),
+        },
+        async {
+            admin
+                .s3
+                .put_object()
+                .bucket(&bucket)
+                .key(OBJECT_KEY)
+                .body(aws_sdk_s3::primitives::ByteStream::from(
+                    body.clone().into_bytes(),
+                ))
+                .send()
+                .await
+                .map_err(|e| HarnessError::aws(format!("PutObject {bucket}/{OBJECT_KEY}"), &e))
+        },
+    )
+    .await?;
     r.step(
         "bucket and object",
         &format!("aws s3api create-bucket --bucket {bucket} --create-bucket-configuration LocationConstraint={} && aws s3 cp hello.txt s3://{bucket}/{OBJECT_KEY}", opts.region),
@@ -632,17 +988,24 @@ async fn chapter(
         let policy = format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"DenyReads","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
         );
-        admin
-            .s3
-            .put_bucket_policy()
-            .bucket(&bucket)
-            .policy(&policy)
-            .send()
-            .await
-            .map_err(|e| HarnessError::aws(format!("PutBucketPolicy {bucket}"), &e))?;
-        r.ledger.push(Created::BucketPolicy {
-            bucket: bucket.clone(),
-        });
+        r.check()?;
+        create(
+            &ledger,
+            Created::BucketPolicy {
+                bucket: bucket.clone(),
+            },
+            async {
+                admin
+                    .s3
+                    .put_bucket_policy()
+                    .bucket(&bucket)
+                    .policy(&policy)
+                    .send()
+                    .await
+                    .map_err(|e| HarnessError::aws(format!("PutBucketPolicy {bucket}"), &e))
+            },
+        )
+        .await?;
         r.step(
             "bucket policy denies reads",
             &format!("aws s3api put-bucket-policy --bucket {bucket} --policy file://deny-get.json"),
@@ -652,21 +1015,24 @@ async fn chapter(
     }
 
     // 6. The role `s3-read`: trust for Fargate pods, S3 read access.
-    let role = format!("s3-read{sfx}");
+    r.check()?;
+    let role = names.role.clone();
     let trust = if scenario == Scenario::BadTrust {
         examples::ROLE_TRUST_POLICY.replace("eks-fargate-pods.amazonaws.com", "eks.amazonaws.com")
     } else {
         examples::ROLE_TRUST_POLICY.to_owned()
     };
-    admin
-        .iam
-        .create_role()
-        .role_name(&role)
-        .assume_role_policy_document(&trust)
-        .send()
-        .await
-        .map_err(|e| HarnessError::aws(format!("CreateRole {role}"), &e))?;
-    r.ledger.push(Created::Role { name: role.clone() });
+    create(&ledger, Created::Role { name: role.clone() }, async {
+        admin
+            .iam
+            .create_role()
+            .role_name(&role)
+            .assume_role_policy_document(&trust)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws(format!("CreateRole {role}"), &e))
+    })
+    .await?;
     let mut lines = vec![format!(
         "role {role} trusts {}",
         if scenario == Scenario::BadTrust {
@@ -676,18 +1042,25 @@ async fn chapter(
         }
     )];
     if scenario != Scenario::NoS3Policy {
-        admin
-            .iam
-            .attach_role_policy()
-            .role_name(&role)
-            .policy_arn(S3_READ_ONLY)
-            .send()
-            .await
-            .map_err(|e| HarnessError::aws(format!("AttachRolePolicy {role}"), &e))?;
-        r.ledger.push(Created::Attachment {
-            role: role.clone(),
-            policy: S3_READ_ONLY.into(),
-        });
+        r.check()?;
+        create(
+            &ledger,
+            Created::Attachment {
+                role: role.clone(),
+                policy: S3_READ_ONLY.into(),
+            },
+            async {
+                admin
+                    .iam
+                    .attach_role_policy()
+                    .role_name(&role)
+                    .policy_arn(S3_READ_ONLY)
+                    .send()
+                    .await
+                    .map_err(|e| HarnessError::aws(format!("AttachRolePolicy {role}"), &e))
+            },
+        )
+        .await?;
         lines.push("attached AmazonS3ReadOnlyAccess (s3:Get*, s3:List*, s3:Describe*, …)".into());
     } else {
         lines.push("no S3 policy attached (scenario no-s3-policy)".into());
@@ -711,6 +1084,7 @@ async fn chapter(
     );
 
     // 7. The profile with that execution role; EKS checks the trust policy as stored in IAM.
+    r.check()?;
     let env = HashMap::from([("ROLE_ARN", role_arn.clone())]);
     let mut er_cfg = cfg(examples::EXECUTION_ROLE_CLUSTER, &env)?;
     let req = er_cfg.profiles.remove(0);
@@ -731,12 +1105,10 @@ async fn chapter(
                 outcome: format!("profile creation rejected: {}", e.message),
                 pod_phase: PodPhase::NotCreated,
                 pod_log: String::new(),
-                bucket,
-                role,
             });
         }
     };
-    r.ledger.push(Created::Profile {
+    ledger.record(Created::Profile {
         name: req.fargate_profile_name.clone(),
     });
     r.now = cluster.settled_at().max(r.now) + 1.0;
@@ -752,6 +1124,7 @@ async fn chapter(
     );
 
     // 8. The S3-reading pod.
+    r.check()?;
     let pod_yaml = examples::S3_POD.replace("${BUCKET}", &bucket);
     let pod_yaml = if scenario == Scenario::WrongNamespace {
         pod_yaml.replace("namespace: test", "namespace: other")
@@ -766,7 +1139,7 @@ async fn chapter(
     let ns = s3_pod.namespace.clone();
     let now = r.tick();
     let placed = cluster.apply_pod(s3_pod, now);
-    r.ledger.push(Created::Pod {
+    ledger.record(Created::Pod {
         namespace: ns.clone(),
         name: "s3".into(),
     });
@@ -786,8 +1159,6 @@ async fn chapter(
             outcome: format!("pod {ns}/s3 is not on Fargate: {}", placed.reason),
             pod_phase: PodPhase::NotOnFargate,
             pod_log: String::new(),
-            bucket,
-            role,
         });
     }
     r.step(
@@ -803,6 +1174,7 @@ async fn chapter(
     );
 
     // 9. Fargate assumes the execution role for the pod, and the container runs.
+    r.check()?;
     let profile_arn = profile.fargate_profile_arn.clone();
     let creds = assume_for_pod(gateway, &opts.region, &role_arn, &profile_arn).await;
     let container = placed
@@ -879,8 +1251,6 @@ async fn chapter(
         outcome,
         pod_phase: phase,
         pod_log: log,
-        bucket,
-        role,
     })
 }
 
@@ -1099,101 +1469,335 @@ pub async fn run_container(clients: &Clients, c: &scheduler::pod::Container) -> 
     }
 }
 
-/// Deletes everything in the ledger, newest first: pods, profiles (waiting for each), policy
-/// attachments, roles, bucket policies, objects, buckets, namespaces.
-///
-/// # Errors
-/// The first deletion that failed (the others are still attempted).
+/// How one deletion went.
+enum Deleted {
+    /// It was there and is gone.
+    Removed,
+    /// It was not there.
+    NotFound,
+    /// LocalStack did not answer (stopped, stalled): nothing more can be deleted.
+    Unreachable(String),
+    /// The service refused.
+    Failed(String),
+}
+
+fn deleted<E>(r: Result<(), aws_sdk_s3::error::SdkError<E>>) -> Deleted
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_sdk_s3::error::SdkError;
+    match r {
+        Ok(()) => Deleted::Removed,
+        Err(SdkError::ServiceError(se)) => {
+            let code = se.err().code().unwrap_or("");
+            if matches!(
+                code,
+                "NoSuchEntity" | "NoSuchBucket" | "NoSuchKey" | "NoSuchBucketPolicy" | "NotFound"
+            ) {
+                Deleted::NotFound
+            } else {
+                Deleted::Failed(format!("{code}: {}", se.err().message().unwrap_or("")))
+            }
+        }
+        Err(other @ (SdkError::TimeoutError(_) | SdkError::DispatchFailure(_))) => {
+            Deleted::Unreachable(crate::describe_transport(&other))
+        }
+        Err(other) => Deleted::Failed(format!(
+            "{}",
+            aws_sdk_s3::error::DisplayErrorContext(&other)
+        )),
+    }
+}
+
+/// Deletes one AWS resource.
+async fn delete_remote(clients: &Clients, item: &Created) -> Deleted {
+    match item {
+        Created::Attachment { role, policy } => deleted(
+            clients
+                .iam
+                .detach_role_policy()
+                .role_name(role)
+                .policy_arn(policy)
+                .send()
+                .await
+                .map(|_| ()),
+        ),
+        Created::Role { name } => deleted(
+            clients
+                .iam
+                .delete_role()
+                .role_name(name)
+                .send()
+                .await
+                .map(|_| ()),
+        ),
+        Created::BucketPolicy { bucket } => deleted(
+            clients
+                .s3
+                .delete_bucket_policy()
+                .bucket(bucket)
+                .send()
+                .await
+                .map(|_| ()),
+        ),
+        Created::Object { bucket, key } => deleted(
+            clients
+                .s3
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map(|_| ()),
+        ),
+        Created::Bucket { name } => deleted(
+            clients
+                .s3
+                .delete_bucket()
+                .bucket(name)
+                .send()
+                .await
+                .map(|_| ()),
+        ),
+        Created::Namespace { .. } | Created::Pod { .. } | Created::Profile { .. } => {
+            Deleted::Removed
+        }
+    }
+}
+
+/// Deletes AWS resources newest first and says what happened to each. A resource recorded
+/// before its create call and not found is looked for once more after a short wait (a create
+/// abandoned in flight may still land); LocalStack not answering ends the deletions, and
+/// `abort` completing leaves the rest in place.
+pub async fn remove_all(
+    clients: &Clients,
+    items: Vec<(Created, State)>,
+    abort: impl Future<Output = ()>,
+    mut gone: impl FnMut(&Created),
+) -> CleanupReport {
+    let mut report = CleanupReport::default();
+    tokio::pin!(abort);
+    let mut items = items.into_iter().rev();
+    while let Some((item, state)) = items.next() {
+        let step = async {
+            match delete_remote(clients, &item).await {
+                Deleted::NotFound if state == State::Intended => {
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                    delete_remote(clients, &item).await
+                }
+                other => other,
+            }
+        };
+        let outcome = tokio::select! {
+            o = step => o,
+            () = &mut abort => {
+                report.left.push(LeftBehind { resource: item, reason: "interrupted again during the cleanup".into() });
+                for (rest, _) in items.by_ref() {
+                    report.left.push(LeftBehind { resource: rest, reason: "interrupted again during the cleanup".into() });
+                }
+                break;
+            }
+        };
+        match outcome {
+            Deleted::Removed => {
+                gone(&item);
+                report.removed.push(item);
+            }
+            Deleted::NotFound if state == State::Intended => {
+                gone(&item);
+                report.not_created.push(item);
+            }
+            // Created, then gone without us: nothing is left either way.
+            Deleted::NotFound => {
+                gone(&item);
+                report.removed.push(item);
+            }
+            Deleted::Failed(reason) => report.left.push(LeftBehind {
+                resource: item,
+                reason,
+            }),
+            Deleted::Unreachable(reason) => {
+                let reason = format!("LocalStack did not answer: {reason}");
+                report.left.push(LeftBehind {
+                    resource: item,
+                    reason: reason.clone(),
+                });
+                for (rest, _) in items.by_ref() {
+                    report.left.push(LeftBehind {
+                        resource: rest,
+                        reason: reason.clone(),
+                    });
+                }
+                break;
+            }
+        }
+    }
+    report
+}
+
+/// Deletes everything in the ledger, newest first: pods and profiles from the cluster model
+/// (waiting for each profile), then policy attachments, roles, bucket policies, objects and
+/// buckets in AWS.
 pub async fn cleanup(
     clients: &Clients,
     ledger: &Ledger,
     mut cluster: Option<&mut Cluster>,
     mut now: f64,
-) -> Result<(), HarnessError> {
-    let mut first_error = None;
-    let mut keep_err = |e: HarnessError| {
-        if first_error.is_none() {
-            first_error = Some(e);
-        }
-    };
-    for item in ledger.take().into_iter().rev() {
-        match item {
+    abort: impl Future<Output = ()>,
+) -> CleanupReport {
+    let mut local = CleanupReport::default();
+    let mut remote = Vec::new();
+    for (item, state) in ledger.take().into_iter().rev() {
+        match &item {
             Created::Pod { namespace, name } => {
                 if let Some(c) = cluster.as_deref_mut() {
-                    c.delete_pod(&namespace, &name);
+                    c.delete_pod(namespace, name);
                 }
+                local.removed.push(item);
             }
             Created::Profile { name } => {
                 if let Some(c) = cluster.as_deref_mut() {
                     now = c.settled_at().max(now) + 1.0;
-                    if let Err(e) = c.delete_profile(&name, now) {
-                        keep_err(HarnessError::Aws {
-                            operation: format!("DeleteFargateProfile {name}"),
-                            message: e.message,
+                    if let Err(e) = c.delete_profile(name, now) {
+                        local.left.push(LeftBehind {
+                            resource: item.clone(),
+                            reason: format!("DeleteFargateProfile: {}", e.message),
                         });
+                        continue;
                     }
                     now = c.settled_at().max(now) + 1.0;
                     c.refresh(now);
                 }
+                local.removed.push(item);
             }
-            Created::Attachment { role, policy } => {
-                if let Err(e) = clients
-                    .iam
-                    .detach_role_policy()
-                    .role_name(&role)
-                    .policy_arn(&policy)
-                    .send()
-                    .await
-                {
-                    keep_err(HarnessError::aws(format!("DetachRolePolicy {role}"), &e));
-                }
-            }
-            Created::Role { name } => {
-                if let Err(e) = clients.iam.delete_role().role_name(&name).send().await {
-                    keep_err(HarnessError::aws(format!("DeleteRole {name}"), &e));
-                }
-            }
-            Created::BucketPolicy { bucket } => {
-                if let Err(e) = clients
-                    .s3
-                    .delete_bucket_policy()
-                    .bucket(&bucket)
-                    .send()
-                    .await
-                {
-                    keep_err(HarnessError::aws(
-                        format!("DeleteBucketPolicy {bucket}"),
-                        &e,
-                    ));
-                }
-            }
-            Created::Object { bucket, key } => {
-                if let Err(e) = clients
-                    .s3
-                    .delete_object()
-                    .bucket(&bucket)
-                    .key(&key)
-                    .send()
-                    .await
-                {
-                    keep_err(HarnessError::aws(
-                        format!("DeleteObject {bucket}/{key}"),
-                        &e,
-                    ));
-                }
-            }
-            Created::Bucket { name } => {
-                if let Err(e) = clients.s3.delete_bucket().bucket(&name).send().await {
-                    keep_err(HarnessError::aws(format!("DeleteBucket {name}"), &e));
-                }
-            }
-            Created::Namespace { .. } => {}
+            Created::Namespace { .. } => local.removed.push(item),
+            _ => remote.push((item, state)),
         }
     }
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(()),
+    // `remote` is newest first; `remove_all` takes creation order.
+    remote.reverse();
+    let mut report = remove_all(clients, remote, abort, |c| ledger.forget(c)).await;
+    local.removed.append(&mut report.removed);
+    local.not_created = report.not_created;
+    local.left.append(&mut report.left);
+    local
+}
+
+/// What `demo --cleanup` did about one earlier run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeftoverCleanup {
+    /// The earlier run.
+    pub run_id: RunId,
+    /// The LocalStack its resources were in.
+    pub endpoint: String,
+    /// What happened.
+    pub outcome: LeftoverOutcome,
+}
+
+/// What happened to an earlier run's resources.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum LeftoverOutcome {
+    /// Deleted now (what could be).
+    Cleaned {
+        /// What the deletions did.
+        report: CleanupReport,
+    },
+    /// Not touched, and why (an endpoint off this machine, a LocalStack that does not answer).
+    Skipped {
+        /// Why.
+        reason: String,
+        /// What is still recorded.
+        resources: Vec<Created>,
+    },
+}
+
+/// The earlier runs' journals that name resources which may still exist: runs that are not
+/// alive and used a LocalStack named by the user. Journals of runs that started their own
+/// LocalStack are removed here: that LocalStack stopped with its run, and its resources with it.
+pub fn leftovers(dir: &std::path::Path) -> Vec<crate::journal::Leftover> {
+    crate::journal::leftovers(dir)
+        .into_iter()
+        .filter(|l| {
+            if l.record.own_localstack {
+                l.discard();
+            }
+            !l.record.own_localstack && !l.record.entries.is_empty()
+        })
+        .collect()
+}
+
+/// Removes what earlier runs left (`fargate-sim demo --cleanup`), run by run, from their
+/// journals. An endpoint that is not on this machine is skipped unless `allow_remote`.
+pub async fn clean_leftovers(dir: &std::path::Path, allow_remote: bool) -> Vec<LeftoverCleanup> {
+    let mut out = Vec::new();
+    for mut l in leftovers(dir) {
+        let resources: Vec<Created> = l
+            .record
+            .entries
+            .iter()
+            .map(|e| e.resource.clone())
+            .collect();
+        let endpoint = l.record.endpoint.clone();
+        let skipped = |reason: String| LeftoverOutcome::Skipped {
+            reason,
+            resources: resources.clone(),
+        };
+        let reachable = match crate::localstack::parse_endpoint(&endpoint) {
+            Err(e) => Err(e.to_string()),
+            Ok(p) if !allow_remote && !p.is_loopback() => Err(format!(
+                "`{endpoint}` is not on this machine; pass --allow-real-aws to clean it"
+            )),
+            Ok(_) => {
+                let ep = endpoint.clone();
+                tokio::task::spawn_blocking(move || {
+                    crate::localstack::check_health(&ep, std::time::Duration::from_secs(3))
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+            }
+        };
+        let outcome = match reachable {
+            Err(reason) => skipped(reason),
+            Ok(()) => {
+                let clients = Clients::with_timeouts(
+                    &endpoint,
+                    "eu-west-1",
+                    &Creds::test_account(),
+                    Timeouts::CLEANUP,
+                )
+                .await;
+                let items = l
+                    .record
+                    .entries
+                    .iter()
+                    .map(|e| (e.resource.clone(), e.state))
+                    .collect();
+                let report = remove_all(&clients, items, std::future::pending(), |_| {}).await;
+                if report.left.is_empty() {
+                    l.discard();
+                } else {
+                    let still: Vec<crate::journal::Entry> = l
+                        .record
+                        .entries
+                        .iter()
+                        .filter(|e| report.left.iter().any(|x| x.resource == e.resource))
+                        .cloned()
+                        .collect();
+                    let _ = l.save(still);
+                }
+                LeftoverOutcome::Cleaned { report }
+            }
+        };
+        out.push(LeftoverCleanup {
+            run_id: l.record.run_id,
+            endpoint,
+            outcome,
+        });
     }
+    out
 }
 
 /// Whether the flow's decision log shows an allowed read of the object.

@@ -16,6 +16,7 @@ pub mod client;
 mod docker;
 pub mod flow;
 pub mod gateway;
+pub mod journal;
 pub mod localstack;
 
 use std::path::PathBuf;
@@ -40,22 +41,23 @@ pub enum HarnessError {
     },
     /// The endpoint is not on this machine and remote endpoints were not allowed.
     #[error(
-        "refusing `{endpoint}` (from {origin}): it is not a loopback address; this tool creates and deletes \
-         buckets and roles, so it only talks to a LocalStack on this machine unless you pass --allow-real-aws"
+        "refusing `{endpoint}` (from {origin}): it is not a loopback address (127.0.0.0/8, ::1 or localhost; \
+         other names are not looked up); this tool creates and deletes buckets and roles, so it only talks to \
+         a LocalStack on this machine unless you pass --allow-real-aws"
     )]
     RemoteEndpoint {
         /// The URL.
         endpoint: String,
         /// Where it came from.
-        origin: String,
+        origin: localstack::EndpointSource,
     },
     /// Nothing answered at the endpoint.
-    #[error("LocalStack at `{endpoint}`{} is not reachable: {reason}; start it, or unset the variable to let fargate-sim start one", if origin.is_empty() { String::new() } else { format!(" (from {origin})") })]
+    #[error("LocalStack at `{endpoint}`{} is not reachable: {reason}; {}", origin.map(|o| format!(" (from {o})")).unwrap_or_default(), unreachable_hint(*origin))]
     Unreachable {
         /// The URL.
         endpoint: String,
-        /// Where it came from (a variable name), may be empty.
-        origin: String,
+        /// Where it came from, when the user named it.
+        origin: Option<localstack::EndpointSource>,
         /// The connection error.
         reason: String,
     },
@@ -93,6 +95,12 @@ pub enum HarnessError {
         /// What happened.
         reason: String,
     },
+    /// The run journal could not be written (nothing is created without it).
+    #[error("cannot write the run journal: {reason}")]
+    Journal {
+        /// What failed.
+        reason: String,
+    },
     /// An AWS API call failed.
     #[error("{operation} failed: {message}")]
     Aws {
@@ -101,6 +109,18 @@ pub enum HarnessError {
         /// The service's error code and message.
         message: String,
     },
+}
+
+fn unreachable_hint(origin: Option<localstack::EndpointSource>) -> String {
+    match origin {
+        Some(localstack::EndpointSource::Env(var)) => {
+            format!("start it, or unset {var} to let fargate-sim start one")
+        }
+        Some(localstack::EndpointSource::Flag) => {
+            "start it, or leave out --endpoint to let fargate-sim start one".into()
+        }
+        None => "is it still running?".into(),
+    }
 }
 
 impl HarnessError {
@@ -118,11 +138,36 @@ impl HarnessError {
                     e.message().unwrap_or("")
                 )
             }
+            other @ (aws_sdk_s3::error::SdkError::TimeoutError(_)
+            | aws_sdk_s3::error::SdkError::DispatchFailure(_)) => describe_transport(other),
             other => format!("{}", aws_sdk_s3::error::DisplayErrorContext(other)),
         };
         Self::Aws {
             operation: operation.into(),
             message,
         }
+    }
+}
+
+/// A transport failure in words: no answer in time (LocalStack stalled), or no connection
+/// (LocalStack stopped), with the SDK's own detail.
+pub(crate) fn describe_transport<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_s3::error::SdkError;
+    match err {
+        SdkError::TimeoutError(_) => {
+            "no answer in time, retries included (LocalStack is stalled or overloaded)".into()
+        }
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            "no answer in time (LocalStack is stalled or overloaded)".into()
+        }
+        SdkError::DispatchFailure(d) if d.is_io() => format!(
+            "cannot connect (LocalStack is not running there any more?): {}",
+            aws_sdk_s3::error::DisplayErrorContext(err)
+        ),
+        other => format!("{}", aws_sdk_s3::error::DisplayErrorContext(other)),
     }
 }

@@ -15,7 +15,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,6 +36,11 @@ pub const REQUIREMENTS_LOCK: &str = include_str!("../localstack/requirements.loc
 /// with an HTTP server that ignores the loopback host (see the file's comments).
 pub const LAUNCHER: &str = include_str!("../localstack/launch.py");
 
+/// LocalStack logs kept in the cache: the newest this many, and none older than `LOG_MAX_AGE`
+/// (a running instance writes to its log, so its log is never the oldest).
+const LOG_KEEP: usize = 20;
+const LOG_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// How long a start may take before it is reported as failed.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -43,10 +48,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Origin {
-    /// Named by the user in the given environment variable (or in code); never stopped by us.
+    /// Named by the user (a flag or an environment variable); never stopped by us.
     Given {
-        /// The variable the URL came from, or `"argument"`.
-        source: String,
+        /// Where the URL came from.
+        source: EndpointSource,
     },
     /// A container started through Docker; removed when the handle drops.
     Docker,
@@ -55,6 +60,24 @@ pub enum Origin {
         /// The LocalStack log file.
         log: PathBuf,
     },
+}
+
+/// Where an endpoint named by the user came from (it decides the hint in error messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointSource {
+    /// A command-line flag (`--endpoint`), or code.
+    Flag,
+    /// An environment variable.
+    Env(&'static str),
+}
+
+impl std::fmt::Display for EndpointSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndpointSource::Flag => f.write_str("--endpoint"),
+            EndpointSource::Env(var) => f.write_str(var),
+        }
+    }
 }
 
 /// Something slow is happening; the caller decides whether and how to show it.
@@ -142,10 +165,10 @@ impl LocalStack {
         let given = options
             .endpoint
             .clone()
-            .map(|url| (url, "argument".to_owned()))
-            .or_else(|| env_endpoint().map(|(u, v)| (u, v.to_owned())));
+            .map(|url| (url, EndpointSource::Flag))
+            .or_else(|| env_endpoint().map(|(u, v)| (u, EndpointSource::Env(v))));
         if let Some((url, source)) = given {
-            return Self::given(&url, &source, options.allow_remote, progress);
+            return Self::given(&url, source, options.allow_remote, progress);
         }
         #[cfg(feature = "docker")]
         if !options.no_docker && std::env::var_os("FARGATE_SIM_NO_DOCKER").is_none() {
@@ -176,24 +199,25 @@ impl LocalStack {
     /// [`HarnessError::RemoteEndpoint`], [`HarnessError::Unreachable`], [`HarnessError::Unhealthy`].
     pub fn given(
         url: &str,
-        source: &str,
+        source: EndpointSource,
         allow_remote: bool,
         progress: &dyn Fn(Progress),
     ) -> Result<Self, HarnessError> {
         let endpoint = url.trim_end_matches('/').to_owned();
-        let addr = endpoint_addr(&endpoint)?;
-        if !allow_remote && !addr.ip().is_loopback() {
+        let parsed = parse_endpoint(&endpoint)?;
+        if !allow_remote && !parsed.is_loopback() {
             return Err(HarnessError::RemoteEndpoint {
                 endpoint,
-                origin: source.to_owned(),
+                origin: source,
             });
         }
+        let addr = parsed.socket_addr(&endpoint, allow_remote)?;
         progress(Progress::CheckingEndpoint(endpoint.clone()));
         let started = Instant::now();
-        check_health(&endpoint, Duration::from_secs(3)).map_err(|e| match e {
+        check_health_at(&endpoint, addr, Duration::from_secs(3)).map_err(|e| match e {
             HarnessError::Unreachable { reason, .. } => HarnessError::Unreachable {
                 endpoint: endpoint.clone(),
-                origin: source.to_owned(),
+                origin: Some(source),
                 reason,
             },
             other => other,
@@ -204,9 +228,7 @@ impl LocalStack {
         });
         Ok(Self {
             endpoint,
-            origin: Origin::Given {
-                source: source.to_owned(),
-            },
+            origin: Origin::Given { source },
             guard: Guard::None,
         })
     }
@@ -222,6 +244,7 @@ impl LocalStack {
         let port = free_port()?;
         let endpoint = format!("http://127.0.0.1:{port}");
         fs::create_dir_all(&dirs.logs).map_err(|e| io_err("create", &dirs.logs, &e))?;
+        prune_logs(&dirs.logs, LOG_KEEP, LOG_MAX_AGE);
         let log = dirs.logs.join(format!("localstack-{port}.log"));
         progress(Progress::Starting { port });
         let started = Instant::now();
@@ -541,13 +564,76 @@ fn free_port() -> Result<u16, HarnessError> {
         })
 }
 
-/// Resolves the host and port of an `http://` endpoint without any DNS traffic beyond the
-/// system resolver (and only for names; IP literals are parsed).
-fn endpoint_addr(endpoint: &str) -> Result<SocketAddr, HarnessError> {
-    let bad = |why: &str| HarnessError::BadEndpoint {
+/// The host of an endpoint URL, as written: an address literal, `localhost`, or a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// An IPv4 or IPv6 literal.
+    Ip(IpAddr),
+    /// `localhost` (any case): the loopback interface, by definition (RFC 6761), without
+    /// asking a resolver.
+    Localhost,
+    /// Any other name. Deciding whether it is on this machine would need DNS, whose answer
+    /// can change between the check and the connection, so it is never taken as loopback.
+    Name(String),
+}
+
+/// An `http://` endpoint split into host and port, without any name lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The host as written.
+    pub host: Host,
+    /// The port (80 when the URL names none).
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// Whether the endpoint is on the loopback interface, decided from the URL alone.
+    pub fn is_loopback(&self) -> bool {
+        match &self.host {
+            Host::Ip(ip) => ip.is_loopback(),
+            Host::Localhost => true,
+            Host::Name(_) => false,
+        }
+    }
+
+    /// The address to connect to. Names other than `localhost` are resolved only when
+    /// `resolve` is set (the user allowed endpoints off this machine).
+    ///
+    /// # Errors
+    /// [`HarnessError::BadEndpoint`] when a name cannot be resolved, or must not be.
+    pub fn socket_addr(&self, url: &str, resolve: bool) -> Result<SocketAddr, HarnessError> {
+        match &self.host {
+            Host::Ip(ip) => Ok(SocketAddr::new(*ip, self.port)),
+            Host::Localhost => Ok(SocketAddr::from(([127, 0, 0, 1], self.port))),
+            Host::Name(name) if resolve => (name.as_str(), self.port)
+                .to_socket_addrs()
+                .map_err(|e| bad(url, &format!("cannot resolve `{name}`: {e}")))?
+                .next()
+                .ok_or_else(|| bad(url, &format!("`{name}` resolves to no address"))),
+            Host::Name(name) => Err(bad(
+                url,
+                &format!(
+                    "`{name}` is a name; fargate-sim does not look names up to decide whether they are local"
+                ),
+            )),
+        }
+    }
+}
+
+fn bad(endpoint: &str, why: &str) -> HarnessError {
+    HarnessError::BadEndpoint {
         endpoint: endpoint.to_owned(),
         reason: why.to_owned(),
-    };
+    }
+}
+
+/// Splits an `http://` endpoint URL into host and port. Nothing is resolved: IP literals are
+/// parsed, `localhost` is loopback, and any other name stays a name.
+///
+/// # Errors
+/// [`HarnessError::BadEndpoint`] for anything that is not `http://HOST[:PORT][/…]`.
+pub fn parse_endpoint(endpoint: &str) -> Result<Endpoint, HarnessError> {
+    let bad = |why: &str| bad(endpoint, why);
     let (scheme, rest) = endpoint
         .split_once("://")
         .ok_or_else(|| bad("expected a URL like http://127.0.0.1:4566"))?;
@@ -568,7 +654,14 @@ fn endpoint_addr(endpoint: &str) -> Result<SocketAddr, HarnessError> {
         let (h, after) = v6
             .split_once(']')
             .ok_or_else(|| bad("unclosed `[` in the host"))?;
-        (h.to_owned(), after.strip_prefix(':'))
+        let port = match after {
+            "" => None,
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or_else(|| bad("expected `:PORT` after the IPv6 address"))?,
+            ),
+        };
+        (h.to_owned(), port)
     } else {
         match authority.rsplit_once(':') {
             Some((h, p)) => (h.to_owned(), Some(p)),
@@ -581,17 +674,16 @@ fn endpoint_addr(endpoint: &str) -> Result<SocketAddr, HarnessError> {
             .map_err(|_| bad("the port is not a number from 0 to 65535"))?,
         None => default_port,
     };
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
-    }
-    if host.eq_ignore_ascii_case("localhost") {
-        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    (host.as_str(), port)
-        .to_socket_addrs()
-        .map_err(|e| bad(&format!("cannot resolve `{host}`: {e}")))?
-        .next()
-        .ok_or_else(|| bad(&format!("`{host}` resolves to no address")))
+    let host = if let Ok(ip) = host.parse::<IpAddr>() {
+        Host::Ip(ip)
+    } else if host.eq_ignore_ascii_case("localhost") {
+        Host::Localhost
+    } else if host.is_empty() {
+        return Err(bad("the URL needs a host"));
+    } else {
+        Host::Name(host)
+    };
+    Ok(Endpoint { host, port })
 }
 
 /// One `GET /_localstack/health`; healthy when S3, IAM and STS are `available` or `running`.
@@ -599,10 +691,18 @@ fn endpoint_addr(endpoint: &str) -> Result<SocketAddr, HarnessError> {
 /// # Errors
 /// [`HarnessError::Unreachable`] (nothing answers) or [`HarnessError::Unhealthy`].
 pub fn check_health(endpoint: &str, timeout: Duration) -> Result<(), HarnessError> {
-    let addr = endpoint_addr(endpoint)?;
+    let addr = parse_endpoint(endpoint)?.socket_addr(endpoint, false)?;
+    check_health_at(endpoint, addr, timeout)
+}
+
+fn check_health_at(
+    endpoint: &str,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<(), HarnessError> {
     let unreachable = |reason: String| HarnessError::Unreachable {
         endpoint: endpoint.to_owned(),
-        origin: String::new(),
+        origin: None,
         reason,
     };
     let mut stream =
@@ -706,6 +806,31 @@ fn log_tail(log: &Path) -> String {
     }
 }
 
+/// Removes old LocalStack logs: beyond the newest `keep`, and any older than `max_age`.
+/// Best effort: a log that cannot be removed is left.
+pub fn prune_logs(dir: &Path, keep: usize, max_age: Duration) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut logs: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("localstack-") && name.ends_with(".log")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    logs.sort_by_key(|l| std::cmp::Reverse(l.0));
+    let now = std::time::SystemTime::now();
+    for (i, (modified, path)) in logs.iter().enumerate() {
+        let old = now.duration_since(*modified).is_ok_and(|age| age > max_age);
+        if i >= keep || old {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
 fn io_err(op: &str, path: &Path, e: &std::io::Error) -> HarnessError {
     HarnessError::Environment {
         reason: format!("cannot {op} `{}`: {e}", path.display()),
@@ -727,20 +852,37 @@ fn digest(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn loopback(url: &str) -> Option<bool> {
+        parse_endpoint(url).ok().map(|e| e.is_loopback())
+    }
+
     #[test]
-    fn endpoint_parsing_accepts_loopback_forms() {
+    fn loopback_literals_and_localhost_are_loopback() {
+        assert_eq!(loopback("http://127.0.0.1:4566"), Some(true));
+        assert_eq!(loopback("http://127.3.4.5:4566"), Some(true));
+        assert_eq!(loopback("http://LocalHost:1/"), Some(true));
+        assert_eq!(loopback("http://[::1]:4566"), Some(true));
+    }
+
+    #[test]
+    fn other_addresses_are_not_loopback() {
+        assert_eq!(loopback("http://10.0.0.1:4566"), Some(false));
+        assert_eq!(loopback("http://[::ffff:10.0.0.1]:4566"), Some(false));
+    }
+
+    #[test]
+    fn a_name_is_never_taken_for_loopback_and_never_resolved() {
+        let e = parse_endpoint("http://example.com:4566").ok();
         assert_eq!(
-            endpoint_addr("http://127.0.0.1:4566").ok(),
-            Some(SocketAddr::from(([127, 0, 0, 1], 4566)))
+            e,
+            Some(Endpoint {
+                host: Host::Name("example.com".into()),
+                port: 4566
+            })
         );
-        assert_eq!(
-            endpoint_addr("http://localhost:1/").ok(),
-            Some(SocketAddr::from(([127, 0, 0, 1], 1)))
-        );
-        assert!(endpoint_addr("http://[::1]:4566").is_ok_and(|a| a.ip().is_loopback()));
-        assert!(
-            endpoint_addr("http://10.1.2.3").is_ok_and(|a| a.port() == 80 && !a.ip().is_loopback())
-        );
+        // Without permission to go off the machine, the name is not looked up at all.
+        let err = e.map(|e| e.socket_addr("http://example.com:4566", false));
+        assert!(matches!(err, Some(Err(HarnessError::BadEndpoint { .. }))));
     }
 
     #[test]
@@ -752,9 +894,11 @@ mod tests {
             "http://",
             "http://h:99999",
             "http://u@127.0.0.1",
+            "http://[::1]x",
+            "http://:4566",
         ] {
             assert!(
-                matches!(endpoint_addr(bad), Err(HarnessError::BadEndpoint { .. })),
+                matches!(parse_endpoint(bad), Err(HarnessError::BadEndpoint { .. })),
                 "{bad}"
             );
         }
@@ -762,8 +906,34 @@ mod tests {
 
     #[test]
     fn remote_endpoint_is_refused_without_permission() {
-        let err = LocalStack::given("http://192.0.2.1:4566", "test", false, &|_| {});
-        assert!(matches!(err, Err(HarnessError::RemoteEndpoint { .. })));
+        for url in ["http://192.0.2.1:4566", "http://example.com:4566"] {
+            let err = LocalStack::given(url, EndpointSource::Flag, false, &|_| {});
+            assert!(
+                matches!(err, Err(HarnessError::RemoteEndpoint { .. })),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn old_logs_are_pruned_and_the_newest_kept() {
+        let dir = std::env::temp_dir().join(format!("fsim-prune-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..5 {
+            fs::write(dir.join(format!("localstack-{i}.log")), "x")
+                .unwrap_or_else(|e| panic!("{e}"));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        fs::write(dir.join("other.txt"), "x").unwrap_or_else(|e| panic!("{e}"));
+        prune_logs(&dir, 2, LOG_MAX_AGE);
+        let mut left: Vec<String> = fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        left.sort();
+        assert_eq!(left, ["localstack-3.log", "localstack-4.log", "other.txt"]);
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

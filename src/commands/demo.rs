@@ -1,11 +1,16 @@
 //! `fargate-sim demo`: the tutorial chapter end to end, narrated.
 
+use std::path::{Path, PathBuf};
+
 use s3_harness::LocalStack;
-use s3_harness::flow::{self, FlowOptions, FlowReport, Scenario, Step};
-use s3_harness::localstack::Options;
+use s3_harness::flow::{
+    self, FlowOptions, FlowReport, Interrupter, Interrupts, LeftoverOutcome, Names, Scenario, Step,
+};
+use s3_harness::localstack::{CacheDirs, Options, Origin};
 use serde_json::json;
 
 use crate::exit::Exit;
+use crate::output::{self, Closed};
 use crate::progress::printer;
 
 /// The fidelity note, printed once per run.
@@ -18,21 +23,37 @@ This demo follows the chapter and gives the role's session to the pod.";
 #[command(after_long_help = "\
 The steps: the cluster (eksctl config) with its default profile; namespace `test`; test-pod.yaml
 applied before any profile selects it (not on Fargate); profile `test` created (the pod stays
-where it is); the pod deleted and applied again (on Fargate); bucket test-bucket-<unix time> with
-a test object; role `s3-read` trusting eks-fargate-pods.amazonaws.com with AmazonS3ReadOnlyAccess;
+where it is); the pod deleted and applied again (on Fargate); bucket test-bucket-<run id> with
+a test object; role s3-read-<run id> trusting eks-fargate-pods.amazonaws.com with AmazonS3ReadOnlyAccess;
 profile `s3` with that execution role (EKS's trust check runs on the role as stored in IAM);
 s3-pod.yaml applied; Fargate assumes the role through STS with the profile's aws:SourceArn; the
 container's `aws s3 cp` runs with those credentials through the IAM gateway; `kubectl logs`.
-Then everything is deleted in reverse order (also on failure or Ctrl-C) unless --keep.
+Then everything is deleted in reverse order (also on failure, Ctrl-C, SIGTERM, SIGHUP or a closed
+output) unless --keep, and the end of the output names what was removed and what was not.
+
+Every run has an id (8 hex digits) that ends every name it creates, so runs side by side never
+collide. Each AWS resource is written to the run's journal (in the cache directory, under runs/)
+before it is created; a run that was killed leaves its journal, the next run names what it left,
+and `fargate-sim demo --cleanup` removes it.
+
+Interrupting: the first Ctrl-C lets the step in flight finish (at most 3 s), then cleans up; a
+second stops the step at once; a third leaves the cleanup and lists what is left. Every AWS call
+has a time limit (10 s per attempt, 3 attempts), so a stalled LocalStack ends the run with a
+message instead of a hang.
 
 Scenarios show failures as AWS would: no-s3-policy, bucket-deny, bad-trust, wrong-namespace.
 
-Exit status: 0 the run ended as the scenario shows and was cleaned up; 1 it did not; 2 no
-LocalStack or a setup call failed; 130 interrupted (after cleaning up).")]
+Exit status: 0 the run ended as the scenario shows and was cleaned up (--cleanup: nothing is
+left); 1 it did not; 2 no LocalStack, or a call failed (LocalStack stopped or stalled); 130
+interrupted (after cleaning up); 141 the output was closed (after cleaning up).")]
 pub struct Args {
-    /// Leave everything the demo created in LocalStack, for inspection.
+    /// Leave everything the demo created in LocalStack, for inspection (listed at the end).
     #[arg(long)]
     pub keep: bool,
+    /// Remove what earlier runs left (interrupted, killed, or run with --keep), from their
+    /// journals in the cache directory, then exit.
+    #[arg(long, conflicts_with_all = ["keep", "scenario"])]
+    pub cleanup: bool,
     /// Use this LocalStack endpoint instead of finding or starting one.
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
@@ -83,27 +104,133 @@ pub enum Format {
     Json,
 }
 
-#[allow(clippy::print_stdout, reason = "the CLI owns the terminal")]
-fn print_step(s: &Step, format: Format, total_hint: usize) {
+fn step_text(s: &Step, format: Format, total_hint: usize) -> String {
     match format {
-        Format::Json => println!("{}", json!({"event": "step", "step": s})),
+        Format::Json => format!("{}\n", json!({"event": "step", "step": s})),
         Format::Human => {
             let mark = if s.ok { " " } else { "!" };
-            println!("{mark}[{}/{total_hint}] {}", s.index, s.title);
-            println!("    $ {}", s.command);
+            let mut t = format!(
+                "{mark}[{}/{total_hint}] {}\n    $ {}\n",
+                s.index, s.title, s.command
+            );
             for l in &s.lines {
-                println!("      {l}");
+                t.push_str(&format!("      {l}\n"));
             }
+            t
         }
     }
 }
 
-#[allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "the CLI owns the terminal"
-)]
+/// Writes to stdout; after the reader went away, writes nothing more.
+struct Printer {
+    format: Format,
+    closed: bool,
+}
+
+impl Printer {
+    fn print(&mut self, text: &str) -> Result<(), Closed> {
+        if self.closed {
+            return Err(Closed);
+        }
+        let r = match self.format {
+            Format::Json => output::raw(text),
+            Format::Human => output::human(text),
+        };
+        self.closed = r.is_err();
+        r
+    }
+}
+
+fn journal_dir() -> Result<PathBuf, String> {
+    CacheDirs::new()
+        .map(|d| d.base.join("runs"))
+        .map_err(|e| e.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// Counts SIGINT, SIGTERM and SIGHUP as interruptions of the run, saying on stderr what each
+/// one does.
+fn watch_signals(interrupter: Interrupter) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let kinds = [
+        SignalKind::interrupt(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+    ];
+    let mut streams = Vec::new();
+    for k in kinds {
+        match signal(k) {
+            Ok(s) => streams.push(s),
+            Err(e) => output::note(&format!("warning: cannot watch signals: {e}")),
+        }
+    }
+    tokio::spawn(async move {
+        let mut n = 0u32;
+        loop {
+            let any = futures_any(&mut streams).await;
+            if !any {
+                return;
+            }
+            n += 1;
+            interrupter.interrupt();
+            output::note(match n {
+                1 => {
+                    "· interrupted: the step in flight finishes, then everything created is removed (interrupt again to stop the step now)"
+                }
+                2 => {
+                    "· stopping the step in flight; cleaning up (interrupt again to leave the rest)"
+                }
+                _ => "· leaving the cleanup; what is left is listed below",
+            });
+        }
+    });
+}
+
+/// Waits for the next signal on any of `streams`; false when none can deliver any more.
+async fn futures_any(streams: &mut [tokio::signal::unix::Signal]) -> bool {
+    if streams.is_empty() {
+        std::future::pending::<()>().await;
+    }
+    let polls = streams.iter_mut().map(|s| Box::pin(s.recv()));
+    let (got, _, _) = select_all(polls).await;
+    got.is_some()
+}
+
+/// The first of several futures to complete (a tiny `select_all`, so as not to pull in a
+/// futures crate for one call).
+async fn select_all<F: std::future::Future + Unpin>(
+    futs: impl IntoIterator<Item = F>,
+) -> (F::Output, usize, ()) {
+    let mut futs: Vec<F> = futs.into_iter().collect();
+    std::future::poll_fn(move |cx| {
+        for (i, f) in futs.iter_mut().enumerate() {
+            if let std::task::Poll::Ready(v) = std::pin::Pin::new(f).poll(cx) {
+                return std::task::Poll::Ready((v, i, ()));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
 pub fn run(args: &Args) -> Exit {
+    let runs = match journal_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            output::note(&format!("error: {e}"));
+            return Exit::Error;
+        }
+    };
+    if args.cleanup {
+        return run_cleanup(&runs, args);
+    }
     let progress = printer(false);
     let options = Options {
         endpoint: args.endpoint.clone(),
@@ -113,61 +240,99 @@ pub fn run(args: &Args) -> Exit {
     let localstack = match LocalStack::obtain_with(&options, &progress) {
         Ok(ls) => ls,
         Err(e) => {
-            eprintln!("error: {e}");
+            output::note(&format!("error: {e}"));
             return Exit::Error;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            output::note(&format!("error: {e}"));
             return Exit::Error;
         }
     };
+    for l in flow::leftovers(&runs) {
+        let what: Vec<String> = l
+            .record
+            .entries
+            .iter()
+            .map(|e| e.resource.to_string())
+            .collect();
+        output::note(&format!(
+            "note: an earlier run ({}{}) left in {}: {}; remove them with `fargate-sim demo --cleanup`",
+            l.record.run_id,
+            if l.record.kept {
+                ", kept with --keep"
+            } else {
+                ", interrupted or failed"
+            },
+            l.record.endpoint,
+            what.join(", ")
+        ));
+    }
+    let own_localstack = !matches!(localstack.origin(), Origin::Given { .. });
     let scenario: Scenario = args.scenario.into();
     let opts = FlowOptions {
         scenario,
         keep: args.keep,
+        journal_dir: Some(runs),
+        own_localstack,
         ..FlowOptions::default()
     };
     let format = args.format;
-    match format {
-        Format::Human => println!("{FIDELITY_NOTE}\n"),
-        Format::Json => println!(
-            "{}",
-            json!({"event": "note", "note": FIDELITY_NOTE, "scenario": scenario.name()})
+    let mut out = Printer {
+        format,
+        closed: false,
+    };
+    let names = Names::of(opts.run_id);
+    let header = match format {
+        Format::Human => format!(
+            "{FIDELITY_NOTE}\n\nrun {}: role {}, bucket {} (every name ends in the run id)\n\n",
+            opts.run_id, names.role, names.bucket
         ),
-    }
+        Format::Json => format!(
+            "{}\n",
+            json!({"event": "note", "note": FIDELITY_NOTE, "scenario": scenario.name(), "runId": opts.run_id.to_string()})
+        ),
+    };
+    let (interrupter, interrupts) = Interrupts::channel();
+    let _ = out.print(&header);
     let total = match scenario {
         Scenario::BadTrust => 10,
         Scenario::WrongNamespace => 10,
         Scenario::BucketDeny => 13,
         _ => 12,
     };
-    let mut emit = |s: &Step| print_step(s, format, total);
-    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = interrupted.clone();
+    let pipe_interrupter = interrupter.clone();
+    let mut pipe_closed = out.closed;
+    let mut emit = |s: &Step| {
+        if out.print(&step_text(s, format, total)).is_err() && !pipe_closed {
+            // The reader went away (`| head`): stop the run as an interruption, cleaning up.
+            pipe_closed = true;
+            pipe_interrupter.interrupt();
+        }
+    };
     let result = runtime.block_on(async {
-        let cancel = async move {
-            let _ = tokio::signal::ctrl_c().await;
-            flag.store(true, std::sync::atomic::Ordering::SeqCst);
-        };
-        flow::run(localstack.endpoint(), &opts, &mut emit, cancel).await
+        watch_signals(interrupter);
+        flow::run(localstack.endpoint(), &opts, &mut emit, interrupts.clone()).await
     });
     drop(localstack);
     let report = match result {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            output::note(&format!("error: {e}"));
             return Exit::Error;
         }
     };
-    render_report(&report, format, args.keep);
-    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+    let _ = out.print(&report_text(&report, format, own_localstack));
+    if let Some(e) = &report.error {
+        output::note(&format!("error: {e}"));
+        return Exit::Error;
+    }
+    if out.closed {
+        return Exit::PipeClosed;
+    }
+    if report.interrupted {
         return Exit::Interrupted;
     }
     if report.as_expected && (report.cleaned_up || args.keep) {
@@ -177,35 +342,122 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
-#[allow(clippy::print_stdout, reason = "the CLI owns the terminal")]
-fn render_report(r: &FlowReport, format: Format, keep: bool) {
-    match format {
-        Format::Json => println!("{}", json!({"event": "report", "report": r})),
-        Format::Human => {
-            let verdict = if r.as_expected {
-                "as the scenario shows"
-            } else {
-                "NOT as the scenario expects"
-            };
-            println!("\n{}: {} ({verdict})", r.scenario.name(), r.outcome);
-            if keep {
-                println!(
-                    "kept for inspection: {} resources (bucket {}, role {})",
-                    r.created.len(),
-                    r.bucket,
-                    r.role
-                );
-            } else if r.cleaned_up {
-                println!(
-                    "cleaned up {} resources: pods, profiles, role policy detached before the role was deleted, objects before the bucket",
-                    r.created.len()
-                );
-            } else {
-                println!(
-                    "cleanup did not finish: some resources may remain (bucket {}, role {})",
-                    r.bucket, r.role
-                );
+fn names(items: &[flow::Created]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn report_text(r: &FlowReport, format: Format, own_localstack: bool) -> String {
+    if format == Format::Json {
+        return format!("{}\n", json!({"event": "report", "report": r}));
+    }
+    let verdict = if r.as_expected {
+        "as the scenario shows"
+    } else {
+        "NOT as the scenario expects"
+    };
+    let mut t = format!("\n{}: {} ({verdict})\n", r.scenario.name(), r.outcome);
+    let c = &r.cleanup;
+    if !c.kept.is_empty() {
+        t.push_str(&format!(
+            "kept for inspection (run {}): {}\n",
+            r.run_id,
+            names(&c.kept)
+        ));
+        if own_localstack {
+            t.push_str("  they live in the LocalStack this run started, which stops now; to keep them, start one with `fargate-sim localstack start` and pass its URL with --endpoint\n");
+        } else {
+            t.push_str("  remove them with `fargate-sim demo --cleanup`\n");
+        }
+    }
+    if !c.removed.is_empty() {
+        t.push_str(&format!("removed: {}\n", names(&c.removed)));
+    }
+    if !c.not_created.is_empty() {
+        t.push_str(&format!(
+            "never created (the run stopped before the call reached LocalStack): {}\n",
+            names(&c.not_created)
+        ));
+    }
+    if !c.left.is_empty() {
+        t.push_str("NOT removed:\n");
+        for l in &c.left {
+            t.push_str(&format!("  {} ({})\n", l.resource, l.reason));
+        }
+        if own_localstack {
+            t.push_str("  they were in the LocalStack this run started, which has stopped: nothing remains\n");
+        } else {
+            t.push_str("  remove them with `fargate-sim demo --cleanup`\n");
+        }
+    }
+    if c.kept.is_empty() && c.removed.is_empty() && c.left.is_empty() && c.not_created.is_empty() {
+        t.push_str("nothing was created\n");
+    }
+    t
+}
+
+fn run_cleanup(runs: &Path, args: &Args) -> Exit {
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            output::note(&format!("error: {e}"));
+            return Exit::Error;
+        }
+    };
+    let done = runtime.block_on(flow::clean_leftovers(runs, args.allow_real_aws));
+    let mut all_clean = true;
+    let mut text = String::new();
+    if args.format == Format::Json {
+        text = format!("{}\n", json!({"event": "cleanup", "runs": done}));
+    }
+    for d in &done {
+        match &d.outcome {
+            LeftoverOutcome::Cleaned { report } => {
+                if !report.left.is_empty() {
+                    all_clean = false;
+                }
+                if args.format == Format::Human {
+                    text.push_str(&format!("run {} in {}:\n", d.run_id, d.endpoint));
+                    if !report.removed.is_empty() {
+                        text.push_str(&format!("  removed: {}\n", names(&report.removed)));
+                    }
+                    if !report.not_created.is_empty() {
+                        text.push_str(&format!(
+                            "  never created: {}\n",
+                            names(&report.not_created)
+                        ));
+                    }
+                    for l in &report.left {
+                        text.push_str(&format!("  NOT removed: {} ({})\n", l.resource, l.reason));
+                    }
+                }
+            }
+            LeftoverOutcome::Skipped { reason, resources } => {
+                all_clean = false;
+                if args.format == Format::Human {
+                    text.push_str(&format!(
+                        "run {} in {}: skipped ({reason}); still recorded: {}\n",
+                        d.run_id,
+                        d.endpoint,
+                        names(resources)
+                    ));
+                }
             }
         }
+    }
+    if done.is_empty() && args.format == Format::Human {
+        text.push_str("nothing to clean up: no earlier run left resources\n");
+    }
+    let written = match args.format {
+        Format::Json => output::raw(&text),
+        Format::Human => output::human(&text),
+    };
+    match written {
+        Err(closed) => closed.into(),
+        Ok(()) if all_clean => Exit::Success,
+        Ok(()) => Exit::Failure,
     }
 }

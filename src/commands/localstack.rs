@@ -1,7 +1,7 @@
 //! `fargate-sim localstack …`: the LocalStack this tool finds or starts.
 
 use s3_harness::LocalStack;
-use s3_harness::localstack::{CacheDirs, Options, ensure_environment};
+use s3_harness::localstack::{CacheDirs, EndpointSource, Options, ensure_environment};
 
 use crate::exit::Exit;
 use crate::progress::printer;
@@ -17,11 +17,14 @@ pub enum Command {
         #[arg(long)]
         no_docker: bool,
     },
-    /// Check the endpoint named by FARGATE_SIM_LOCALSTACK_URL or AWS_ENDPOINT_URL (or --endpoint).
+    /// Check the endpoint named by --endpoint, else FARGATE_SIM_LOCALSTACK_URL or AWS_ENDPOINT_URL.
     Status {
         /// The endpoint to check.
-        #[arg(long)]
+        #[arg(long, value_name = "URL")]
         endpoint: Option<String>,
+        /// Allow an endpoint that is not on this machine (it is refused otherwise, as `demo` refuses it).
+        #[arg(long)]
+        allow_real_aws: bool,
     },
 }
 
@@ -57,12 +60,19 @@ pub fn run(cmd: &Command) -> Exit {
             eprintln!("· stopping LocalStack");
             drop(ls);
         }),
-        Command::Status { endpoint } => {
+        Command::Status {
+            endpoint,
+            allow_real_aws,
+        } => {
             let given = endpoint
                 .clone()
-                .or_else(|| s3_harness::localstack::env_endpoint().map(|(u, _)| u));
+                .map(|u| (u, EndpointSource::Flag))
+                .or_else(|| {
+                    s3_harness::localstack::env_endpoint()
+                        .map(|(u, var)| (u, EndpointSource::Env(var)))
+                });
             match given {
-                Some(url) => LocalStack::given(&url, "argument", true, &progress)
+                Some((url, source)) => LocalStack::given(&url, source, *allow_real_aws, &progress)
                     .map(|ls| println!("{} healthy", ls.endpoint())),
                 None => {
                     eprintln!("no endpoint: pass --endpoint or set FARGATE_SIM_LOCALSTACK_URL");

@@ -46,6 +46,12 @@ pub const SOURCE_ACCOUNT_HEADER: &str = "x-fargate-sim-source-account";
 
 /// Largest request body the gateway reads.
 const MAX_BODY: usize = 64 << 20;
+/// How long a client may take to send a request's headers.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The largest request head read (headers of SigV4 requests are a few kilobytes).
+const MAX_HEADER_BYTES: usize = 64 << 10;
+/// How long LocalStack may take to answer one forwarded request.
+const UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 struct Session {
@@ -144,7 +150,14 @@ impl Gateway {
                         let st = st.clone();
                         tokio::spawn(async move {
                             let svc = hyper::service::service_fn(move |req| handle(st.clone(), peer, req));
-                            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                            // A client that opens a connection and sends nothing (or a header a
+                            // byte at a time) is dropped after HEADER_TIMEOUT.
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .timer(hyper_util::rt::TokioTimer::new())
+                                .header_read_timeout(HEADER_TIMEOUT)
+                                .max_buf_size(MAX_HEADER_BYTES)
+                                .serve_connection(TokioIo::new(stream), svc)
+                                .await;
                         });
                     }
                 }
@@ -297,14 +310,28 @@ async fn forward(
         }
     }
     let req = req.body(Full::new(body)).map_err(|e| e.to_string())?;
-    let resp = state
-        .http
-        .request(req)
+    let exchange = async {
+        let resp = state
+            .http
+            .request(req)
+            .await
+            .map_err(|e| format!("LocalStack did not answer: {e}"))?;
+        let (p, b) = resp.into_parts();
+        let bytes = Limited::new(b, MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| format!("LocalStack's answer could not be read: {e}"))?
+            .to_bytes();
+        Ok((p.status, p.headers, bytes))
+    };
+    tokio::time::timeout(UPSTREAM_TIMEOUT, exchange)
         .await
-        .map_err(|e| format!("LocalStack did not answer: {e}"))?;
-    let (p, b) = resp.into_parts();
-    let bytes = b.collect().await.map_err(|e| e.to_string())?.to_bytes();
-    Ok((p.status, p.headers, bytes))
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "LocalStack did not answer within {} s",
+                UPSTREAM_TIMEOUT.as_secs()
+            ))
+        })
 }
 
 fn rebuild(status: StatusCode, headers: hyper::HeaderMap, body: Bytes) -> Resp {
