@@ -866,7 +866,9 @@ impl PolicySet {
     pub fn policy(&self, kind: PolicyKind, index: usize) -> Option<&CompiledPolicy> {
         match kind {
             PolicyKind::Identity => self.identity.get(index),
-            PolicyKind::Trust => self.trust.as_ref(),
+            // For an AssumeRole request without a trust policy, the resource-based policy
+            // plays the role's trust policy (see `role_policy`), and is reported as such.
+            PolicyKind::Trust => self.trust.as_ref().or(self.resource.as_ref()),
             PolicyKind::Resource => self.resource.as_ref(),
             PolicyKind::Boundary => self.boundary.get(index),
             PolicyKind::Session => self.session.as_ref(),
