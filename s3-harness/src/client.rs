@@ -70,14 +70,14 @@ impl Timeouts {
     pub const DEFAULT: Timeouts = Timeouts {
         connect: std::time::Duration::from_secs(2),
         attempt: std::time::Duration::from_secs(10),
-        operation: std::time::Duration::from_secs(25),
+        operation: std::time::Duration::from_secs(20),
         attempts: 3,
     };
     /// For cleanup after an interruption or failure: short, so that Ctrl-C ends the run fast.
     pub const CLEANUP: Timeouts = Timeouts {
         connect: std::time::Duration::from_secs(1),
-        attempt: std::time::Duration::from_secs(4),
-        operation: std::time::Duration::from_secs(6),
+        attempt: std::time::Duration::from_secs(2),
+        operation: std::time::Duration::from_secs(3),
         attempts: 2,
     };
 }

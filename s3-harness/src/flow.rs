@@ -197,7 +197,7 @@ impl Default for FlowOptions {
 
 /// How long the step in flight may take to finish after the first interruption before it is
 /// abandoned.
-pub const GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Counts interruptions (SIGINT, SIGTERM, SIGHUP, a closed output) for a run.
 #[derive(Debug, Clone)]
@@ -721,11 +721,19 @@ pub async fn run(
         })
         .collect();
     let interrupted = interrupts.count() > 0;
-    let (report, error) = match outcome {
+    let (report, mut error) = match outcome {
         Some(Ok(r)) => (r, None),
         Some(Err(Stop::Failed(e))) => (Partial::stopped(), Some(e.to_string())),
         Some(Err(Stop::Interrupted)) | None => (Partial::stopped(), None),
     };
+    if error.is_none()
+        && let Some(l) = cleanup
+            .left
+            .iter()
+            .find(|l| l.reason.starts_with(UNREACHABLE))
+    {
+        error = Some(format!("during the cleanup, {}", l.reason));
+    }
     let outcome = match (&error, interrupted) {
         (Some(e), _) => format!("stopped: {e}"),
         (None, true) => "interrupted".to_owned(),
@@ -1469,6 +1477,9 @@ pub async fn run_container(clients: &Clients, c: &scheduler::pod::Container) -> 
     }
 }
 
+/// How a resource left because LocalStack stopped answering is described.
+const UNREACHABLE: &str = "LocalStack did not answer";
+
 /// How one deletion went.
 enum Deleted {
     /// It was there and is gone.
@@ -1617,7 +1628,7 @@ pub async fn remove_all(
                 reason,
             }),
             Deleted::Unreachable(reason) => {
-                let reason = format!("LocalStack did not answer: {reason}");
+                let reason = format!("{UNREACHABLE}: {reason}");
                 report.left.push(LeftBehind {
                     resource: item,
                     reason: reason.clone(),
@@ -1715,15 +1726,17 @@ pub enum LeftoverOutcome {
 
 /// The earlier runs' journals that name resources which may still exist: runs that are not
 /// alive and used a LocalStack named by the user. Journals of runs that started their own
-/// LocalStack are removed here: that LocalStack stopped with its run, and its resources with it.
+/// LocalStack are removed here (that LocalStack stopped with its run, and its resources with
+/// it), and so are journals that record nothing (a run killed before its first create).
 pub fn leftovers(dir: &std::path::Path) -> Vec<crate::journal::Leftover> {
     crate::journal::leftovers(dir)
         .into_iter()
         .filter(|l| {
-            if l.record.own_localstack {
+            let gone = l.record.own_localstack || l.record.entries.is_empty();
+            if gone {
                 l.discard();
             }
-            !l.record.own_localstack && !l.record.entries.is_empty()
+            !gone
         })
         .collect()
 }

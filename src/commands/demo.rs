@@ -36,16 +36,17 @@ collide. Each AWS resource is written to the run's journal (in the cache directo
 before it is created; a run that was killed leaves its journal, the next run names what it left,
 and `fargate-sim demo --cleanup` removes it.
 
-Interrupting: the first Ctrl-C lets the step in flight finish (at most 3 s), then cleans up; a
-second stops the step at once; a third leaves the cleanup and lists what is left. Every AWS call
-has a time limit (10 s per attempt, 3 attempts), so a stalled LocalStack ends the run with a
-message instead of a hang.
+Interrupting: the first Ctrl-C lets the step in flight finish (at most 2 s), then cleans up
+(each deletion at most 3 s); a second stops the step at once; a third leaves the cleanup and
+lists what is left. Every AWS call has a time limit (10 s per attempt, 3 attempts, 20 s in
+all), so a stalled LocalStack ends the run with a message instead of a hang.
 
 Scenarios show failures as AWS would: no-s3-policy, bucket-deny, bad-trust, wrong-namespace.
 
 Exit status: 0 the run ended as the scenario shows and was cleaned up (--cleanup: nothing is
-left); 1 it did not; 2 no LocalStack, or a call failed (LocalStack stopped or stalled); 130
-interrupted (after cleaning up); 141 the output was closed (after cleaning up).")]
+left); 1 it did not; 2 no LocalStack, or a call failed or the cleanup could not reach
+LocalStack (it stopped or stalled), interrupted or not; 130 interrupted (after cleaning up);
+141 the output was closed (after cleaning up).")]
 pub struct Args {
     /// Leave everything the demo created in LocalStack, for inspection (listed at the end).
     #[arg(long)]

@@ -1,0 +1,196 @@
+//! Load on the IAM gateway: many concurrent clients for a while, every decision checked
+//! (`cargo bench -p s3-harness --bench gateway_load`; `CLIENTS=200 SECONDS=60` by default).
+//! Each client alternates a GetObject its session may do (200 and the object's bytes) and a
+//! PutObject it may not (403 AccessDenied), through one gateway in front of LocalStack.
+//! Prints requests, wrong answers, failures, p50/p99/max latency per kind and the process's
+//! resident memory after warm-up and at the end. Set `FARGATE_SIM_LOCALSTACK_URL` to reuse a
+//! running LocalStack.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use s3_harness::gateway::Gateway;
+use s3_harness::s3::primitives::ByteStream;
+use s3_harness::{Clients, Creds, LocalStack};
+
+const BODY: &[u8] = b"0123456789abcdef";
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    if v.is_empty() {
+        return Duration::ZERO;
+    }
+    v.sort_unstable();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[derive(Default)]
+struct Counts {
+    requests: AtomicU64,
+    wrong: AtomicU64,
+    failed: AtomicU64,
+}
+
+fn main() {
+    let clients = env("CLIENTS", 200) as usize;
+    let seconds = env("SECONDS", 60);
+    let ls = LocalStack::obtain(&|p| eprintln!("[localstack] {p:?}")).expect("LocalStack");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let root = Creds::test_account();
+        let gw = Gateway::start(ls.endpoint(), "eu-west-1", "000000000000", root.clone())
+            .await
+            .unwrap();
+        let admin = Clients::new(gw.endpoint(), "eu-west-1", &root).await;
+        let id = std::process::id();
+        let bucket = format!("load-{id}");
+        admin.create_bucket_in(&bucket, "eu-west-1").await.unwrap();
+        admin.s3.put_object().bucket(&bucket).key("k").body(ByteStream::from_static(BODY)).send().await.unwrap();
+        let role = format!("load-{id}");
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]}"#;
+        admin.iam.create_role().role_name(&role).assume_role_policy_document(trust).send().await.unwrap();
+        admin.iam.attach_role_policy().role_name(&role).policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send().await.unwrap();
+        let a = admin.sts.assume_role().role_arn(format!("arn:aws:iam::000000000000:role/{role}")).role_session_name("load").send().await.unwrap();
+        let c = a.credentials().unwrap();
+        let session = Creds {
+            access_key_id: c.access_key_id().into(),
+            secret_access_key: c.secret_access_key().into(),
+            session_token: Some(c.session_token().into()),
+        };
+        let via = Clients::new(gw.endpoint(), "eu-west-1", &session).await;
+        for _ in 0..50 {
+            via.s3.get_object().bucket(&bucket).key("k").send().await.unwrap();
+        }
+        let rss_start = rss_kib();
+        let counts = Arc::new(Counts::default());
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        // Resident memory every tenth of the run: growth that levels off is buffers and
+        // connections; growth that keeps on is a leak.
+        let sampler = tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_secs(seconds.max(10) / 10)).await;
+                samples.push(rss_kib() / 1024);
+            }
+            samples
+        });
+        let mut tasks = Vec::new();
+        for n in 0..clients {
+            let (via, bucket, counts) = (via.clone(), bucket.clone(), counts.clone());
+            tasks.push(tokio::spawn(async move {
+                let (mut gets, mut puts) = (Vec::new(), Vec::new());
+                let mut i = n;
+                while Instant::now() < deadline {
+                    i += 1;
+                    let t = Instant::now();
+                    if i % 2 == 0 {
+                        match via.s3.get_object().bucket(&bucket).key("k").send().await {
+                            Ok(o) => {
+                                let right = o
+                                    .body
+                                    .collect()
+                                    .await
+                                    .is_ok_and(|b| b.into_bytes().as_ref() == BODY);
+                                if !right {
+                                    counts.wrong.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                            Err(e) if e.as_service_error().is_some() => {
+                                counts.wrong.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(_) => {
+                                counts.failed.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        gets.push(t.elapsed());
+                    } else {
+                        let r = via.s3.put_object().bucket(&bucket).key(format!("w{n}")).body(ByteStream::from_static(b"x")).send().await;
+                        match r {
+                            Err(e) => match e.as_service_error().and_then(aws_code) {
+                                Some("AccessDenied") => {}
+                                Some(_) => {
+                                    counts.wrong.fetch_add(1, Ordering::Relaxed);
+                                }
+                                None => {
+                                    counts.failed.fetch_add(1, Ordering::Relaxed);
+                                }
+                            },
+                            Ok(_) => {
+                                counts.wrong.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        puts.push(t.elapsed());
+                    }
+                    counts.requests.fetch_add(1, Ordering::Relaxed);
+                }
+                (gets, puts)
+            }));
+        }
+        let (mut gets, mut puts) = (Vec::new(), Vec::new());
+        for t in tasks {
+            let (g, p) = t.await.unwrap();
+            gets.extend(g);
+            puts.extend(p);
+        }
+        let rss_end = rss_kib();
+        let samples = sampler.await.unwrap_or_default();
+        let n = counts.requests.load(Ordering::Relaxed);
+        println!("gateway load: {clients} clients for {seconds} s");
+        println!(
+            "  requests {n} ({:.0}/s), wrong decisions {}, transport failures {}",
+            n as f64 / seconds as f64,
+            counts.wrong.load(Ordering::Relaxed),
+            counts.failed.load(Ordering::Relaxed)
+        );
+        for (name, v) in [("GetObject (Allow)", &mut gets), ("PutObject (AccessDenied)", &mut puts)] {
+            println!(
+                "  {name}: {} requests, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                v.len(),
+                pct(v, 0.5).as_secs_f64() * 1e3,
+                pct(v, 0.99).as_secs_f64() * 1e3,
+                pct(v, 1.0).as_secs_f64() * 1e3
+            );
+        }
+        println!(
+            "  resident memory after warm-up {} MiB, at the end {} MiB, every tenth of the run {:?} MiB (clients and gateway in one process)",
+            rss_start / 1024,
+            rss_end / 1024,
+            samples
+        );
+        let _ = admin.iam.detach_role_policy().role_name(&role).policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send().await;
+        let _ = admin.iam.delete_role().role_name(&role).send().await;
+        let _ = admin.s3.delete_object().bucket(&bucket).key("k").send().await;
+        let _ = admin.s3.delete_bucket().bucket(&bucket).send().await;
+    });
+}
+
+fn aws_code<E: s3_harness::s3::error::ProvideErrorMetadata>(e: &E) -> Option<&str> {
+    e.code()
+}
