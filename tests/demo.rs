@@ -425,3 +425,45 @@ async fn a_killed_run_leaves_a_journal_that_cleanup_empties() {
             .any(|r| r.role_name().ends_with(&run_id))
     );
 }
+
+#[test]
+fn a_closed_output_stops_the_demo_cleans_up_and_exits_141() {
+    let ls = localstack();
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
+        .args(["demo", "--endpoint", ls.endpoint()])
+        .env("FARGATE_SIM_CACHE_DIR", cache.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `fargate-sim demo | sed '/bucket and object/q'`: the reader goes away once the bucket
+    // exists.
+    use std::io::{BufRead, Read};
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 && !line.contains("] bucket and object") {
+        line.clear();
+    }
+    drop(out);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // The run cleaned up: its journal is gone, so nothing it recorded is left.
+    let runs = cache.path().join("runs");
+    let journals = std::fs::read_dir(&runs)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(journals, 0);
+}

@@ -1702,6 +1702,8 @@ pub struct LeftoverCleanup {
     pub run_id: RunId,
     /// The LocalStack its resources were in.
     pub endpoint: String,
+    /// Its journal (still there when something is left).
+    pub journal: std::path::PathBuf,
     /// What happened.
     pub outcome: LeftoverOutcome,
 }
@@ -1807,6 +1809,7 @@ pub async fn clean_leftovers(dir: &std::path::Path, allow_remote: bool) -> Vec<L
         out.push(LeftoverCleanup {
             run_id: l.record.run_id,
             endpoint,
+            journal: l.path.clone(),
             outcome,
         });
     }

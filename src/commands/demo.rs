@@ -440,10 +440,11 @@ fn run_cleanup(runs: &Path, args: &Args) -> Exit {
                 all_clean = false;
                 if args.format == Format::Human {
                     text.push_str(&format!(
-                        "run {} in {}: skipped ({reason}); still recorded: {}\n",
+                        "run {} in {}: skipped ({reason}); still recorded: {}\n  start that LocalStack again and rerun `fargate-sim demo --cleanup`; if it is gone for good (and kept no state), delete {} to forget them\n",
                         d.run_id,
                         d.endpoint,
-                        names(resources)
+                        names(resources),
+                        d.journal.display()
                     ));
                 }
             }
