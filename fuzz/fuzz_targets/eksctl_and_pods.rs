@@ -1,5 +1,6 @@
 //! Any text as an eksctl ClusterConfig and as Kubernetes manifests, then admitted into a
-//! cluster: no panic, and every pod placed on Fargate has a node of its own.
+//! cluster: no panic, and every pod placed on Fargate has a node of its own (a pod applied
+//! twice keeps its placement, and so its node).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -26,13 +27,15 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(m) = parse_manifests(pods_text) {
-        let mut nodes = std::collections::HashSet::new();
+        let mut nodes = std::collections::HashMap::new();
         for pod in m.pods {
             let placed = cluster.apply_pod(pod, 1.0);
             if placed.on_fargate()
                 && let Some(n) = placed.node
             {
-                assert!(nodes.insert(n), "a node given twice");
+                let pod = (placed.namespace.clone(), placed.name.clone());
+                let owner = nodes.entry(n).or_insert_with(|| pod.clone());
+                assert_eq!(*owner, pod, "one node for two pods");
             }
         }
     }

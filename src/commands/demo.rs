@@ -160,65 +160,29 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 /// one does.
 fn watch_signals(interrupter: Interrupter) {
     use tokio::signal::unix::{SignalKind, signal};
-    let kinds = [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-    ];
-    let mut streams = Vec::new();
-    for k in kinds {
-        match signal(k) {
-            Ok(s) => streams.push(s),
-            Err(e) => output::note(&format!("warning: cannot watch signals: {e}")),
-        }
-    }
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        output::note("warning: cannot watch signals; an interrupt will not clean up");
+        return;
+    };
     tokio::spawn(async move {
-        let mut n = 0u32;
-        loop {
-            let any = futures_any(&mut streams).await;
-            if !any {
-                return;
+        for n in 1.. {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
             }
-            n += 1;
             interrupter.interrupt();
             output::note(match n {
-                1 => {
-                    "· interrupted: the step in flight finishes, then everything created is removed (interrupt again to stop the step now)"
-                }
-                2 => {
-                    "· stopping the step in flight; cleaning up (interrupt again to leave the rest)"
-                }
+                1 => "· interrupted: the step in flight finishes, then everything created is removed (interrupt again to stop the step now)",
+                2 => "· stopping the step in flight; cleaning up (interrupt again to leave the rest)",
                 _ => "· leaving the cleanup; what is left is listed below",
             });
         }
     });
-}
-
-/// Waits for the next signal on any of `streams`; false when none can deliver any more.
-async fn futures_any(streams: &mut [tokio::signal::unix::Signal]) -> bool {
-    if streams.is_empty() {
-        std::future::pending::<()>().await;
-    }
-    let polls = streams.iter_mut().map(|s| Box::pin(s.recv()));
-    let (got, _, _) = select_all(polls).await;
-    got.is_some()
-}
-
-/// The first of several futures to complete (a tiny `select_all`, so as not to pull in a
-/// futures crate for one call).
-async fn select_all<F: std::future::Future + Unpin>(
-    futs: impl IntoIterator<Item = F>,
-) -> (F::Output, usize, ()) {
-    let mut futs: Vec<F> = futs.into_iter().collect();
-    std::future::poll_fn(move |cx| {
-        for (i, f) in futs.iter_mut().enumerate() {
-            if let std::task::Poll::Ready(v) = std::pin::Pin::new(f).poll(cx) {
-                return std::task::Poll::Ready((v, i, ()));
-            }
-        }
-        std::task::Poll::Pending
-    })
-    .await
 }
 
 pub fn run(args: &Args) -> Exit {
