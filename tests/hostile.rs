@@ -45,6 +45,13 @@ fn run_within(cmd: &mut Command, secs: u64) -> (Option<i32>, String, String) {
 
 const TRUST: &str = "examples/role-trust-policy.json";
 
+/// A directory holding one clean policy, `a.json`.
+fn dir_with_one_policy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(TRUST, dir.path().join("a.json")).unwrap();
+    dir
+}
+
 #[test]
 fn an_endless_case_file_is_an_error_not_an_abort() {
     let (code, _, err) = run_within(bin().args(["simulate", "--cases", "/dev/zero"]), 30);
@@ -87,9 +94,8 @@ fn a_large_file_is_refused_by_its_size_before_it_is_read() {
 
 #[test]
 fn a_symlink_loop_is_skipped_with_a_note_and_files_are_checked_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dir_with_one_policy();
     let d = dir.path();
-    std::fs::copy(TRUST, d.join("a.json")).unwrap();
     std::os::unix::fs::symlink(".", d.join("self")).unwrap();
     std::os::unix::fs::symlink(".", d.join("again")).unwrap();
     let (code, out, err) = run_within(bin().arg("validate").arg(d), 30);
@@ -100,9 +106,8 @@ fn a_symlink_loop_is_skipped_with_a_note_and_files_are_checked_once() {
 
 #[test]
 fn a_fifo_in_a_directory_is_skipped_not_waited_for() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dir_with_one_policy();
     let d = dir.path();
-    std::fs::copy(TRUST, d.join("a.json")).unwrap();
     let fifo = d.join("p.json");
     assert!(
         Command::new("mkfifo")
@@ -125,9 +130,8 @@ fn a_fifo_in_a_directory_is_skipped_not_waited_for() {
 
 #[test]
 fn a_dangling_link_is_skipped_and_the_others_are_checked() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dir_with_one_policy();
     let d = dir.path();
-    std::fs::copy(TRUST, d.join("a.json")).unwrap();
     std::os::unix::fs::symlink("nowhere.json", d.join("b.json")).unwrap();
     let (code, out, err) = run_within(bin().arg("validate").arg(d), 30);
     assert_eq!(code, Some(0), "{out}{err}");

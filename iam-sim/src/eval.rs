@@ -211,6 +211,33 @@ pub struct Request {
     /// Condition keys.
     pub context: Context,
     is_assume: bool,
+    /// The resource is a KMS key, whose key policy must allow (like a role's trust policy).
+    is_kms_key: bool,
+    /// The action is one AWS authorizes without any policy (see [`needs_no_permission`]).
+    no_permission: bool,
+}
+
+/// Actions AWS performs for any authenticated caller without consulting policies, which no
+/// policy can deny: `sts:GetCallerIdentity` ("No permissions are required to perform this
+/// operation. If an administrator attaches a policy to your identity that explicitly denies
+/// access to the sts:GetCallerIdentity action, you can still perform this operation", STS API
+/// reference) and `sts:GetSessionToken` ("No permissions are required for a user to get a
+/// session token … You cannot use policies to control authentication operations", IAM User
+/// Guide, Permissions for GetSessionToken). `sts:GetAccessKeyInfo` is not one of them: it is
+/// authorized as any action.
+pub fn needs_no_permission(action: &str) -> bool {
+    action.eq_ignore_ascii_case("sts:GetCallerIdentity")
+        || action.eq_ignore_ascii_case("sts:GetSessionToken")
+}
+
+/// Whether `resource` is a KMS key ARN (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`).
+fn is_kms_key_arn(resource: &str) -> bool {
+    let mut parts = resource.splitn(6, ':');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.nth(2)),
+        (Some("arn"), Some(_), Some(service), Some(rest))
+            if service.eq_ignore_ascii_case("kms") && rest.starts_with("key/")
+    )
 }
 
 /// Checks that a request names one action and one resource, as every AWS request does: an
@@ -294,6 +321,8 @@ impl Request {
             Principal::Federated(_) => {}
         }
         let is_assume = lower.starts_with("sts:assumerole");
+        let is_kms_key = is_kms_key_arn(resource);
+        let no_permission = needs_no_permission(action);
         Self {
             principal,
             action: action.to_owned(),
@@ -301,7 +330,14 @@ impl Request {
             resource_account,
             context,
             is_assume,
+            is_kms_key,
+            no_permission,
         }
+    }
+
+    /// Whether the resource is a KMS key (whose key policy must allow).
+    pub fn is_kms_key(&self) -> bool {
+        self.is_kms_key
     }
 
     fn cross_account(&self) -> bool {
@@ -897,6 +933,10 @@ impl PolicySet {
 
     fn run<T: Tracer>(&self, req: &Request, t: &mut T) -> (Decision, Option<Stage>) {
         let is_iam = matches!(req.principal, Principal::Iam(_));
+        if req.no_permission && is_iam {
+            // Authentication operations: no policy is consulted, so none can deny.
+            return (Decision::Allow, None);
+        }
         let boundary_attached = is_iam && !self.boundary.is_empty();
         let role_policy = self.role_policy(req);
         let ctx = Ctx {
@@ -1036,6 +1076,28 @@ impl PolicySet {
                 _ => (Decision::ImplicitDeny, Some(Stage::Trust)),
             };
         }
+        if req.is_kms_key {
+            // A KMS key policy is required, like a role's trust policy: it must allow the
+            // caller (then nothing else is needed) or the account (then the caller's identity
+            // policies decide, with its boundary and session policy). No key policy, no access.
+            return match grant {
+                Some(Grant::Direct) => (Decision::Allow, None),
+                Some(Grant::Role) if boundary_ok && session_ok => (Decision::Allow, None),
+                Some(Grant::Role) => (
+                    Decision::ImplicitDeny,
+                    Some(if boundary_ok {
+                        Stage::Session
+                    } else {
+                        Stage::Boundary
+                    }),
+                ),
+                Some(Grant::Account) => match chain() {
+                    None => (Decision::Allow, None),
+                    Some(stage) => (Decision::ImplicitDeny, Some(stage)),
+                },
+                None => (Decision::ImplicitDeny, Some(Stage::Resource)),
+            };
+        }
         // Same account: a resource-policy grant may suffice on its own (table in docs).
         match grant {
             Some(Grant::Direct) => return (Decision::Allow, None),
@@ -1166,7 +1228,12 @@ fn statement_outcome(
                 // A Deny with NotPrincipal always denies a caller that has a boundary attached.
                 Tri::True
             } else {
-                match not_principal_exempts(&s.principal, &req.principal) {
+                let named = if as_deny {
+                    not_principal_exempts(&s.principal, &req.principal)
+                } else {
+                    not_principal_names_any(&s.principal, &req.principal)
+                };
+                match named {
                     Tri::True => Tri::False,
                     Tri::False => Tri::True,
                     Tri::Unknown => Tri::Unknown,
@@ -1382,6 +1449,48 @@ fn not_principal_exempts(p: &CPrincipal, who: &Principal) -> Tri {
         Tri::Unknown
     } else {
         Tri::from_bool(exempt)
+    }
+}
+
+/// Whether an `Allow` + `NotPrincipal` statement names the caller, and so does not apply to
+/// it. AWS: such a statement "allows all principals except the one named"; naming the caller in
+/// any of the forms AWS matches a session against — its own ARN, its role, or its account —
+/// excludes it. (The `Deny` side, [`not_principal_exempts`], needs all of them: that keeps the
+/// Deny applying when in doubt. Both sides fail closed.)
+fn not_principal_names_any(p: &CPrincipal, who: &Principal) -> Tri {
+    let vals = match p {
+        CPrincipal::Values(v) => v,
+        CPrincipal::Star => return Tri::True,
+        CPrincipal::None => return Tri::Unknown,
+    };
+    let has = |f: &dyn Fn(&PVal) -> bool| vals.iter().any(f);
+    if has(&|v| matches!(v, PVal::Everyone)) {
+        return Tri::True;
+    }
+    let named = match who {
+        Principal::Anonymous => false,
+        Principal::Service(s) => has(&|v| matches!(v, PVal::Service(x) if x == s)),
+        Principal::Federated(f) => has(&|v| matches!(v, PVal::Federated(x) if x == f)),
+        Principal::Iam(ip) => {
+            let account = has(&|v| matches!(v, PVal::Account(a) if *a == ip.account));
+            let own = has(&|v| match v {
+                PVal::Exact(e) => *e == ip.arn,
+                PVal::Role { arn, .. } => *arn == ip.arn,
+                _ => false,
+            });
+            let role = match &ip.kind {
+                IamKind::AssumedRole { role, .. } => has(
+                    &|v| matches!(v, PVal::Role { account, name, .. } if *account == ip.account && role.eq_ignore_ascii_case(name)),
+                ),
+                _ => false,
+            };
+            account || own || role
+        }
+    };
+    if !named && vals.iter().any(|v| matches!(v, PVal::Invalid)) {
+        Tri::Unknown
+    } else {
+        Tri::from_bool(named)
     }
 }
 

@@ -134,6 +134,14 @@ pub fn explain(set: &PolicySet, req: &Request, response: &Response) -> Explanati
         .filter_map(|t| reason(t.at, t.outcome))
         .collect();
     let summary = match (response.decision, response.stage) {
+        (Decision::Allow, _)
+            if response.deciding.is_empty() && crate::eval::needs_no_permission(&req.action) =>
+        {
+            format!(
+                "allowed: `{}` needs no permission, and no policy can deny it (an authentication operation)",
+                req.action
+            )
+        }
         (Decision::Allow, _) => "allowed".to_owned(),
         (Decision::ExplicitDeny, _) => "denied by an explicit Deny statement".to_owned(),
         (Decision::ImplicitDeny, Some(stage)) => stage_sentence(stage, req),
@@ -163,6 +171,7 @@ pub fn stage_sentence(stage: Stage, req: &Request) -> String {
             principal_text(req),
             req.action
         ),
+        Stage::Resource if req.is_kms_key() => "implicitly denied: the KMS key policy does not allow this caller (a key policy is required: identity-based policies alone cannot grant access to a KMS key)".to_owned(),
         Stage::Resource => {
             "implicitly denied: no resource-based policy allows this caller".to_owned()
         }

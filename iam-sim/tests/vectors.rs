@@ -105,3 +105,33 @@ fn condition_and_match_vectors_as_cases() {
     }
     assert_eq!(n, 65);
 }
+
+/// Our own vectors for rules where AWS's documentation decides (the source of each is in its
+/// `src`): Allow + NotPrincipal, KMS key policies, actions that need no permission.
+#[test]
+fn fidelity_vectors() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for line in lines("fidelity.jsonl") {
+        let case = parse_case(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let expected = case
+            .expected
+            .expect("every fidelity vector asserts a decision");
+        let got = case.set.decide(&case.request);
+        assert_eq!(
+            case.set.evaluate(&case.request).decision,
+            got,
+            "{:?}",
+            case.id
+        );
+        if got != expected {
+            failures.push(format!(
+                "{}: expected {expected}, got {got}",
+                case.id.unwrap_or_default()
+            ));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 14);
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -177,8 +177,12 @@ fn watch_signals(interrupter: Interrupter) {
             }
             interrupter.interrupt();
             output::note(match n {
-                1 => "· interrupted: the step in flight finishes, then everything created is removed (interrupt again to stop the step now)",
-                2 => "· stopping the step in flight; cleaning up (interrupt again to leave the rest)",
+                1 => {
+                    "· interrupted: the step in flight finishes, then everything created is removed (interrupt again to stop the step now)"
+                }
+                2 => {
+                    "· stopping the step in flight; cleaning up (interrupt again to leave the rest)"
+                }
                 _ => "· leaving the cleanup; what is left is listed below",
             });
         }
