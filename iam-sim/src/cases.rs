@@ -50,6 +50,8 @@ struct RawPolicies<'a> {
     scp: Option<&'a RawValue>,
     #[serde(borrow, default)]
     rcp: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    endpoint: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +65,12 @@ struct RawRequest {
     resource_account: Option<String>,
     #[serde(default, alias = "ctx")]
     context: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The VPC endpoint the request came through (`aws:SourceVpce`).
+    #[serde(default)]
+    source_vpce: Option<String>,
+    /// Its VPC (`aws:SourceVpc`).
+    #[serde(default)]
+    source_vpc: Option<String>,
 }
 
 /// One policy of a case, as text: what kind it is, its place in its list, and where it starts
@@ -123,6 +131,7 @@ impl CaseText<'_> {
                 K::Trust => set.trust = Some(compiled),
                 K::Resource => set.resource = Some(compiled),
                 K::Session => set.session = Some(compiled),
+                K::Endpoint => set.endpoint = Some(compiled),
             }
         }
         Ok(set)
@@ -207,6 +216,7 @@ pub fn read_case<'a>(line: &'a str) -> Result<CaseText<'a>, String> {
             (K::Trust, p.trust),
             (K::Resource, p.resource),
             (K::Session, p.session),
+            (K::Endpoint, p.endpoint),
         ] {
             if let Some(r) = single(r) {
                 policies.push(one(kind, 0, r));
@@ -221,6 +231,14 @@ pub fn read_case<'a>(line: &'a str) -> Result<CaseText<'a>, String> {
                 format!("context key `{k}` must be a string, number, boolean or an array of them")
             })?,
         );
+    }
+    for (key, value) in [
+        ("aws:SourceVpce", req.source_vpce),
+        ("aws:SourceVpc", req.source_vpc),
+    ] {
+        if let Some(v) = value {
+            ctx.insert(key, ContextValue::Single(v));
+        }
     }
     let resource = req.resource.unwrap_or_else(|| "*".to_owned());
     crate::eval::check_request(&req.action, &resource)?;

@@ -646,6 +646,8 @@ pub enum PolicyKind {
     Boundary,
     /// The session policy.
     Session,
+    /// The policy of the VPC endpoint the request came through.
+    Endpoint,
 }
 
 impl PolicyKind {
@@ -659,6 +661,7 @@ impl PolicyKind {
             PolicyKind::Identity => "identity",
             PolicyKind::Boundary => "boundary",
             PolicyKind::Session => "session",
+            PolicyKind::Endpoint => "endpoint",
         }
     }
 
@@ -672,6 +675,7 @@ impl PolicyKind {
             PolicyKind::Identity => "identity-based policy",
             PolicyKind::Boundary => "permissions boundary",
             PolicyKind::Session => "session policy",
+            PolicyKind::Endpoint => "VPC endpoint policy",
         }
     }
 }
@@ -733,6 +737,8 @@ pub enum Stage {
     Boundary,
     /// The session policy does not allow.
     Session,
+    /// The VPC endpoint policy does not allow.
+    Endpoint,
 }
 
 impl Stage {
@@ -740,6 +746,7 @@ impl Stage {
     pub fn kind(self) -> PolicyKind {
         match self {
             Stage::Rcp => PolicyKind::Rcp,
+            Stage::Endpoint => PolicyKind::Endpoint,
             Stage::Scp => PolicyKind::Scp,
             Stage::Trust => PolicyKind::Trust,
             Stage::Resource => PolicyKind::Resource,
@@ -866,6 +873,8 @@ pub struct PolicySet {
     pub scp: Vec<CompiledPolicy>,
     /// Resource control policies.
     pub rcp: Vec<CompiledPolicy>,
+    /// The policy of the VPC endpoint the request came through (none: not through one).
+    pub endpoint: Option<CompiledPolicy>,
 }
 
 impl PolicySet {
@@ -910,6 +919,7 @@ impl PolicySet {
             PolicyKind::Session => self.session.as_ref(),
             PolicyKind::Scp => self.scp.get(index),
             PolicyKind::Rcp => self.rcp.get(index),
+            PolicyKind::Endpoint => self.endpoint.as_ref(),
         }
     }
 
@@ -970,10 +980,16 @@ impl PolicySet {
             .map(|(_, p)| std::slice::from_ref(p))
             .unwrap_or(&[]);
         let role_kind = role_policy.map_or(PolicyKind::Resource, |(k, _)| k);
+        let endpoint_slice = self
+            .endpoint
+            .as_ref()
+            .map(std::slice::from_ref)
+            .unwrap_or(&[]);
         for (kind, policies) in groups
             .iter()
             .copied()
             .chain(std::iter::once((role_kind, role_slice)))
+            .chain(std::iter::once((PolicyKind::Endpoint, endpoint_slice)))
         {
             for (pi, p) in policies.iter().enumerate() {
                 if any_deny(kind, pi, p, &ctx, t) {
@@ -991,6 +1007,13 @@ impl PolicySet {
         // 2. Resource control policies must allow (when any are in force).
         if !self.rcp.is_empty() && any_allow_in(PolicyKind::Rcp, &self.rcp, &ctx, t).is_none() {
             return (Decision::ImplicitDeny, Some(Stage::Rcp));
+        }
+        // 2b. A request through a VPC endpoint needs the endpoint policy's allow as well,
+        // whoever the caller is.
+        if let Some(ep) = &self.endpoint
+            && allow_grant(PolicyKind::Endpoint, 0, ep, &ctx, t).is_none()
+        {
+            return (Decision::ImplicitDeny, Some(Stage::Endpoint));
         }
         // 3. Service control policies must allow, for IAM callers.
         if is_iam
@@ -1218,7 +1241,7 @@ fn statement_outcome(
     let mut grant = Grant::Direct;
     let resource_type = matches!(
         kind,
-        PolicyKind::Trust | PolicyKind::Resource | PolicyKind::Rcp
+        PolicyKind::Trust | PolicyKind::Resource | PolicyKind::Rcp | PolicyKind::Endpoint
     );
 
     // Principal (resource-type policies only).

@@ -171,6 +171,10 @@ pub fn stage_sentence(stage: Stage, req: &Request) -> String {
             principal_text(req),
             req.action
         ),
+        Stage::Endpoint => format!(
+            "implicitly denied: the VPC endpoint policy does not allow `{}` on `{}` (a request through an endpoint needs its allow as well)",
+            req.action, req.resource
+        ),
         Stage::Resource if req.is_kms_key() => "implicitly denied: the KMS key policy does not allow this caller (a key policy is required: identity-based policies alone cannot grant access to a KMS key)".to_owned(),
         Stage::Resource => {
             "implicitly denied: no resource-based policy allows this caller".to_owned()
