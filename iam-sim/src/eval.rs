@@ -980,11 +980,7 @@ impl PolicySet {
             .map(|(_, p)| std::slice::from_ref(p))
             .unwrap_or(&[]);
         let role_kind = role_policy.map_or(PolicyKind::Resource, |(k, _)| k);
-        let endpoint_slice = self
-            .endpoint
-            .as_ref()
-            .map(std::slice::from_ref)
-            .unwrap_or(&[]);
+        let endpoint_slice = self.endpoint.as_slice();
         for (kind, policies) in groups
             .iter()
             .copied()
