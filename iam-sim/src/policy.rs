@@ -443,9 +443,18 @@ pub fn not_utf8(offset: usize, byte: u8) -> Diagnostic {
     .with_help("save the file as UTF-8 (a Latin-1 or UTF-16 editor setting gives this)")
 }
 
-/// The first raw control character (U+0000–U+001F) inside a JSON string, if any: RFC 8259
-/// requires them escaped, and IAM rejects such a document as malformed.
-fn raw_control_in_string(text: &str) -> Option<(usize, u8)> {
+/// A character JSON does not allow where it stands, which `jsonc-parser` would accept.
+enum BadChar {
+    /// A raw control character (U+0000–U+001F) inside a string: RFC 8259 requires it escaped.
+    ControlInString(u8),
+    /// A non-ASCII character between tokens (U+0085, U+00A0, U+2028, …): JSON's only
+    /// whitespace is space, tab, line feed and carriage return.
+    NonAsciiOutsideString(char),
+}
+
+/// The first character JSON does not allow where it stands, if any; IAM rejects such a
+/// document as malformed.
+fn invalid_json_char(text: &str) -> Option<(usize, BadChar)> {
     let (mut in_string, mut escaped) = (false, false);
     for (i, b) in text.bytes().enumerate() {
         if in_string {
@@ -456,10 +465,16 @@ fn raw_control_in_string(text: &str) -> Option<(usize, u8)> {
             } else if b == b'"' {
                 in_string = false;
             } else if b < 0x20 {
-                return Some((i, b));
+                return Some((i, BadChar::ControlInString(b)));
             }
         } else if b == b'"' {
             in_string = true;
+        } else if b >= 0x80 {
+            let c = text
+                .get(i..)
+                .and_then(|t| t.chars().next())
+                .unwrap_or('\u{fffd}');
+            return Some((i, BadChar::NonAsciiOutsideString(c)));
         }
     }
     None
@@ -471,17 +486,32 @@ pub(crate) type Fatal = ((&'static str, &'static str), String, Span, &'static st
 /// Parses with `jsonc-parser` in strict JSON mode: every position is tracked, and syntax errors
 /// are worded by it.
 pub(crate) fn parse_exact(text: &str) -> Result<Tape<'_>, Fatal> {
-    // jsonc-parser accepts raw control characters inside strings; JSON (and IAM) does not.
-    // The fast front end already refuses them, so this runs only on the exact path.
-    if let Some((at, byte)) = raw_control_in_string(text) {
-        return Err((
-            codes::JSON_SYNTAX,
-            format!(
-                "a raw control character (U+{byte:04X}) inside a string; JSON requires it written as an escape (\\u{byte:04x})"
-            ),
-            Span::new(at, at + 1),
-            "escape the character, or remove it",
-        ));
+    // jsonc-parser accepts raw control characters inside strings and Unicode whitespace
+    // between tokens; JSON (and IAM) does not. The fast front end refuses both, so this runs
+    // only on the exact path.
+    match invalid_json_char(text) {
+        Some((at, BadChar::ControlInString(byte))) => {
+            return Err((
+                codes::JSON_SYNTAX,
+                format!(
+                    "a raw control character (U+{byte:04X}) inside a string; JSON requires it written as an escape (\\u{byte:04x})"
+                ),
+                Span::new(at, at + 1),
+                "escape the character, or remove it",
+            ));
+        }
+        Some((at, BadChar::NonAsciiOutsideString(c))) => {
+            return Err((
+                codes::JSON_SYNTAX,
+                format!(
+                    "the character U+{:04X} outside a string; between tokens JSON allows only spaces, tabs and line breaks",
+                    u32::from(c)
+                ),
+                Span::new(at, at + c.len_utf8()),
+                "remove the character (an editor or a copy from a web page may have put it there)",
+            ));
+        }
+        None => {}
     }
     let opts = jsonc_parser::ParseOptions {
         allow_comments: false,
@@ -1341,6 +1371,14 @@ mod tests {
         assert_eq!(
             fatal_message(text),
             "IAM001 a raw control character (U+001B) inside a string; JSON requires it written as an escape (\\u001b)"
+        );
+    }
+
+    #[test]
+    fn unicode_whitespace_between_tokens_is_not_json() {
+        assert_eq!(
+            fatal_message("\u{85}{\"Version\":\"2012-10-17\",\"Statement\":[]}"),
+            "IAM001 the character U+0085 outside a string; between tokens JSON allows only spaces, tabs and line breaks"
         );
     }
 

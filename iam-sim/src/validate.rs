@@ -643,6 +643,12 @@ pub fn validate_policy(policy: &Policy, opts: &Options) -> Validation {
     }
 }
 
+/// The document's opening brace: where findings about the whole document point.
+fn document_start(p: &Policy) -> Span {
+    let at = p.source.find('{').unwrap_or(0);
+    Span::new(at, (at + 1).min(p.source.len()))
+}
+
 fn check_document(v: &mut V<'_>, opts: &Options) {
     let p = v.policy;
     if p.version == Version::Missing {
@@ -650,7 +656,7 @@ fn check_document(v: &mut V<'_>, opts: &Options) {
             "AA101",
             "the policy has no `Version`".into(),
             Some("add \"Version\": \"2012-10-17\" as the first element; without it policy variables are literal text".into()),
-            Span::new(0, 1),
+            document_start(p),
             "Version".into(),
         );
     }
@@ -712,7 +718,7 @@ fn check_document(v: &mut V<'_>, opts: &Options) {
                 "IAM019",
                 format!("the trust policy has {size} characters without whitespace; the role trust policy quota is {}", opts.trust_policy_quota),
                 Some("shorten it, or raise the quota (Service Quotas L-C07B4B0D) and pass --trust-policy-quota".into()),
-                Span::new(0, 1),
+                document_start(p),
                 String::new(),
             );
         }

@@ -30,3 +30,22 @@ fn an_assume_role_decided_by_a_resource_policy_points_at_that_policy() {
     let st = &set.policy(d.kind, d.policy).unwrap().policy().statements[d.statement];
     assert!(!st.broken);
 }
+
+#[test]
+fn a_finding_about_the_whole_document_points_at_its_opening_brace() {
+    // policy_validate target: the span was bytes 0..1 whatever came first, which split a
+    // multi-byte character in front of the document.
+    let text = "\n  {\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}";
+    let v = iam_sim::validate::validate(text, &iam_sim::validate::Options::default());
+    let d = v.findings.iter().find(|d| d.code == "AA101").unwrap();
+    assert_eq!((d.span.start, d.span.end), (3, 4));
+}
+
+#[test]
+fn unicode_whitespace_in_front_of_the_document_is_invalid_json() {
+    // policy_validate target: U+0085 (NEL) before the document was taken for whitespace.
+    let text = "\u{85}{\"Version\":\"2012-10-17\",\"Statement\":[]}";
+    let e = iam_sim::Policy::parse(text).err().unwrap();
+    assert_eq!(e.diagnostic.code, "IAM001");
+    assert_eq!((e.diagnostic.span.start, e.diagnostic.span.end), (0, 2));
+}
