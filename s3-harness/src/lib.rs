@@ -132,11 +132,15 @@ impl HarnessError {
         let message = match err {
             aws_sdk_s3::error::SdkError::ServiceError(se) => {
                 let e = se.err();
-                format!(
-                    "{}: {}",
-                    e.code().unwrap_or("Unknown"),
-                    e.message().unwrap_or("")
-                )
+                match (e.code(), e.message()) {
+                    (Some(code), Some(m)) => format!("{code}: {m}"),
+                    (Some(code), None) => code.to_owned(),
+                    // An answer the SDK could not read as the service's error: say what came.
+                    (None, _) => format!(
+                        "HTTP {} with no error the SDK could read",
+                        se.raw().status().as_u16()
+                    ),
+                }
             }
             other @ (aws_sdk_s3::error::SdkError::TimeoutError(_)
             | aws_sdk_s3::error::SdkError::DispatchFailure(_)) => describe_transport(other),

@@ -39,10 +39,27 @@ pub fn s3_error(code: &str, message: &str, resource: Option<&str>, request_id: &
     )
 }
 
-/// An STS (query protocol) error document.
+/// An STS (query protocol) error document, the caller's fault.
 pub fn sts_error(code: &str, message: &str, request_id: &str) -> String {
+    query_error("sts", true, code, message, request_id)
+}
+
+/// A query-protocol (STS, IAM) error document: `Sender` when the caller is at fault,
+/// `Receiver` when the service is.
+pub fn query_error(
+    service: &str,
+    sender: bool,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> String {
+    let namespace = match service {
+        "iam" => "https://iam.amazonaws.com/doc/2010-05-08/",
+        _ => "https://sts.amazonaws.com/doc/2011-06-15/",
+    };
     format!(
-        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n",
+        "<ErrorResponse xmlns=\"{namespace}\">\n  <Error>\n    <Type>{}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n",
+        if sender { "Sender" } else { "Receiver" },
         xml_escape(code),
         xml_escape(message)
     )
@@ -89,6 +106,21 @@ mod tests {
         assert_eq!(xml_text(&doc, "Code"), Some("AccessDenied"));
         assert!(
             doc.starts_with("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">")
+        );
+    }
+
+    #[test]
+    fn an_iam_service_fault_is_a_receiver_error_in_iams_namespace() {
+        let doc = query_error(
+            "iam",
+            false,
+            "ServiceUnavailable",
+            "LocalStack <down>",
+            "R1",
+        );
+        assert_eq!(
+            doc,
+            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  <Error>\n    <Type>Receiver</Type>\n    <Code>ServiceUnavailable</Code>\n    <Message>LocalStack &lt;down&gt;</Message>\n  </Error>\n  <RequestId>R1</RequestId>\n</ErrorResponse>\n"
         );
     }
 }

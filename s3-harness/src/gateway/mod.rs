@@ -35,7 +35,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use iam_sim::{CompiledPolicy, Context, ContextValue, Decision, PolicySet};
 
 use crate::client::{Clients, Creds, decode_policy_document};
-use crate::gateway::errors::{access_denied_message, s3_error, sts_error, xml_text};
+use crate::gateway::errors::{access_denied_message, query_error, s3_error, sts_error, xml_text};
 
 /// Header naming a service principal that calls STS on a resource's behalf.
 pub const PRINCIPAL_HEADER: &str = "x-fargate-sim-principal";
@@ -46,6 +46,8 @@ pub const SOURCE_ACCOUNT_HEADER: &str = "x-fargate-sim-source-account";
 
 /// Largest request body the gateway reads.
 const MAX_BODY: usize = 64 << 20;
+/// How many decisions the gateway remembers (for `decisions()`; the demo reads a few dozen).
+pub const DECISION_LOG: usize = 4096;
 /// How long a client may take to send a request's headers.
 const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The largest request head read (headers of SigV4 requests are a few kilobytes).
@@ -92,7 +94,9 @@ struct State {
     sessions: Mutex<HashMap<String, Session>>,
     roles: Mutex<HashMap<String, Arc<RolePolicies>>>,
     buckets: Mutex<HashMap<String, Option<Arc<CompiledPolicy>>>>,
-    log: Mutex<Vec<Decided>>,
+    /// The latest decisions, at most `DECISION_LOG` (a long-running gateway must not keep
+    /// every decision it ever made).
+    log: Mutex<std::collections::VecDeque<Decided>>,
     requests: AtomicU64,
 }
 
@@ -136,7 +140,7 @@ impl Gateway {
             sessions: Mutex::new(HashMap::new()),
             roles: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
-            log: Mutex::new(Vec::new()),
+            log: Mutex::new(std::collections::VecDeque::new()),
             requests: AtomicU64::new(0),
         });
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
@@ -175,9 +179,13 @@ impl Gateway {
         &self.endpoint
     }
 
-    /// Every decision made so far, oldest first.
+    /// The decisions made so far, oldest first (the latest `DECISION_LOG` of them).
     pub fn decisions(&self) -> Vec<Decided> {
-        self.state.log.lock().map(|l| l.clone()).unwrap_or_default()
+        self.state
+            .log
+            .lock()
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Forgets cached policies (after changes made directly in LocalStack).
@@ -345,12 +353,29 @@ fn rebuild(status: StatusCode, headers: hyper::HeaderMap, body: Bytes) -> Resp {
     r
 }
 
-fn bad_gateway(state: &State, e: &str) -> Resp {
-    respond(
-        StatusCode::BAD_GATEWAY,
-        "application/xml",
-        s3_error("InternalError", e, None, &request_id(state)),
-    )
+/// LocalStack could not be reached for a request the gateway allowed: S3's `InternalError`
+/// (502), or for IAM and STS a query-protocol `ServiceUnavailable` (503, the service's fault),
+/// in the service's own error shape so that SDKs and the CLI show the message.
+fn bad_gateway(state: &State, service: &str, e: &str) -> Resp {
+    let message = format!("the IAM gateway could not get an answer from LocalStack: {e}");
+    match service {
+        "iam" | "sts" => respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/xml",
+            query_error(
+                service,
+                false,
+                "ServiceUnavailable",
+                &message,
+                &request_id(state),
+            ),
+        ),
+        _ => respond(
+            StatusCode::BAD_GATEWAY,
+            "application/xml",
+            s3_error("InternalError", &message, None, &request_id(state)),
+        ),
+    }
 }
 
 fn record(
@@ -362,7 +387,10 @@ fn record(
     message: Option<String>,
 ) {
     if let Ok(mut l) = state.log.lock() {
-        l.push(Decided {
+        if l.len() >= DECISION_LOG {
+            l.pop_front();
+        }
+        l.push_back(Decided {
             action: action.to_owned(),
             resource: resource.to_owned(),
             principal: principal.to_owned(),
@@ -503,7 +531,7 @@ async fn handle_sts(
     if action != "AssumeRole" {
         return match forward(state, parts, body.clone()).await {
             Ok((s, h, b)) => rebuild(s, h, b),
-            Err(e) => bad_gateway(state, &e),
+            Err(e) => bad_gateway(state, "sts", &e),
         };
     }
     let header = |name: &str| {
@@ -533,7 +561,7 @@ async fn handle_sts(
     };
     let policies = match role_policies(state, role_name(&role_arn)).await {
         Ok(p) => p,
-        Err(e) => return bad_gateway(state, &e),
+        Err(e) => return bad_gateway(state, "sts", &e),
     };
     let mut ctx = Context::new();
     if let Some(v) = header(SOURCE_ARN_HEADER) {
@@ -595,7 +623,7 @@ async fn handle_sts(
     );
     let (status, hdrs, out) = match forward(state, parts, body.clone()).await {
         Ok(x) => x,
-        Err(e) => return bad_gateway(state, &e),
+        Err(e) => return bad_gateway(state, "sts", &e),
     };
     if status.is_success() {
         let text = String::from_utf8_lossy(&out);
@@ -647,7 +675,7 @@ async fn handle_iam(
     }
     match result {
         Ok((s, h, b)) => rebuild(s, h, b),
-        Err(e) => bad_gateway(state, &e),
+        Err(e) => bad_gateway(state, "iam", &e),
     }
 }
 
@@ -724,14 +752,14 @@ async fn handle_s3(
     let identity = match &session {
         Some(s) => match role_policies(state, role_name(&s.role_arn)).await {
             Ok(p) => p.identity.clone(),
-            Err(e) => return bad_gateway(state, &e),
+            Err(e) => return bad_gateway(state, "s3", &e),
         },
         None => Vec::new(),
     };
     let resource_policy = match &access.bucket {
         Some(b) => match bucket_policy(state, b).await {
             Ok(p) => p,
-            Err(e) => return bad_gateway(state, &e),
+            Err(e) => return bad_gateway(state, "s3", &e),
         },
         None => None,
     };
@@ -806,7 +834,7 @@ async fn handle_s3(
     }
     let (status, hdrs, out) = match forward(state, parts, body).await {
         Ok(x) => x,
-        Err(e) => return bad_gateway(state, &e),
+        Err(e) => return bad_gateway(state, "s3", &e),
     };
     if status.is_success()
         && matches!(
