@@ -24,10 +24,11 @@ This demo follows the chapter and gives the role's session to the pod.";
 The steps: the cluster (eksctl config) with its default profile; namespace `test`; test-pod.yaml
 applied before any profile selects it (not on Fargate); profile `test` created (the pod stays
 where it is); the pod deleted and applied again (on Fargate); bucket test-bucket-<run id> with
-a test object; role s3-read-<run id> trusting eks-fargate-pods.amazonaws.com with AmazonS3ReadOnlyAccess;
-profile `s3` with that execution role (EKS's trust check runs on the role as stored in IAM);
-s3-pod.yaml applied; Fargate assumes the role through STS with the profile's aws:SourceArn; the
-container's `aws s3 cp` runs with those credentials through the IAM gateway; `kubectl logs`.
+a test object; role s3-read-<run id> trusting eks-fargate-pods.amazonaws.com, with
+AmazonS3ReadOnlyAccess; profile `s3` with that execution role (EKS's trust check runs on the
+role as stored in IAM); s3-pod.yaml applied; Fargate assumes the role through STS with the
+profile's aws:SourceArn; the container's `aws s3 cp` runs with those credentials through the
+IAM gateway; `kubectl logs`.
 Then everything is deleted in reverse order (also on failure, Ctrl-C, SIGTERM, SIGHUP or a closed
 output) unless --keep, and the end of the output names what was removed and what was not.
 
