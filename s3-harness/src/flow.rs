@@ -1350,6 +1350,28 @@ fn canonical_reason(status: u16) -> &'static str {
     }
 }
 
+/// The most of an object the pod runner keeps for the pod's log.
+pub const MAX_POD_LOG: usize = 4 << 20;
+
+/// An object's body as text, at most [`MAX_POD_LOG`] bytes of it (the rest is not read, and
+/// a line says so).
+async fn read_bounded(mut body: aws_sdk_s3::primitives::ByteStream) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.try_next().await.map_err(|e| e.to_string())? {
+        let room = MAX_POD_LOG - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            let mut text = String::from_utf8_lossy(&bytes).into_owned();
+            text.push_str(&format!(
+                "\n[fargate-sim: the log is cut at {MAX_POD_LOG} bytes]\n"
+            ));
+            return Ok(text);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Carries out the container's `aws` command with the pod's credentials; returns the phase and
 /// the log (what the command printed).
 pub async fn run_container(clients: &Clients, c: &scheduler::pod::Container) -> (PodPhase, String) {
@@ -1395,11 +1417,8 @@ pub async fn run_container(clients: &Clients, c: &scheduler::pod::Container) -> 
                 .send()
                 .await
             {
-                Ok(out) => match out.body.collect().await {
-                    Ok(b) => (
-                        PodPhase::Succeeded,
-                        String::from_utf8_lossy(&b.into_bytes()).into_owned(),
-                    ),
+                Ok(out) => match read_bounded(out.body).await {
+                    Ok(text) => (PodPhase::Succeeded, text),
                     Err(e) => (PodPhase::Failed, format!("download failed: {e}\n")),
                 },
                 Err(e) => (
@@ -1438,12 +1457,7 @@ pub async fn run_container(clients: &Clients, c: &scheduler::pod::Container) -> 
                         .content_type()
                         .unwrap_or("binary/octet-stream")
                         .to_owned();
-                    let body = out
-                        .body
-                        .collect()
-                        .await
-                        .map(|b| String::from_utf8_lossy(&b.into_bytes()).into_owned())
-                        .unwrap_or_default();
+                    let body = read_bounded(out.body).await.unwrap_or_default();
                     let meta = serde_json::json!({"ContentLength": len, "ETag": etag, "ContentType": ctype});
                     let to_stdout = rest
                         .last()

@@ -431,7 +431,7 @@ pub fn ensure_environment(
     let stamp = dirs.venv.join(".fargate-sim-lock");
     let lock_digest = digest(REQUIREMENTS_LOCK);
     let up_to_date =
-        || fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == lock_digest) && python.exists();
+        || read_small(&stamp).is_some_and(|s| s.trim() == lock_digest) && python.exists();
     if up_to_date() {
         return Ok(python);
     }
@@ -793,8 +793,17 @@ fn wait_healthy(
     }
 }
 
+/// The last three lines of a log, read from its last 16 KiB only.
 fn log_tail(log: &Path) -> String {
-    let text = fs::read_to_string(log).unwrap_or_default();
+    use std::io::{Seek, SeekFrom};
+    const TAIL: u64 = 16 << 10;
+    let mut bytes = Vec::new();
+    if let Ok(mut f) = File::open(log) {
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let _ = f.seek(SeekFrom::Start(len.saturating_sub(TAIL)));
+        let _ = f.take(TAIL).read_to_end(&mut bytes);
+    }
+    let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().rev().take(3).collect();
     if lines.is_empty() {
         "its log is empty".into()
@@ -804,6 +813,17 @@ fn log_tail(log: &Path) -> String {
             lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
         )
     }
+}
+
+/// A small file (a stamp) read with a bound.
+fn read_small(path: &Path) -> Option<String> {
+    let mut s = String::new();
+    File::open(path)
+        .ok()?
+        .take(4096)
+        .read_to_string(&mut s)
+        .ok()?;
+    Some(s)
 }
 
 /// Removes old LocalStack logs: beyond the newest `keep`, and any older than `max_age`.
