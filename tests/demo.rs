@@ -467,3 +467,27 @@ fn a_closed_output_stops_the_demo_cleans_up_and_exits_141() {
         .unwrap_or(0);
     assert_eq!(journals, 0);
 }
+
+#[tokio::test]
+async fn an_endpoint_only_bucket_is_read_by_the_pod_and_refused_to_the_host() {
+    let (r, steps) = run(Scenario::EndpointOnly).await;
+    assert!(r.as_expected, "{r:?}");
+    assert_eq!(r.pod_phase, PodPhase::Succeeded);
+    assert!(r.pod_log.starts_with("Hello from S3!"), "{}", r.pod_log);
+    // The pod's read came through the endpoint and was allowed; the host's was denied by the
+    // bucket policy's explicit Deny.
+    assert!(r.decisions.iter().any(|(a, _, p, d)| a == "s3:GetObject"
+        && p.contains(":assumed-role/s3-read-")
+        && d == "Allow"));
+    assert!(r.decisions.iter().any(|(a, _, p, d)| a == "s3:GetObject"
+        && p == "arn:aws:iam::000000000000:root"
+        && d == "ExplicitDeny"));
+    let outside = steps
+        .iter()
+        .find(|s| s.title == "the same read from outside the endpoint")
+        .unwrap();
+    assert!(
+        outside.lines[0].ends_with("with an explicit deny in a resource-based policy"),
+        "{outside:?}"
+    );
+}

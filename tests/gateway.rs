@@ -325,3 +325,75 @@ async fn assume_role_follows_the_trust_policy() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_request_through_the_vpc_endpoint_needs_the_endpoint_policys_allow() {
+    let policy = iam_sim::CompiledPolicy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let gw = Gateway::start_with(
+        localstack().endpoint(),
+        "eu-west-1",
+        "000000000000",
+        Creds::test_account(),
+        Some(s3_harness::gateway::VpcEndpoint {
+            id: "vpce-0123456789abcdef0".into(),
+            vpc: "vpc-0123456789abcdef0".into(),
+            policy,
+        }),
+    )
+    .await
+    .unwrap();
+    let root = Creds::test_account();
+    let direct = Clients::new(gw.endpoint(), "eu-west-1", &root).await;
+    let bucket = unique("vpce");
+    direct.create_bucket_in(&bucket, "eu-west-1").await.unwrap();
+    direct
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let via = Clients::new(gw.vpc_endpoint_url().unwrap(), "eu-west-1", &root).await;
+    let err = via
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key("k")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(
+        s3_harness::s3::error::ProvideErrorMetadata::message(&err),
+        Some(format!("User: arn:aws:iam::000000000000:root is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::{bucket}/k\" because no VPC endpoint policy allows the s3:GetObject action").as_str())
+    );
+    // The same caller outside the endpoint is not subject to its policy.
+    direct
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    direct
+        .s3
+        .delete_object()
+        .bucket(&bucket)
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    direct
+        .s3
+        .delete_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+}

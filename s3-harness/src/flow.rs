@@ -62,16 +62,20 @@ pub enum Scenario {
     BadTrust,
     /// The pod is in a namespace no profile selects: not on Fargate.
     WrongNamespace,
+    /// The cluster's subnets reach S3 through a gateway VPC endpoint, and the bucket policy
+    /// allows only requests through it: the pod reads the object, the host is denied.
+    EndpointOnly,
 }
 
 impl Scenario {
     /// All scenarios.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Chapter,
         Scenario::NoS3Policy,
         Scenario::BucketDeny,
         Scenario::BadTrust,
         Scenario::WrongNamespace,
+        Scenario::EndpointOnly,
     ];
 
     /// The kebab-case name.
@@ -82,7 +86,65 @@ impl Scenario {
             Scenario::BucketDeny => "bucket-deny",
             Scenario::BadTrust => "bad-trust",
             Scenario::WrongNamespace => "wrong-namespace",
+            Scenario::EndpointOnly => "endpoint-only",
         }
+    }
+
+    /// Whether the pod is expected to read the object.
+    fn pod_reads(self) -> bool {
+        matches!(self, Scenario::Chapter | Scenario::EndpointOnly)
+    }
+}
+
+/// The S3 gateway VPC endpoint of the cluster's VPC in the `endpoint-only` scenario: ids made
+/// from the run id, and AWS's default endpoint policy (full access).
+fn cluster_endpoint(id: RunId) -> Option<crate::gateway::VpcEndpoint> {
+    let policy = iam_sim::CompiledPolicy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#,
+    )
+    .ok()?;
+    Some(crate::gateway::VpcEndpoint {
+        id: format!("vpce-0{id}00000000"),
+        vpc: format!("vpc-0{id}0000000f"),
+        policy,
+    })
+}
+
+/// The bucket policy a scenario adds, and how its step is told.
+struct ScenarioBucketPolicy {
+    policy: String,
+    title: &'static str,
+    file: &'static str,
+    line: String,
+}
+
+fn scenario_bucket_policy(
+    scenario: Scenario,
+    bucket: &str,
+    endpoint: Option<&crate::gateway::VpcEndpoint>,
+) -> Option<ScenarioBucketPolicy> {
+    match (scenario, endpoint) {
+        (Scenario::BucketDeny, _) => Some(ScenarioBucketPolicy {
+            policy: format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"DenyReads","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+            ),
+            title: "bucket policy denies reads",
+            file: "deny-get.json",
+            line: "Deny s3:GetObject to Principal \"*\"".into(),
+        }),
+        (Scenario::EndpointOnly, Some(e)) => Some(ScenarioBucketPolicy {
+            policy: format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"OnlyThroughTheClusterEndpoint","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"],"Condition":{{"StringNotEquals":{{"aws:SourceVpce":"{}"}}}}}}]}}"#,
+                e.id
+            ),
+            title: "bucket policy allows only the cluster's S3 endpoint",
+            file: "endpoint-only.json",
+            line: format!(
+                "Deny s3:* unless aws:SourceVpce is {} (the S3 gateway endpoint of {})",
+                e.id, e.vpc
+            ),
+        }),
+        _ => None,
     }
 }
 
@@ -631,12 +693,21 @@ pub async fn run(
 ) -> Result<FlowReport, HarnessError> {
     let root = Creds::test_account();
     let names = Names::of(opts.run_id);
-    let gateway = Gateway::start(endpoint, &opts.region, TEST_ACCOUNT, root.clone())
-        .await
-        .map_err(|e| HarnessError::StartFailed {
-            log: Default::default(),
-            reason: format!("the IAM gateway could not start: {e}"),
-        })?;
+    let vpc_endpoint = (opts.scenario == Scenario::EndpointOnly)
+        .then(|| cluster_endpoint(opts.run_id))
+        .flatten();
+    let gateway = Gateway::start_with(
+        endpoint,
+        &opts.region,
+        TEST_ACCOUNT,
+        root.clone(),
+        vpc_endpoint,
+    )
+    .await
+    .map_err(|e| HarnessError::StartFailed {
+        log: Default::default(),
+        reason: format!("the IAM gateway could not start: {e}"),
+    })?;
     // The account's own setup calls go through the gateway too, so that its caches see them.
     let admin =
         Clients::with_timeouts(gateway.endpoint(), &opts.region, &root, opts.timeouts).await;
@@ -992,10 +1063,7 @@ async fn chapter(
         vec![format!("bucket {bucket} in {}", opts.region), format!("upload: ./hello.txt to s3://{bucket}/{OBJECT_KEY} ({} bytes)", body.len())],
         true,
     );
-    if scenario == Scenario::BucketDeny {
-        let policy = format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"DenyReads","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
-        );
+    if let Some(bp) = scenario_bucket_policy(scenario, &bucket, gateway.vpc_endpoint()) {
         r.check()?;
         create(
             &ledger,
@@ -1007,7 +1075,7 @@ async fn chapter(
                     .s3
                     .put_bucket_policy()
                     .bucket(&bucket)
-                    .policy(&policy)
+                    .policy(&bp.policy)
                     .send()
                     .await
                     .map_err(|e| HarnessError::aws(format!("PutBucketPolicy {bucket}"), &e))
@@ -1015,9 +1083,12 @@ async fn chapter(
         )
         .await?;
         r.step(
-            "bucket policy denies reads",
-            &format!("aws s3api put-bucket-policy --bucket {bucket} --policy file://deny-get.json"),
-            vec!["Deny s3:GetObject to Principal \"*\"".into()],
+            bp.title,
+            &format!(
+                "aws s3api put-bucket-policy --bucket {bucket} --policy file://{}",
+                bp.file
+            ),
+            vec![bp.line],
             true,
         );
     }
@@ -1199,7 +1270,9 @@ async fn chapter(
             vec![format!("sts:AssumeRole denied: {msg}")],
         ),
         Ok(creds) => {
-            let pod_clients = Clients::new(gateway.endpoint(), &opts.region, &creds).await;
+            // The pod's traffic leaves through the cluster's S3 endpoint when it has one.
+            let via = gateway.vpc_endpoint_url().unwrap_or(gateway.endpoint());
+            let pod_clients = Clients::new(via, &opts.region, &creds).await;
             let (phase, log) = run_container(&pod_clients, &container).await;
             let last = gateway
                 .decisions()
@@ -1229,7 +1302,7 @@ async fn chapter(
             _ => "Failed",
         }
     ));
-    let expected_phase = if scenario == Scenario::Chapter {
+    let expected_phase = if scenario.pod_reads() {
         PodPhase::Succeeded
     } else {
         PodPhase::Failed
@@ -1246,10 +1319,42 @@ async fn chapter(
         log.lines().map(str::to_owned).collect(),
         phase == expected_phase,
     );
-    let as_expected = phase == expected_phase && (scenario != Scenario::Chapter || log == body);
+    // 10. With an endpoint-only bucket, the same read from outside the VPC is refused.
+    let mut outside_denied = true;
+    if gateway.vpc_endpoint().is_some() {
+        r.check()?;
+        let outside = admin
+            .s3
+            .get_object()
+            .bucket(&bucket)
+            .key(OBJECT_KEY)
+            .send()
+            .await;
+        let line = match &outside {
+            Ok(_) => {
+                outside_denied = false;
+                "the read was allowed: the bucket policy did not hold".to_owned()
+            }
+            Err(e) => cli_error("GetObject", e),
+        };
+        r.step(
+            "the same read from outside the endpoint",
+            &format!(
+                "aws s3api get-object --bucket {bucket} --key {OBJECT_KEY} /dev/stdout   # on the host, outside the VPC"
+            ),
+            vec![line],
+            outside_denied,
+        );
+    }
+    let as_expected =
+        phase == expected_phase && outside_denied && (!scenario.pod_reads() || log == body);
     let outcome = match (scenario, phase) {
         (Scenario::Chapter, PodPhase::Succeeded) => {
             "the pod read the object with the execution role".to_owned()
+        }
+        (Scenario::EndpointOnly, PodPhase::Succeeded) => {
+            "the pod read the object through the cluster's S3 endpoint; the host was denied"
+                .to_owned()
         }
         (_, PodPhase::Failed) => format!("the pod failed: {}", log.lines().last().unwrap_or("")),
         _ => format!("pod phase {phase:?}"),

@@ -42,7 +42,11 @@ Interrupting: the first Ctrl-C lets the step in flight finish (at most 2 s), the
 lists what is left. Every AWS call has a time limit (10 s per attempt, 3 attempts, 20 s in
 all), so a stalled LocalStack ends the run with a message instead of a hang.
 
-Scenarios show failures as AWS would: no-s3-policy, bucket-deny, bad-trust, wrong-namespace.
+Scenarios show failures as AWS would: no-s3-policy, bucket-deny, bad-trust, wrong-namespace;
+endpoint-only puts the cluster's S3 traffic through a gateway VPC endpoint (its own loopback
+port of the IAM gateway: aws:SourceVpce and aws:SourceVpc set, the endpoint policy applied) and
+a bucket policy that allows only that endpoint, then reads from the pod (allowed) and from the
+host (AccessDenied).
 
 Exit status: 0 the run ended as the scenario shows and was cleaned up (--cleanup: nothing is
 left); 1 it did not; 2 no LocalStack, or a call failed or the cleanup could not reach
@@ -83,6 +87,9 @@ pub enum ScenarioArg {
     BadTrust,
     /// The pod is in a namespace no profile selects: not on Fargate.
     WrongNamespace,
+    /// S3 through the cluster's VPC endpoint; the bucket allows only that endpoint: the pod
+    /// reads, the host is denied.
+    EndpointOnly,
 }
 
 impl From<ScenarioArg> for Scenario {
@@ -93,6 +100,7 @@ impl From<ScenarioArg> for Scenario {
             ScenarioArg::BucketDeny => Scenario::BucketDeny,
             ScenarioArg::BadTrust => Scenario::BadTrust,
             ScenarioArg::WrongNamespace => Scenario::WrongNamespace,
+            ScenarioArg::EndpointOnly => Scenario::EndpointOnly,
         }
     }
 }
@@ -271,6 +279,7 @@ pub fn run(args: &Args) -> Exit {
         Scenario::BadTrust => 10,
         Scenario::WrongNamespace => 10,
         Scenario::BucketDeny => 13,
+        Scenario::EndpointOnly => 14,
         _ => 12,
     };
     let pipe_interrupter = interrupter.clone();

@@ -98,13 +98,15 @@ struct State {
     /// every decision it ever made).
     log: Mutex<std::collections::VecDeque<Decided>>,
     requests: AtomicU64,
+    vpc_endpoint: Option<VpcEndpoint>,
 }
 
 /// A running gateway; stops when dropped.
 pub struct Gateway {
     endpoint: String,
+    vpc_endpoint_url: Option<String>,
     state: Arc<State>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -127,8 +129,30 @@ impl Gateway {
         account: &str,
         root: Creds,
     ) -> std::io::Result<Self> {
+        Self::start_with(upstream, region, account, root, None).await
+    }
+
+    /// [`Gateway::start`] with an S3 gateway VPC endpoint: a second loopback listener
+    /// ([`Gateway::vpc_endpoint_url`]) through which S3 requests carry `aws:SourceVpce` and
+    /// `aws:SourceVpc` and must also be allowed by the endpoint's policy — what requests from
+    /// pods in the cluster's private subnets go through.
+    ///
+    /// # Errors
+    /// A port could not be bound.
+    pub async fn start_with(
+        upstream: &str,
+        region: &str,
+        account: &str,
+        root: Creds,
+        vpc_endpoint: Option<VpcEndpoint>,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let via_listener = match &vpc_endpoint {
+            Some(_) => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await?),
+            None => None,
+        };
+        let via_addr = via_listener.as_ref().map(|l| l.local_addr()).transpose()?;
         let clients = Clients::new(upstream, region, &root).await;
         let http = HttpClient::builder(TokioExecutor::new()).build_http();
         let state = Arc::new(State {
@@ -142,36 +166,29 @@ impl Gateway {
             buckets: Mutex::new(HashMap::new()),
             log: Mutex::new(std::collections::VecDeque::new()),
             requests: AtomicU64::new(0),
+            vpc_endpoint,
         });
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let st = state.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = &mut stopped => break,
-                    accepted = listener.accept() => {
-                        let Ok((stream, peer)) = accepted else { continue };
-                        let st = st.clone();
-                        tokio::spawn(async move {
-                            let svc = hyper::service::service_fn(move |req| handle(st.clone(), peer, req));
-                            // A client that opens a connection and sends nothing (or a header a
-                            // byte at a time) is dropped after HEADER_TIMEOUT.
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .timer(hyper_util::rt::TokioTimer::new())
-                                .header_read_timeout(HEADER_TIMEOUT)
-                                .max_buf_size(MAX_HEADER_BYTES)
-                                .serve_connection(TokioIo::new(stream), svc)
-                                .await;
-                        });
-                    }
-                }
-            }
-        });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        serve(listener, state.clone(), false, stopped.clone());
+        if let Some(l) = via_listener {
+            serve(l, state.clone(), true, stopped);
+        }
         Ok(Self {
             endpoint: format!("http://{addr}"),
+            vpc_endpoint_url: via_addr.map(|a| format!("http://{a}")),
             state,
             stop: Some(stop),
         })
+    }
+
+    /// The VPC endpoint, when the gateway has one.
+    pub fn vpc_endpoint(&self) -> Option<&VpcEndpoint> {
+        self.state.vpc_endpoint.as_ref()
+    }
+
+    /// The URL of the VPC endpoint's listener, when the gateway has one.
+    pub fn vpc_endpoint_url(&self) -> Option<&str> {
+        self.vpc_endpoint_url.as_deref()
     }
 
     /// The gateway's URL; point SDK clients here.
@@ -207,9 +224,52 @@ impl Gateway {
 impl Drop for Gateway {
     fn drop(&mut self) {
         if let Some(s) = self.stop.take() {
-            let _ = s.send(());
+            let _ = s.send(true);
         }
     }
+}
+
+/// An S3 gateway VPC endpoint in front of the cluster's subnets.
+#[derive(Debug, Clone)]
+pub struct VpcEndpoint {
+    /// `vpce-…`, the value of `aws:SourceVpce`.
+    pub id: String,
+    /// `vpc-…`, the value of `aws:SourceVpc`.
+    pub vpc: String,
+    /// The endpoint policy (AWS's default allows everything).
+    pub policy: CompiledPolicy,
+}
+
+/// Accepts connections on `listener` until `stopped` turns true; `via_endpoint` marks the
+/// requests as coming through the VPC endpoint.
+fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+    via_endpoint: bool,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stopped.wait_for(|s| *s) => break,
+                accepted = listener.accept() => {
+                    let Ok((stream, peer)) = accepted else { continue };
+                    let st = state.clone();
+                    tokio::spawn(async move {
+                        let svc = hyper::service::service_fn(move |req| handle(st.clone(), peer, via_endpoint, req));
+                        // A client that opens a connection and sends nothing (or a header a
+                        // byte at a time) is dropped after HEADER_TIMEOUT.
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .timer(hyper_util::rt::TokioTimer::new())
+                            .header_read_timeout(HEADER_TIMEOUT)
+                            .max_buf_size(MAX_HEADER_BYTES)
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
+                    });
+                }
+            }
+        }
+    });
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -230,6 +290,7 @@ fn request_id(state: &State) -> String {
 async fn handle(
     state: Arc<State>,
     peer: SocketAddr,
+    via_endpoint: bool,
     req: Request<Incoming>,
 ) -> Result<Resp, Infallible> {
     state.requests.fetch_add(1, Ordering::Relaxed);
@@ -281,7 +342,7 @@ async fn handle(
     let resp = match auth.service.as_str() {
         "sts" => handle_sts(&state, &parts, &headers, &body, &auth).await,
         "iam" => handle_iam(&state, &parts, &body, &auth).await,
-        "s3" => handle_s3(&state, peer, &parts, &headers, body, &auth).await,
+        "s3" => handle_s3(&state, peer, via_endpoint, &parts, &headers, body, &auth).await,
         other => respond(
             StatusCode::FORBIDDEN,
             "application/xml",
@@ -682,6 +743,7 @@ async fn handle_iam(
 async fn handle_s3(
     state: &State,
     peer: SocketAddr,
+    via_endpoint: bool,
     parts: &hyper::http::request::Parts,
     headers: &[(String, String)],
     body: Bytes,
@@ -763,14 +825,20 @@ async fn handle_s3(
         },
         None => None,
     };
+    let through = state.vpc_endpoint.as_ref().filter(|_| via_endpoint);
     let set = PolicySet {
         identity,
         resource: resource_policy.as_deref().cloned(),
         session: session.as_ref().and_then(|s| s.policy.as_deref().cloned()),
+        endpoint: through.map(|e| e.policy.clone()),
         ..PolicySet::default()
     };
     let context = |extra: &[(&'static str, String)]| {
         let mut ctx = Context::new();
+        if let Some(e) = through {
+            ctx.insert("aws:SourceVpce", ContextValue::Single(e.id.clone()));
+            ctx.insert("aws:SourceVpc", ContextValue::Single(e.vpc.clone()));
+        }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
