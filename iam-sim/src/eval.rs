@@ -1247,11 +1247,8 @@ fn statement_outcome(
                 // A Deny with NotPrincipal always denies a caller that has a boundary attached.
                 Tri::True
             } else {
-                let named = if as_deny {
-                    not_principal_exempts(&s.principal, &req.principal)
-                } else {
-                    not_principal_names_any(&s.principal, &req.principal)
-                };
+                let naming = if as_deny { Naming::All } else { Naming::Any };
+                let named = not_principal_names(&s.principal, &req.principal, naming);
                 match named {
                     Tri::True => Tri::False,
                     Tri::False => Tri::True,
@@ -1429,54 +1426,21 @@ fn principal_grant(p: &CPrincipal, who: &Principal) -> Result<Option<Grant>, ()>
     }
 }
 
-/// Whether `NotPrincipal` exempts the caller. AWS evaluates a session against its account,
-/// its role and itself, so an IAM caller is exempt only when its own ARN and its account (and
-/// for a role session also the role) are all listed; see `docs/evaluation.md`.
-fn not_principal_exempts(p: &CPrincipal, who: &Principal) -> Tri {
-    let vals = match p {
-        CPrincipal::Values(v) => v,
-        CPrincipal::Star => return Tri::True,
-        CPrincipal::None => return Tri::Unknown,
-    };
-    let has = |f: &dyn Fn(&PVal) -> bool| vals.iter().any(f);
-    if has(&|v| matches!(v, PVal::Everyone)) {
-        return Tri::True;
-    }
-    let exempt = match who {
-        Principal::Anonymous => false,
-        Principal::Service(s) => has(&|v| matches!(v, PVal::Service(x) if x == s)),
-        Principal::Federated(f) => has(&|v| matches!(v, PVal::Federated(x) if x == f)),
-        Principal::Iam(ip) => {
-            let account = has(&|v| matches!(v, PVal::Account(a) if *a == ip.account));
-            match &ip.kind {
-                IamKind::Root => account,
-                IamKind::AssumedRole { role, .. } => {
-                    let session = has(&|v| matches!(v, PVal::Exact(e) if *e == ip.arn));
-                    let role_listed = has(
-                        &|v| matches!(v, PVal::Role { account, name, .. } if *account == ip.account && role.eq_ignore_ascii_case(name)),
-                    );
-                    account && role_listed && session
-                }
-                IamKind::Role { .. } => {
-                    account && has(&|v| matches!(v, PVal::Role { arn, .. } if *arn == ip.arn))
-                }
-                _ => account && has(&|v| matches!(v, PVal::Exact(e) if *e == ip.arn)),
-            }
-        }
-    };
-    if !exempt && vals.iter().any(|v| matches!(v, PVal::Invalid)) {
-        Tri::Unknown
-    } else {
-        Tri::from_bool(exempt)
-    }
+/// How many of the forms a caller is matched against a `NotPrincipal` list must name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Naming {
+    /// Every form (its own ARN, its account, and for a role session its role): what exempts a
+    /// caller from a `Deny` + `NotPrincipal`, so that the Deny applies when in doubt.
+    All,
+    /// Any form: what keeps a caller out of an `Allow` + `NotPrincipal` ("allows all
+    /// principals except the one named"), so that the Allow does not apply when in doubt.
+    Any,
 }
 
-/// Whether an `Allow` + `NotPrincipal` statement names the caller, and so does not apply to
-/// it. AWS: such a statement "allows all principals except the one named"; naming the caller in
-/// any of the forms AWS matches a session against — its own ARN, its role, or its account —
-/// excludes it. (The `Deny` side, [`not_principal_exempts`], needs all of them: that keeps the
-/// Deny applying when in doubt. Both sides fail closed.)
-fn not_principal_names_any(p: &CPrincipal, who: &Principal) -> Tri {
+/// Whether a `NotPrincipal` list names the caller, under `naming`. AWS evaluates a session as
+/// its account, its role and itself; see `docs/evaluation.md`. An invalid value that could have
+/// named the caller makes the answer unknown (both sides fail closed).
+fn not_principal_names(p: &CPrincipal, who: &Principal, naming: Naming) -> Tri {
     let vals = match p {
         CPrincipal::Values(v) => v,
         CPrincipal::Star => return Tri::True,
@@ -1503,7 +1467,12 @@ fn not_principal_names_any(p: &CPrincipal, who: &Principal) -> Tri {
                 ),
                 _ => false,
             };
-            account || own || role
+            match (naming, &ip.kind) {
+                (Naming::Any, _) => account || own || role,
+                (Naming::All, IamKind::Root) => account,
+                (Naming::All, IamKind::AssumedRole { .. }) => account && role && own,
+                (Naming::All, _) => account && own,
+            }
         }
     };
     if !named && vals.iter().any(|v| matches!(v, PVal::Invalid)) {
