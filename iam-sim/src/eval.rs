@@ -1079,19 +1079,21 @@ impl PolicySet {
                 ),
             };
         }
+        // A grant to the caller's role: its boundary and session policy still limit it.
+        let role_grant = || {
+            if boundary_ok && session_ok {
+                (Decision::Allow, None)
+            } else if boundary_ok {
+                (Decision::ImplicitDeny, Some(Stage::Session))
+            } else {
+                (Decision::ImplicitDeny, Some(Stage::Boundary))
+            }
+        };
         if assume_role {
             // Same account, trust policy must name the caller explicitly.
             return match grant {
                 Some(Grant::Direct) => (Decision::Allow, None),
-                Some(Grant::Role) if boundary_ok && session_ok => (Decision::Allow, None),
-                Some(Grant::Role) => (
-                    Decision::ImplicitDeny,
-                    Some(if boundary_ok {
-                        Stage::Session
-                    } else {
-                        Stage::Boundary
-                    }),
-                ),
+                Some(Grant::Role) => role_grant(),
                 _ => (Decision::ImplicitDeny, Some(Stage::Trust)),
             };
         }
@@ -1101,15 +1103,7 @@ impl PolicySet {
             // policies decide, with its boundary and session policy). No key policy, no access.
             return match grant {
                 Some(Grant::Direct) => (Decision::Allow, None),
-                Some(Grant::Role) if boundary_ok && session_ok => (Decision::Allow, None),
-                Some(Grant::Role) => (
-                    Decision::ImplicitDeny,
-                    Some(if boundary_ok {
-                        Stage::Session
-                    } else {
-                        Stage::Boundary
-                    }),
-                ),
+                Some(Grant::Role) => role_grant(),
                 Some(Grant::Account) => match chain() {
                     None => (Decision::Allow, None),
                     Some(stage) => (Decision::ImplicitDeny, Some(stage)),
