@@ -213,15 +213,18 @@ fn standard_input_twice_is_refused() {
     );
 }
 
-/// Starts the command with stdout a pipe that is closed at once, and returns its status.
+/// Starts the command with stdout a pipe whose reading end is closed before the command
+/// starts, so that its first write fails (a pipe closed only after the spawn races with a fast
+/// command whose whole output fits in the pipe's buffer), and returns its status.
 fn with_closed_stdout(cmd: &mut Command) -> Option<i32> {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
     let mut child = cmd
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    drop(child.stdout.take());
     let mut err = String::new();
     child
         .stderr

@@ -50,6 +50,11 @@ pub struct Record {
     pub own_localstack: bool,
     /// The run ended with `--keep`: the resources were left on purpose.
     pub kept: bool,
+    /// The run closed its journal: whatever it still names is left over, whether or not the
+    /// lock can be taken yet (a child process forked by another thread can hold a copy of the
+    /// lock's descriptor for a moment after the run has let it go).
+    #[serde(default)]
+    pub ended: bool,
     /// Seconds since the Unix epoch when the run started.
     pub started: u64,
     /// The resources, in creation order.
@@ -61,7 +66,8 @@ pub struct Record {
 pub struct Journal {
     path: PathBuf,
     lock_path: PathBuf,
-    _lock: File,
+    /// Held while the run lives; `None` once the journal is closed.
+    lock: Option<File>,
     record: Record,
 }
 
@@ -100,12 +106,13 @@ impl Journal {
         let journal = Self {
             path: dir.join(format!("{run_id}.json")),
             lock_path,
-            _lock: lock,
+            lock: Some(lock),
             record: Record {
                 run_id,
                 endpoint: endpoint.to_owned(),
                 own_localstack,
                 kept: false,
+                ended: false,
                 started,
                 entries: Vec::new(),
             },
@@ -181,7 +188,10 @@ impl Journal {
             return Ok(());
         }
         self.record.kept = kept;
-        self.write()
+        self.record.ended = true;
+        let written = self.write();
+        self.lock = None;
+        written
     }
 }
 
@@ -226,16 +236,22 @@ pub fn leftovers(dir: &Path) -> Vec<Leftover> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .filter_map(|path| {
-            let lock = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(path.with_extension("lock"))
-                .ok()?;
-            // Held by a live run: not a leftover. (The lock is released when `lock` drops.)
-            lock.try_lock().ok()?;
             let text = read_bounded(&path)?;
             let record: Record = serde_json::from_slice(&text).ok()?;
+            if !record.ended {
+                let lock = OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(path.with_extension("lock"))
+                    .ok()?;
+                // Held by a live run: not a leftover. (The lock is released when `lock` drops.)
+                lock.try_lock().ok()?;
+                // Read again under the lock: the run may have written it since.
+                let text = read_bounded(&path)?;
+                let record: Record = serde_json::from_slice(&text).ok()?;
+                return Some(Leftover { record, path });
+            }
             Some(Leftover { record, path })
         })
         .collect();
@@ -295,6 +311,29 @@ mod tests {
         j.forget(&b).unwrap_or_else(|e| panic!("{e}"));
         j.close_in_place(false).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(fs::read_dir(&d).map(|r| r.count()).unwrap_or(0), 0);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_closed_journal_is_a_leftover_while_a_copy_of_its_lock_is_still_held() {
+        let d = dir("closed");
+        let id = RunId::generate();
+        let mut j =
+            Journal::create(&d, id, "http://127.0.0.1:1", false).unwrap_or_else(|e| panic!("{e}"));
+        let b = Created::Bucket { name: "b".into() };
+        j.intend(&b).unwrap_or_else(|e| panic!("{e}"));
+        j.confirm(&b).unwrap_or_else(|e| panic!("{e}"));
+        j.close_in_place(true).unwrap_or_else(|e| panic!("{e}"));
+        // What a child forked between the close and its exec would hold.
+        let held = File::options()
+            .write(true)
+            .open(d.join(format!("{id}.lock")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        held.try_lock().unwrap_or_else(|e| panic!("{e}"));
+        let left = leftovers(&d);
+        assert_eq!(left.len(), 1);
+        assert!(left[0].record.kept);
+        drop((held, j));
         let _ = fs::remove_dir_all(&d);
     }
 }
