@@ -216,3 +216,89 @@ fn schedule_names_an_unset_variable_and_exits_two() {
     assert_eq!(code, Some(2));
     assert!(err.contains("`ROLE_ARN` is not set"), "{err}");
 }
+
+const S3_READ_PATTERNS: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":["s3:Get*","sts:AssumeRole"],"Resource":"*"}]}"#;
+
+fn policy_file(text: &str) -> tempfile::NamedTempFile {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), text).unwrap();
+    f
+}
+
+#[test]
+fn simulate_refuses_an_action_aws_does_not_have() {
+    let f = policy_file(S3_READ_PATTERNS);
+    let path = f.path().to_str().unwrap();
+    let (code, out, err) = run(
+        &[
+            "simulate",
+            "--identity",
+            path,
+            "--principal",
+            "arn:aws:iam::111122223333:user/alice",
+            "--action",
+            "s3:GetObjekt",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{out}");
+    assert_eq!(
+        err.trim_end(),
+        "error: the action `s3:GetObjekt` does not exist: Amazon S3 has no action `GetObjekt` (did you mean `s3:GetObject`?)"
+    );
+}
+
+#[test]
+fn simulate_explain_actions_lists_what_a_pattern_covers() {
+    let f = policy_file(S3_READ_PATTERNS);
+    let path = f.path().to_str().unwrap();
+    let (code, out, _) = run(
+        &[
+            "simulate",
+            "--identity",
+            path,
+            "--principal",
+            "arn:aws:iam::111122223333:user/alice",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::b/k",
+            "--explain-actions",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("`s3:Get*` covers"))
+        .unwrap_or_else(|| panic!("no coverage line:\n{out}"));
+    assert!(
+        line.contains(" actions: s3:GetAccelerateConfiguration, "),
+        "{line}"
+    );
+    assert!(line.contains(", s3:GetObject, "), "{line}");
+    assert!(!line.contains("s3:PutObject"), "{line}");
+    // Only patterns are expanded.
+    assert!(!out.contains("`sts:AssumeRole` covers"), "{out}");
+}
+
+#[test]
+fn simulate_without_explain_actions_lists_no_coverage() {
+    let f = policy_file(S3_READ_PATTERNS);
+    let path = f.path().to_str().unwrap();
+    let (_, out, _) = run(
+        &[
+            "simulate",
+            "--identity",
+            path,
+            "--principal",
+            "arn:aws:iam::111122223333:user/alice",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::b/k",
+        ],
+        &[],
+    );
+    assert!(!out.contains("covers"), "{out}");
+}

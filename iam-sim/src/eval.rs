@@ -243,10 +243,11 @@ fn is_kms_key_arn(resource: &str) -> bool {
 /// Checks that a request names one action and one resource, as every AWS request does: an
 /// action with `*` or `?` is a pattern, not a request (a policy simulator that matched it
 /// literally would answer a question nobody asked), and so is a resource ARN with a wildcard.
-/// The lone `*` stays accepted as the resource of actions that have no resource type.
+/// The lone `*` stays accepted as the resource of actions that have no resource type. The
+/// action must be one AWS has (the service catalogue, [`crate::catalog`]).
 ///
 /// # Errors
-/// A sentence naming the wildcard and what to ask instead.
+/// A sentence naming the wildcard or the unknown action and what to ask instead.
 pub fn check_request(action: &str, resource: &str) -> Result<(), String> {
     if action.contains(['*', '?']) {
         return Err(format!(
@@ -257,6 +258,10 @@ pub fn check_request(action: &str, resource: &str) -> Result<(), String> {
         return Err(format!(
             "the resource `{resource}` has a wildcard; a request names one resource (for example arn:aws:s3:::bucket/key): ask once per resource"
         ));
+    }
+    // An action AWS does not have would be an implicit deny that explains nothing.
+    if let Some(why) = crate::catalog::catalog().unknown_action(action) {
+        return Err(why);
     }
     Ok(())
 }

@@ -28,6 +28,7 @@
 
 pub mod arn;
 pub mod cases;
+pub mod catalog;
 pub mod condition;
 pub mod diag;
 pub mod eval;

@@ -1194,12 +1194,17 @@ fn lowercase_first(s: &str) -> String {
 
 /// The closest of `candidates` to `word` when it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    closest(word, candidates.iter().copied())
+}
+
+/// The candidate closest to `word` (ASCII case ignored) within a third of its length, if any.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let w = word.to_ascii_lowercase();
     // For an ASCII word of up to 64 bytes (every name, principal and action here), the word is
     // the pattern of a bit-parallel distance computation, set up once for all candidates.
     let fast = BitPattern::new(&w);
     candidates
-        .iter()
+        .into_iter()
         .filter_map(|c| {
             let limit = (c.len() / 3).max(1);
             // The length difference is a lower bound of the distance: skip hopeless candidates
@@ -1211,7 +1216,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
                 Some(p) if c.is_ascii() => Some(p.distance(c.as_bytes())).filter(|d| *d <= limit),
                 _ => levenshtein_within(&w, c, limit),
             };
-            d.map(|d| (d, *c))
+            d.map(|d| (d, c))
         })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)

@@ -3,6 +3,7 @@
 //! checks). Every finding is a [`Diagnostic`] with a stable code, a span and a JSON path.
 
 use crate::arn::{Arn, is_account_id};
+use crate::catalog::{Action as CatalogAction, ResourceType, Service, catalog};
 use crate::condition::{Base, Family, Operator, SetQualifier, Value};
 use crate::diag::{Diagnostic, Severity, Span};
 use crate::glob::Case;
@@ -284,8 +285,8 @@ pub const CODES: &[(&str, &str, Severity, &str)] = &[
     (
         "AA111",
         "unknown-action",
-        Severity::Warning,
-        "an action the service does not have",
+        Severity::Error,
+        "an action the service does not have, or a pattern that matches none",
     ),
     (
         "AA112",
@@ -304,6 +305,36 @@ pub const CODES: &[(&str, &str, Severity, &str)] = &[
         "trust-policy-action",
         Severity::Error,
         "an action a trust policy cannot grant",
+    ),
+    (
+        "AA115",
+        "unknown-service",
+        Severity::Error,
+        "a service prefix AWS does not have",
+    ),
+    (
+        "AA116",
+        "unknown-condition-key",
+        Severity::Error,
+        "a condition key that is neither global nor its service's",
+    ),
+    (
+        "AA117",
+        "condition-key-not-for-actions",
+        Severity::Warning,
+        "a service's condition key that no action of the statement supports",
+    ),
+    (
+        "AA118",
+        "resource-not-for-actions",
+        Severity::Warning,
+        "a resource ARN that no action of the statement acts on",
+    ),
+    (
+        "AA119",
+        "old-version",
+        Severity::Warning,
+        "Version 2008-10-17: policy variables are literal text",
     ),
     (
         "FS201",
@@ -426,23 +457,6 @@ pub const KNOWN_SERVICE_PRINCIPALS: &[&str] = &[
     "cognito-identity.amazonaws.com",
 ];
 
-/// STS actions (for trust policies and unknown-action checks).
-pub const STS_ACTIONS: &[&str] = &[
-    "AssumeRole",
-    "AssumeRoleWithSAML",
-    "AssumeRoleWithWebIdentity",
-    "AssumeRoot",
-    "DecodeAuthorizationMessage",
-    "GetAccessKeyInfo",
-    "GetCallerIdentity",
-    "GetFederationToken",
-    "GetServiceBearerToken",
-    "GetSessionToken",
-    "SetContext",
-    "SetSourceIdentity",
-    "TagSession",
-];
-
 /// Actions a trust policy may grant.
 pub const TRUST_ACTIONS: &[&str] = &[
     "AssumeRole",
@@ -451,38 +465,6 @@ pub const TRUST_ACTIONS: &[&str] = &[
     "TagSession",
     "SetSourceIdentity",
     "SetContext",
-];
-
-/// Common S3 actions (a subset: an unknown name gets a suggestion, never an error).
-pub const S3_ACTIONS: &[&str] = &[
-    "AbortMultipartUpload",
-    "CreateBucket",
-    "DeleteBucket",
-    "DeleteBucketPolicy",
-    "DeleteObject",
-    "DeleteObjectTagging",
-    "DeleteObjectVersion",
-    "GetBucketAcl",
-    "GetBucketLocation",
-    "GetBucketPolicy",
-    "GetBucketTagging",
-    "GetBucketVersioning",
-    "GetObject",
-    "GetObjectAcl",
-    "GetObjectAttributes",
-    "GetObjectTagging",
-    "GetObjectVersion",
-    "ListAllMyBuckets",
-    "ListBucket",
-    "ListBucketMultipartUploads",
-    "ListBucketVersions",
-    "ListMultipartUploadParts",
-    "PutBucketPolicy",
-    "PutBucketTagging",
-    "PutObject",
-    "PutObjectAcl",
-    "PutObjectTagging",
-    "RestoreObject",
 ];
 
 /// Keys whose values are single (for `ForAllValues` checks).
@@ -657,6 +639,15 @@ fn check_document(v: &mut V<'_>, opts: &Options) {
             "the policy has no `Version`".into(),
             Some("add \"Version\": \"2012-10-17\" as the first element; without it policy variables are literal text".into()),
             document_start(p),
+            "Version".into(),
+        );
+    }
+    if p.version == Version::V2008 {
+        v.push(
+            "AA119",
+            "`Version` 2008-10-17 is the policy language's first version: policy variables such as `${aws:username}` are literal text in it".into(),
+            Some("use \"Version\": \"2012-10-17\"".into()),
+            p.version_span.unwrap_or_else(|| document_start(p)),
             "Version".into(),
         );
     }
@@ -955,6 +946,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
             }
         }
     }
+    check_resource_types(v, s, &base);
     // Conditions.
     for b in &s.conditions {
         let opath = || format!("{base}.Condition.{}", b.operator.value);
@@ -988,6 +980,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
         for e in &b.entries {
             let kpath = || format!("{}.{}", opath(), e.key.value);
             let key = e.key.value.as_str();
+            check_condition_key(v, s, key, e.key.span, &kpath);
             if op.set == SetQualifier::ForAll
                 && SINGLE_VALUED_KEYS
                     .iter()
@@ -1443,40 +1436,52 @@ fn check_action(
         );
         return;
     }
-    let catalogue: Option<&[&str]> = if svc.eq_ignore_ascii_case("sts") {
-        Some(STS_ACTIONS)
-    } else if svc.eq_ignore_ascii_case("s3") {
-        Some(S3_ACTIONS)
-    } else {
-        None
-    };
     let wild = name.contains('*') || name.contains('?');
-    if let Some(cat) = catalogue {
-        if wild {
-            if !cat
-                .iter()
-                .any(|a| crate::glob::is_match_once(name, a, Case::Insensitive))
-                && svc.eq_ignore_ascii_case("sts")
-            {
+    if !svc.contains(['*', '?']) {
+        let cat = catalog();
+        match cat.service(svc) {
+            None => {
+                let help = cat
+                    .closest_service(svc)
+                    .map(|m| format!("did you mean `{m}:{name}`?"));
                 v.push(
-                    "AA111",
-                    format!("`{action}` matches no {svc} action"),
-                    None,
+                    "AA115",
+                    format!("`{svc}` is not the prefix of an AWS service"),
+                    help.or_else(|| {
+                        Some(
+                            "see the Service Authorization Reference for each service's prefix"
+                                .into(),
+                        )
+                    }),
                     span,
                     path(),
                 );
             }
-        } else if !cat.iter().any(|a| a.eq_ignore_ascii_case(name))
-            && (svc.eq_ignore_ascii_case("sts") || did_you_mean(name, cat).is_some())
-        {
-            let help = did_you_mean(name, cat).map(|m| format!("did you mean `{svc}:{m}`?"));
-            v.push(
-                "AA111",
-                format!("`{action}` is not a {svc} action"),
-                help,
-                span,
-                path(),
-            );
+            Some(service) if wild => {
+                if service.matching(name).next().is_none() {
+                    v.push(
+                        "AA111",
+                        format!("`{action}` matches no {} action", service.prefix),
+                        None,
+                        span,
+                        path(),
+                    );
+                }
+            }
+            Some(service) => {
+                if service.action(name).is_none() {
+                    let help = service
+                        .closest_action(name)
+                        .map(|m| format!("did you mean `{}:{m}`?", service.prefix));
+                    v.push(
+                        "AA111",
+                        format!("`{action}` is not an action of {}", service.name),
+                        help,
+                        span,
+                        path(),
+                    );
+                }
+            }
         }
     }
     if ty == PolicyType::Trust && !negated {
@@ -1491,6 +1496,166 @@ fn check_action(
                 path(),
             );
         }
+    }
+}
+
+/// The catalogue's actions that the statement's `Action` names, or `None` when they cannot all
+/// be known (`NotAction`, `*`, a wildcard or unknown service, an unknown action).
+fn known_actions(s: &Statement) -> Option<Vec<(&'static Service, &'static CatalogAction)>> {
+    let a = s.action.as_ref().filter(|a| !a.negated && !a.broken)?;
+    let cat = catalog();
+    let mut out = Vec::new();
+    for item in &a.items {
+        let (svc, name) = item.value.split_once(':')?;
+        if svc.contains(['*', '?']) {
+            return None;
+        }
+        let service = cat.service(svc)?;
+        if name.contains(['*', '?']) {
+            let before = out.len();
+            out.extend(service.matching(name).map(|x| (service, x)));
+            if out.len() == before {
+                return None;
+            }
+        } else {
+            out.push((service, service.action(name)?));
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// A condition key must be global or its service's (AA116), and a service's key must be one
+/// that some action of the statement supports (AA117). Keys whose prefix is no service's — the
+/// claims of identity providers (`accounts.google.com:aud`, `oidc.eks.….amazonaws.com/id/…:sub`,
+/// `saml:aud`) — are left alone.
+fn check_condition_key(
+    v: &mut V<'_>,
+    s: &Statement,
+    key: &str,
+    span: Span,
+    path: &dyn Fn() -> String,
+) {
+    let cat = catalog();
+    let Some((prefix, _)) = key.split_once(':') else {
+        return;
+    };
+    if cat.global_key(key).is_some() {
+        return;
+    }
+    if prefix.eq_ignore_ascii_case("aws") {
+        let help = cat.closest_global_key(key).map_or_else(
+            || "see AWS's global condition context keys".to_owned(),
+            |m| format!("did you mean `{m}`?"),
+        );
+        v.push(
+            "AA116",
+            format!("`{key}` is not a global condition key: no request has it, so the condition never matches"),
+            Some(help),
+            span,
+            path(),
+        );
+        return;
+    }
+    let Some(service) = cat.service(prefix) else {
+        return;
+    };
+    if service.key(key).is_none() {
+        let help = service.closest_key(key).map_or_else(
+            || {
+                format!(
+                    "see the condition keys of {} in the Service Authorization Reference",
+                    service.name
+                )
+            },
+            |m| format!("did you mean `{m}`?"),
+        );
+        v.push(
+            "AA116",
+            format!("`{key}` is not a condition key of {}: no request has it, so the condition never matches", service.name),
+            Some(help),
+            span,
+            path(),
+        );
+        return;
+    }
+    if let Some(actions) = known_actions(s)
+        && !actions
+            .iter()
+            .any(|(svc, a)| svc.action_supports_key(a, key))
+    {
+        let names = action_list(&actions);
+        v.push(
+            "AA117",
+            format!("no action of this statement ({names}) supports `{key}`: its requests never have the key, so the condition never matches"),
+            Some("check the key against the actions' condition keys in the Service Authorization Reference".into()),
+            span,
+            path(),
+        );
+    }
+}
+
+/// At most three action names, and how many more.
+fn action_list(actions: &[(&'static Service, &'static CatalogAction)]) -> String {
+    let mut out: Vec<String> = actions
+        .iter()
+        .take(3)
+        .map(|(s, a)| format!("{}:{}", s.prefix, a.name))
+        .collect();
+    if actions.len() > 3 {
+        out.push(format!("{} more", actions.len() - 3));
+    }
+    out.join(", ")
+}
+
+/// Each resource ARN must be of a type that some action of the statement acts on (AA118): an
+/// ARN no action accepts makes the statement grant or deny nothing there (`s3:GetObject` on a
+/// bucket's ARN instead of its objects', `arn:aws:s3:::b` for `b/*`).
+fn check_resource_types(v: &mut V<'_>, s: &Statement, base: &StmtPath) {
+    let Some(r) = s.resource.as_ref().filter(|r| !r.negated && !r.broken) else {
+        return;
+    };
+    // A trust policy's Resource is an error of its own (IAM012).
+    if v.ty == PolicyType::Trust || r.items.iter().all(|i| i.value == "*") {
+        return;
+    }
+    let Some(actions) = known_actions(s) else {
+        return;
+    };
+    let mut types: Vec<&ResourceType> = Vec::new();
+    for (svc, a) in &actions {
+        for t in svc.resource_types(a) {
+            if !types.iter().any(|x| std::ptr::eq(*x, t)) {
+                types.push(t);
+            }
+        }
+    }
+    for (i, item) in r.items.iter().enumerate() {
+        let val = item.value.as_str();
+        if val == "*" || Arn::parse(val).is_none() || types.iter().any(|t| t.may_match(val)) {
+            continue;
+        }
+        let names = action_list(&actions);
+        let (msg, help) = if types.is_empty() {
+            (
+                format!("`{val}` is never the resource of {names}: these actions act only on `*`"),
+                "use \"Resource\": \"*\" for them, in a statement of their own".to_owned(),
+            )
+        } else {
+            let formats: Vec<&str> = types.iter().take(3).map(|t| t.arn).collect();
+            (
+                format!(
+                    "`{val}` is not a resource that {names} can act on, so the statement never applies to it"
+                ),
+                format!("their resources look like `{}`", formats.join("`, `")),
+            )
+        };
+        v.push(
+            "AA118",
+            msg,
+            Some(help),
+            item.span,
+            format!("{base}.Resource[{i}]"),
+        );
     }
 }
 

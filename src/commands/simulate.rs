@@ -3,9 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use iam_sim::cases::{context_value, parse_case};
+use iam_sim::catalog::catalog;
 use iam_sim::eval::check_request;
 use iam_sim::explain::{Explanation, Reason, explain};
-use iam_sim::{CompiledPolicy, Context, ContextValue, Decision, LineIndex, PolicySet, Request};
+use iam_sim::{
+    CompiledPolicy, Context, ContextValue, Decision, LineIndex, PolicyKind, PolicySet, Request,
+};
 use serde_json::json;
 
 use crate::exit::Exit;
@@ -65,6 +68,10 @@ pub struct Args {
     /// A condition key: `key=value`; repeat a key or write `key=["a","b"]` for several values.
     #[arg(long, value_name = "KEY=VALUE")]
     pub context: Vec<String>,
+    /// Under each statement, list the actions its wildcard action patterns cover (`s3:Get*` →
+    /// s3:GetObject, …), from the AWS service catalogue.
+    #[arg(long)]
+    pub explain_actions: bool,
     /// Output format.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -361,6 +368,16 @@ fn run_one(args: &Args, format: Format) -> Exit {
                         if let (Some(obj), Some(f)) = (v.as_object_mut(), file_of(r)) {
                             obj.insert("file".into(), json!(f.path.display().to_string()));
                         }
+                        if let Some(obj) = v.as_object_mut()
+                            && args.explain_actions
+                        {
+                            let covers: serde_json::Map<String, serde_json::Value> =
+                                covered_actions(&loaded.set, r)
+                                    .into_iter()
+                                    .map(|c| (c.pattern, json!(c.actions)))
+                                    .collect();
+                            obj.insert("actionPatterns".into(), json!(covers));
+                        }
                         v
                     })
                     .collect()
@@ -370,7 +387,13 @@ fn run_one(args: &Args, format: Format) -> Exit {
                 json!({"decision": ex.decision, "summary": ex.summary, "reasons": with_files(&ex.deciding), "notApplied": with_files(&ex.not_applied)})
             ))
         }
-        Format::Human => output::human(&human(&ex, &file_of)),
+        Format::Human => output::human(&human(&ex, &file_of, &|r: &Reason| {
+            if args.explain_actions {
+                covered_actions(&loaded.set, r)
+            } else {
+                Vec::new()
+            }
+        })),
     };
     if let Err(closed) = written {
         return closed.into();
@@ -381,7 +404,52 @@ fn run_one(args: &Args, format: Format) -> Exit {
     }
 }
 
-fn human<'f>(ex: &Explanation, file_of: &dyn Fn(&Reason) -> Option<&'f LoadedFile>) -> String {
+/// A wildcard action pattern of a statement and the actions it covers.
+struct Coverage {
+    pattern: String,
+    actions: Vec<String>,
+}
+
+/// The wildcard action patterns of the statement behind a reason, each with the actions it
+/// covers.
+fn covered_actions(set: &PolicySet, r: &Reason) -> Vec<Coverage> {
+    let kind = [
+        PolicyKind::Scp,
+        PolicyKind::Rcp,
+        PolicyKind::Trust,
+        PolicyKind::Resource,
+        PolicyKind::Identity,
+        PolicyKind::Boundary,
+        PolicyKind::Session,
+        PolicyKind::Endpoint,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == r.policy);
+    let Some(statement) = kind
+        .and_then(|k| set.policy(k, r.index))
+        .and_then(|p| p.policy().statements.get(r.statement))
+    else {
+        return Vec::new();
+    };
+    let Some(actions) = &statement.action else {
+        return Vec::new();
+    };
+    actions
+        .items
+        .iter()
+        .filter(|a| a.value.contains(['*', '?']))
+        .map(|a| Coverage {
+            pattern: a.value.to_string(),
+            actions: catalog().expand(&a.value),
+        })
+        .collect()
+}
+
+fn human<'f>(
+    ex: &Explanation,
+    file_of: &dyn Fn(&Reason) -> Option<&'f LoadedFile>,
+    covers: &dyn Fn(&Reason) -> Vec<Coverage>,
+) -> String {
     let mut s = format!("{}: {}\n", ex.decision, ex.summary);
     let mut section = |title: &str, rs: &[Reason]| {
         if rs.is_empty() {
@@ -407,6 +475,16 @@ fn human<'f>(ex: &Explanation, file_of: &dyn Fn(&Reason) -> Option<&'f LoadedFil
                 s.push_str(&render::source_line(&f.text, r.line, r.column, 4));
             }
             s.push_str(&format!("    {}\n", r.detail));
+            for Coverage { pattern, actions } in covers(r) {
+                let what = if pattern.split_once(':').is_none() {
+                    "every action of every service".to_owned()
+                } else if actions.is_empty() {
+                    "no action AWS has".to_owned()
+                } else {
+                    format!("{} actions: {}", actions.len(), actions.join(", "))
+                };
+                s.push_str(&format!("    `{pattern}` covers {what}\n"));
+            }
         }
     };
     section("decided by:", &ex.deciding);
