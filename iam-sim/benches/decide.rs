@@ -25,6 +25,16 @@ const S3_READ_ONLY: &str = r#"{
   }]
 }"#;
 
+const IDENTITY_WITH_KEYS: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [{
+    "Effect": "Allow",
+    "Action": ["s3:GetObject", "s3:PutObject"],
+    "Resource": "arn:aws:s3:::example-bucket/home/${aws:username}/*",
+    "Condition": {"StringEquals": {"s3:ExistingObjectTag/team": "platform", "aws:PrincipalTag/team": "platform"}}
+  }]
+}"#;
+
 fn fifty_statements() -> String {
     let ops = [
         "StringEquals",
@@ -172,6 +182,34 @@ fn bench(c: &mut Criterion) {
     let plain = iam_sim::validate::Options::default();
     g.bench_function("plain_trust_policy_file", |b| {
         b.iter(|| iam_sim::validate::validate(black_box(TRUST), &plain))
+    });
+
+    // Files validated per second with the catalogue's checks at work: an identity policy with
+    // a condition key and resource ARNs that are looked up.
+    g.bench_function("plain_identity_policy_with_keys_file", |b| {
+        b.iter(|| iam_sim::validate::validate(black_box(IDENTITY_WITH_KEYS), &plain))
+    });
+    g.finish();
+
+    // The AWS service catalogue: lookups as the validator makes them (the table is read once,
+    // before the clock starts).
+    let cat = iam_sim::catalog::catalog();
+    let mut g = c.benchmark_group("catalog");
+    g.bench_function("service_and_action", |b| {
+        b.iter(|| {
+            cat.service(black_box("s3"))
+                .and_then(|s| s.action(black_box("GetObject")))
+                .is_some()
+        })
+    });
+    g.bench_function("global_key", |b| {
+        b.iter(|| cat.global_key(black_box("aws:SourceArn")).is_some())
+    });
+    g.bench_function("read_the_table_once", |b| {
+        b.iter(|| iam_sim::catalog::Catalog::read_embedded().services().len())
+    });
+    g.bench_function("expand_s3_get_star", |b| {
+        b.iter(|| cat.expand(black_box("s3:Get*")).len())
     });
     g.finish();
 

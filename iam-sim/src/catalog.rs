@@ -120,8 +120,10 @@ impl ResourceType {
 pub struct Action {
     /// Its name, as the reference spells it (`GetObject`).
     pub name: &'static str,
-    resources: Box<[u16]>,
-    keys: Box<[u16]>,
+    /// Indices into the service's resource types and keys, comma-separated as in the table
+    /// (read when asked: most actions are never looked at).
+    resources: &'static str,
+    keys: &'static str,
 }
 
 /// A service: its prefix, name, resource types, condition keys and actions.
@@ -132,24 +134,125 @@ pub struct Service {
     /// Its name (`Amazon S3`).
     pub name: &'static str,
     resources: Vec<ResourceType>,
-    keys: Vec<ConditionKey>,
+    keys: Keys,
     /// Sorted by lowercase name.
     actions: Vec<Action>,
+    actions_by_name: NameIndex,
 }
 
 /// The whole reference.
 #[derive(Debug)]
 pub struct Catalog {
     version: &'static str,
-    globals: Vec<ConditionKey>,
+    globals: Keys,
     /// Sorted by prefix.
     services: Vec<Service>,
+    services_by_prefix: NameIndex,
 }
 
 fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
-    a.bytes()
-        .map(|c| c.to_ascii_lowercase())
-        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// A hash index from names (ASCII case ignored) to positions in a list: open addressing with
+/// linear probing over FNV-1a of the lowercased bytes. A sorted list's binary search compares
+/// a name about nine times; this hashes it once and compares once or twice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct NameIndex {
+    /// Position + 1 (0: empty).
+    slots: Box<[u32]>,
+}
+
+/// A hash of a name that ignores ASCII case: its length and its first and last eight bytes,
+/// each with bit 0x20 set (which maps `A`–`Z` onto `a`–`z`; whatever else it merges, the
+/// comparison after the probe tells apart). Two loads and a multiply, however long the name.
+fn fold_hash(name: &str) -> usize {
+    fn word(bytes: &[u8]) -> u64 {
+        let mut w = [0u8; 8];
+        let n = bytes.len().min(8);
+        w[..n].copy_from_slice(&bytes[..n]);
+        u64::from_le_bytes(w) | 0x2020_2020_2020_2020
+    }
+    let b = name.as_bytes();
+    let n = b.len();
+    let tail = if n > 8 { word(&b[n - 8..]) } else { 0 };
+    let h = (word(b) ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 32) as usize
+}
+
+impl NameIndex {
+    fn build<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> Self {
+        let size = (names.len() * 2).next_power_of_two().max(4);
+        let mut slots = vec![0u32; size].into_boxed_slice();
+        for (i, name) in names.enumerate() {
+            let mut at = fold_hash(name) & (size - 1);
+            while slots[at] != 0 {
+                at = (at + 1) & (size - 1);
+            }
+            slots[at] = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        }
+        Self { slots }
+    }
+
+    fn find<'a>(&self, name: &str, name_at: impl Fn(usize) -> &'a str) -> Option<usize> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut at = fold_hash(name) & mask;
+        loop {
+            let slot = *self.slots.get(at)?;
+            if slot == 0 {
+                return None;
+            }
+            let i = slot as usize - 1;
+            if name_at(i).eq_ignore_ascii_case(name) {
+                return Some(i);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+/// Keys split for lookup: the plain ones sorted (binary search), the templated ones apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Keys {
+    all: Vec<ConditionKey>,
+    /// Indices into `all` of the keys without placeholders.
+    plain: Vec<u16>,
+    /// `plain` by name.
+    by_name: NameIndex,
+    /// Indices into `all` of the keys with placeholders.
+    templated: Vec<u16>,
+}
+
+impl Keys {
+    fn index(&mut self) {
+        let all = &self.all;
+        let (plain, templated): (Vec<u16>, Vec<u16>) = (0..all.len())
+            .filter_map(|i| u16::try_from(i).ok())
+            .partition(|&i| all[usize::from(i)].glob.is_none());
+        self.by_name = NameIndex::build(plain.iter().map(|&i| all[usize::from(i)].name));
+        self.plain = plain;
+        self.templated = templated;
+    }
+
+    fn find(&self, key: &str) -> Option<&ConditionKey> {
+        if let Some(i) = self
+            .by_name
+            .find(key, |i| self.all[usize::from(self.plain[i])].name)
+        {
+            return self.all.get(usize::from(self.plain[i]));
+        }
+        self.templated
+            .iter()
+            .map(|&i| &self.all[usize::from(i)])
+            .find(|k| k.matches(key))
+    }
 }
 
 /// The reference, read from the embedded table on first use.
@@ -161,19 +264,24 @@ pub fn catalog() -> &'static Catalog {
     CATALOG.get_or_init(|| Catalog::read(TABLE))
 }
 
-fn indices(field: &str) -> Box<[u16]> {
-    field
-        .split(',')
-        .filter_map(|i| i.parse::<u16>().ok())
-        .collect()
+fn indices(field: &str) -> impl Iterator<Item = usize> + '_ {
+    field.split(',').filter_map(|i| i.parse::<usize>().ok())
 }
 
 impl Catalog {
+    /// Reads the embedded table anew. [`catalog`] does this once and keeps the result; this is
+    /// for measuring what that first read costs.
+    #[must_use]
+    pub fn read_embedded() -> Self {
+        Self::read(TABLE)
+    }
+
     fn read(text: &'static str) -> Self {
         let mut cat = Catalog {
             version: "",
-            globals: Vec::new(),
+            globals: Keys::default(),
             services: Vec::new(),
+            services_by_prefix: NameIndex::default(),
         };
         for line in text.lines() {
             let mut f = line.split('\t');
@@ -183,13 +291,14 @@ impl Catalog {
             let b = f.next().unwrap_or("");
             match kind {
                 "V" => cat.version = a,
-                "G" => cat.globals.push(ConditionKey::new(a, b)),
+                "G" => cat.globals.all.push(ConditionKey::new(a, b)),
                 "S" => cat.services.push(Service {
                     prefix: a,
                     name: b,
                     resources: Vec::new(),
-                    keys: Vec::new(),
+                    keys: Keys::default(),
                     actions: Vec::new(),
+                    actions_by_name: NameIndex::default(),
                 }),
                 _ => {
                     let Some(s) = cat.services.last_mut() else {
@@ -197,11 +306,11 @@ impl Catalog {
                     };
                     match kind {
                         "R" => s.resources.push(ResourceType { name: a, arn: b }),
-                        "K" => s.keys.push(ConditionKey::new(a, b)),
+                        "K" => s.keys.all.push(ConditionKey::new(a, b)),
                         "A" => s.actions.push(Action {
                             name: a,
-                            resources: indices(b),
-                            keys: indices(f.next().unwrap_or("")),
+                            resources: b,
+                            keys: f.next().unwrap_or(""),
                         }),
                         _ => {}
                     }
@@ -210,10 +319,14 @@ impl Catalog {
         }
         cat.services
             .sort_by(|x, y| cmp_ignore_case(x.prefix, y.prefix));
+        cat.globals.index();
         for s in &mut cat.services {
             // Indices point into `resources` and `keys`, which keep the table's order.
             s.actions.sort_by(|x, y| cmp_ignore_case(x.name, y.name));
+            s.actions_by_name = NameIndex::build(s.actions.iter().map(|a| a.name));
+            s.keys.index();
         }
+        cat.services_by_prefix = NameIndex::build(cat.services.iter().map(|s| s.prefix));
         cat
     }
 
@@ -232,22 +345,21 @@ impl Catalog {
     /// The service with this prefix (any case).
     #[must_use]
     pub fn service(&self, prefix: &str) -> Option<&Service> {
-        self.services
-            .binary_search_by(|s| cmp_ignore_case(s.prefix, prefix))
-            .ok()
+        self.services_by_prefix
+            .find(prefix, |i| self.services[i].prefix)
             .map(|i| &self.services[i])
     }
 
     /// The global condition keys (AWS's global condition context keys page).
     #[must_use]
     pub fn global_keys(&self) -> &[ConditionKey] {
-        &self.globals
+        &self.globals.all
     }
 
     /// The global key that `key` is, if any.
     #[must_use]
     pub fn global_key(&self, key: &str) -> Option<&ConditionKey> {
-        self.globals.iter().find(|k| k.matches(key))
+        self.globals.find(key)
     }
 
     /// The service prefix closest to a misspelt one.
@@ -305,7 +417,7 @@ impl Catalog {
     /// The global key closest to a misspelt `aws:` key.
     #[must_use]
     pub fn closest_global_key(&self, key: &str) -> Option<&'static str> {
-        crate::policy::closest(key, self.globals.iter().map(|k| k.name))
+        crate::policy::closest(key, self.globals.all.iter().map(|k| k.name))
     }
 }
 
@@ -319,9 +431,8 @@ impl Service {
     /// The action with this name (any case).
     #[must_use]
     pub fn action(&self, name: &str) -> Option<&Action> {
-        self.actions
-            .binary_search_by(|a| cmp_ignore_case(a.name, name))
-            .ok()
+        self.actions_by_name
+            .find(name, |i| self.actions[i].name)
             .map(|i| &self.actions[i])
     }
 
@@ -344,34 +455,30 @@ impl Service {
     /// The service's own condition keys (tag keys under `aws:` included where it lists them).
     #[must_use]
     pub fn keys(&self) -> &[ConditionKey] {
-        &self.keys
+        &self.keys.all
     }
 
     /// The key of this service that `key` is, if any.
     #[must_use]
     pub fn key(&self, key: &str) -> Option<&ConditionKey> {
-        self.keys.iter().find(|k| k.matches(key))
+        self.keys.find(key)
     }
 
     /// The key name of this service closest to a misspelt one.
     #[must_use]
     pub fn closest_key(&self, key: &str) -> Option<&'static str> {
-        crate::policy::closest(key, self.keys.iter().map(|k| k.name))
+        crate::policy::closest(key, self.keys.all.iter().map(|k| k.name))
     }
 
     /// The resource types an action acts on (none: it acts only on `*`).
     pub fn resource_types<'s>(&'s self, a: &'s Action) -> impl Iterator<Item = &'s ResourceType> {
-        a.resources
-            .iter()
-            .filter_map(|&i| self.resources.get(usize::from(i)))
+        indices(a.resources).filter_map(|i| self.resources.get(i))
     }
 
     /// Whether the action's request can carry `key` (its own keys and its resource types').
     #[must_use]
     pub fn action_supports_key(&self, a: &Action, key: &str) -> bool {
-        a.keys
-            .iter()
-            .filter_map(|&i| self.keys.get(usize::from(i)))
+        indices(a.keys).filter_map(|i| self.keys.all.get(i))
             .any(|k| k.matches(key))
     }
 }
