@@ -34,6 +34,9 @@ function toSimulation(c, anonymousPrincipal) {
   for (const [k, v] of Object.entries(r.context ?? {})) {
     contextVariables[k] = Array.isArray(v) ? v.map(String) : String(v)
   }
+  // The endpoint a request came through, as the case schema sets it.
+  if (r.sourceVpce) contextVariables['aws:SourceVpce'] = r.sourceVpce
+  if (r.sourceVpc) contextVariables['aws:SourceVpc'] = r.sourceVpc
   const sim = {
     request: {
       principal: r.principal === 'anonymous' ? anonymousPrincipal : r.principal,
@@ -52,6 +55,7 @@ function toSimulation(c, anonymousPrincipal) {
   if (resource) sim.resourcePolicy = resource
   if (p.boundary) sim.permissionBoundaryPolicies = named(p.boundary, 'boundary')
   if (p.session) sim.sessionPolicy = p.session
+  if (p.endpoint) sim.vpcEndpointPolicies = [{ name: 'endpoint', policy: p.endpoint }]
   return sim
 }
 

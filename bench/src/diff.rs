@@ -41,7 +41,9 @@ pub fn classify(tool: &str, case: &Value, theirs: &str) -> &'static str {
     let peer = tool.split_whitespace().next().unwrap_or(tool);
     match peer {
         "moto" => {
-            if theirs == "Error" && has("service-principal") {
+            if theirs == "Error" && has("vpc-endpoint") {
+                "moto-no-vpc-endpoint-policies"
+            } else if theirs == "Error" && has("service-principal") {
                 "moto-service-principal-crash"
             } else if theirs == "Error" && has("federated") {
                 "moto-federated-principal-crash"
@@ -66,6 +68,8 @@ pub fn classify(tool: &str, case: &Value, theirs: &str) -> &'static str {
                 && (has("service-principal") || has("federated") || has("resource-policy"))
             {
                 "iam-simulate-unsafe-resource-policy-crash"
+            } else if unsafe_mode && has("vpc-endpoint") && theirs == "Allow" {
+                "iam-simulate-unsafe-ignores-endpoint-policies"
             } else if !unsafe_mode && has("oidc-keys") && theirs == "ImplicitDeny" {
                 "iam-simulate-strict-drops-oidc-keys"
             } else {
@@ -78,6 +82,11 @@ pub fn classify(tool: &str, case: &Value, theirs: &str) -> &'static str {
 
 /// The known causes.
 pub const CAUSES: &[Cause] = &[
+    Cause {
+        key: "moto-no-vpc-endpoint-policies",
+        explanation: "moto's policy evaluator has no notion of a VPC endpoint or its policy, so it cannot express these cases: they are counted as not answered (`Error`) without asking it. AWS requires a request that comes through an endpoint to be allowed by the endpoint's policy as well; a Deny there wins.",
+        source: "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html",
+    },
     Cause {
         key: "moto-service-principal-crash",
         explanation: "moto's statement matcher reads `Principal.AWS` only; a trust policy naming a `Service` principal (here `eks-fargate-pods.amazonaws.com`) makes it raise instead of deciding. AWS evaluates service principals in trust policies: Fargate assumes the pod execution role exactly this way.",
@@ -117,6 +126,11 @@ pub const CAUSES: &[Cause] = &[
         key: "iam-simulate-strict-drops-oidc-keys",
         explanation: "iam-simulate's validated mode keeps only the condition keys its catalogue lists for the action; the EKS OIDC provider's keys (`oidc.eks.REGION.amazonaws.com/id/ID:sub` and `:aud`) are not among them for `sts:AssumeRoleWithWebIdentity`, so the request reaches the trust policy without them, its `StringEquals` conditions fail, and an IRSA pod that AWS lets in is implicitly denied. AWS documents exactly these keys for IRSA trust policies.",
         source: "https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html",
+    },
+    Cause {
+        key: "iam-simulate-unsafe-ignores-endpoint-policies",
+        explanation: "`runUnsafeSimulation` builds its request without the simulation's VPC endpoint policies (it passes none), so a request through an endpoint whose policy does not allow it is still allowed there. AWS requires the endpoint policy to allow the request as well; the validated mode (`runSimulation`) takes the endpoint policies and agrees with this project on these cases.",
+        source: "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html",
     },
     Cause {
         key: "iam-simulate-unsafe-resource-policy-crash",

@@ -113,7 +113,7 @@ fn case(
 /// `NotAction`/`NotResource`, and every condition operator family.
 pub fn cases(seed: u64, n: usize) -> Vec<Value> {
     let mut rng = Rng::new(seed);
-    let families: [fn(&mut Rng, usize) -> Value; 7] = [
+    let families: [fn(&mut Rng, usize) -> Value; 8] = [
         fargate_trust,
         irsa_trust,
         s3_identity,
@@ -121,12 +121,13 @@ pub fn cases(seed: u64, n: usize) -> Vec<Value> {
         not_elements,
         bucket_policy,
         conditions,
+        vpc_endpoint,
     ];
     (0..n)
         .map(|i| {
             // Conditions get two shares: they hold the most operator variety.
-            let f = match rng.below(8) {
-                7 => 6,
+            let f = match rng.below(9) {
+                8 => 6,
                 k => k,
             };
             families[f](&mut rng, i)
@@ -538,6 +539,70 @@ fn bucket_policy(rng: &mut Rng, id: usize) -> Value {
         expected,
         &["cross-account", "resource-policy", tag],
     )
+}
+
+/// A pod's S3 read through the cluster's S3 gateway VPC endpoint: the endpoint policy must allow
+/// as well (a Deny there wins), and a bucket policy may refuse requests from other endpoints.
+fn vpc_endpoint(rng: &mut Rng, id: usize) -> Value {
+    let acct = account(rng);
+    let principal = format!(
+        "arn:aws:sts::{acct}:assumed-role/{}/{}",
+        rng.name("s3-read"),
+        rng.name("pod")
+    );
+    let bucket = rng.name("data");
+    let object = format!("arn:aws:s3:::{bucket}/{}.txt", rng.name("o"));
+    let vpce = format!("vpce-{:08x}", rng.next_u64() & 0xffff_ffff);
+    let other_vpce = format!("vpce-{:08x}", rng.next_u64() & 0xffff_ffff);
+    let identity = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}
+    ]});
+    let endpoint = |resource: String| {
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": resource}
+        ]})
+    };
+    let only_this_endpoint = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+         "Condition": {"StringNotEquals": {"aws:SourceVpce": vpce}}}
+    ]});
+    let open = endpoint(format!("arn:aws:s3:::{bucket}/*"));
+    let (policies, through, expected, tag) = match rng.below(4) {
+        0 => (
+            json!({"identity": [identity], "endpoint": open}),
+            &vpce,
+            "Allow",
+            "endpoint-allows",
+        ),
+        1 => (
+            json!({"identity": [identity], "endpoint": endpoint("arn:aws:s3:::other-bucket/*".into())}),
+            &vpce,
+            "ImplicitDeny",
+            "endpoint-lacks-allow",
+        ),
+        2 => (
+            json!({"identity": [identity], "endpoint": open, "resource": only_this_endpoint}),
+            &vpce,
+            "Allow",
+            "bucket-this-endpoint",
+        ),
+        _ => (
+            json!({"identity": [identity], "endpoint": open, "resource": only_this_endpoint}),
+            &other_vpce,
+            "ExplicitDeny",
+            "bucket-other-endpoint",
+        ),
+    };
+    let mut req = request(&principal, "s3:GetObject", &object, Some(&acct), json!({}));
+    req["sourceVpce"] = json!(through);
+    req["sourceVpc"] = json!("vpc-0a1b2c3d");
+    let tags: &[&str] = if policies.get("resource").is_some() {
+        &["vpc-endpoint", "resource-policy", tag]
+    } else {
+        &["vpc-endpoint", tag]
+    };
+    case(id, "vpc-endpoint", policies, req, expected, tags)
 }
 
 /// One condition test: operator, key, policy value, a request value that satisfies it and one

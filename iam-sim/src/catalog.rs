@@ -478,7 +478,8 @@ impl Service {
     /// Whether the action's request can carry `key` (its own keys and its resource types').
     #[must_use]
     pub fn action_supports_key(&self, a: &Action, key: &str) -> bool {
-        indices(a.keys).filter_map(|i| self.keys.all.get(i))
+        indices(a.keys)
+            .filter_map(|i| self.keys.all.get(i))
             .any(|k| k.matches(key))
     }
 }
