@@ -22,13 +22,11 @@ pub fn diagnostic(d: &Diagnostic, path: &Path, text: &str, idx: &LineIndex) -> S
         d.name,
         d.message
     );
-    s.push_str(&underline(
-        idx.line_text(text, start.line),
-        start.line,
-        start.column,
-        width,
-        2,
-    ));
+    let line = idx.line_text(text, start.line);
+    let at = idx
+        .line_start(start.line)
+        .map_or(0, |ls| d.span.start.saturating_sub(ls));
+    s.push_str(&underline_at(line, start.line, at, width, 2));
     if let Some(h) = &d.help {
         s.push_str(&format!("  help: {h}\n"));
     }
@@ -39,6 +37,23 @@ pub fn diagnostic(d: &Diagnostic, path: &Path, text: &str, idx: &LineIndex) -> S
 pub fn source_line(text: &str, line: usize, column: usize, indent: usize) -> String {
     let idx = LineIndex::new(text);
     underline(idx.line_text(text, line), line, column, 1, indent)
+}
+
+/// As [`underline`], for the character at byte `at` of the line: the window around it is found
+/// from there, in time that does not grow with the line.
+fn underline_at(src: Option<&str>, line: usize, at: usize, width: usize, indent: usize) -> String {
+    let Some(src) = src else {
+        return String::new();
+    };
+    let mut at = at.min(src.len());
+    while !src.is_char_boundary(at) {
+        at -= 1;
+    }
+    // Up to 60 characters before it, counted back from it.
+    let before = src[..at].char_indices().rev().take(60);
+    let (from, caret_at) = before.fold((at, 0), |(_, n), (i, _)| (i, n + 1));
+    let window = &src[from..];
+    underline(Some(window), line, caret_at + 1, width, indent)
 }
 
 fn underline(src: Option<&str>, line: usize, column: usize, width: usize, indent: usize) -> String {

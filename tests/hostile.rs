@@ -391,6 +391,31 @@ fn ten_thousand_findings_render_in_human_format_without_stalling() {
 }
 
 #[test]
+fn twenty_thousand_findings_on_one_minified_line_render_without_stalling() {
+    // Each finding's window used to be found by walking the line from its start: three minutes
+    // for this document in a debug build; now well under the deadline.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("minified.json");
+    let actions: Vec<String> = (0..20_000)
+        .map(|i| format!("\"ec2:DescribeInstancez{i}\""))
+        .collect();
+    let text = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[{}],"Resource":"*"}}]}}"#,
+        actions.join(",")
+    );
+    std::fs::write(&p, text).unwrap();
+    let (code, out, _) = run_within(bin().arg("validate").arg(&p), 60);
+    assert_eq!(code, Some(1));
+    let last = out
+        .lines()
+        .filter(|l| l.contains("ec2:DescribeInstancez19999"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no source line for the last finding"));
+    // The window around the last finding is shown, not the line's start.
+    assert!(!last.contains("Version"), "{last}");
+}
+
+#[test]
 fn status_refuses_an_endpoint_off_this_machine() {
     let (code, _, err) = run_within(
         bin().args(["localstack", "status", "--endpoint", "http://10.0.0.1:4566"]),

@@ -37,6 +37,9 @@ impl fmt::Display for LineCol {
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// Whether each line is ASCII: its columns are then byte distances, found without counting
+    /// (a minified document is one long line, and it may carry thousands of findings).
+    ascii: Vec<bool>,
 }
 
 impl LineIndex {
@@ -44,7 +47,22 @@ impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        Self { starts }
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = starts.get(i + 1).copied().unwrap_or(text.len());
+                text.as_bytes()
+                    .get(start..end)
+                    .is_some_and(<[u8]>::is_ascii)
+            })
+            .collect();
+        Self { starts, ascii }
+    }
+
+    /// The byte offset where line `line` (from 1) starts, if the text has that line.
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.starts.get(line.checked_sub(1)?).copied()
     }
 
     /// The text of line `line` (from 1) without its line end, if the text has that line.
@@ -59,10 +77,15 @@ impl LineIndex {
     pub fn line_col(&self, text: &str, offset: usize) -> LineCol {
         let line = self.starts.partition_point(|s| *s <= offset).max(1);
         let start = self.starts.get(line - 1).copied().unwrap_or(0);
-        let upto = text.get(start..offset.min(text.len())).unwrap_or("");
+        let offset = offset.min(text.len());
+        let column = if self.ascii.get(line - 1).copied().unwrap_or(false) {
+            offset.saturating_sub(start)
+        } else {
+            text.get(start..offset).unwrap_or("").chars().count()
+        };
         LineCol {
             line,
-            column: upto.chars().count() + 1,
+            column: column + 1,
         }
     }
 }
@@ -149,5 +172,28 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: {}", self.code, self.name, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters_on_lines_with_and_without_ascii() {
+        let text = "{\n  \"a\": \"é\", \"b\": 1,\n  \"c\": 2\n}";
+        let idx = LineIndex::new(text);
+        let b = text.find("\"b\"").unwrap_or(0);
+        let c = text.find("\"c\"").unwrap_or(0);
+        // Line 2 holds `é` (two bytes): the column counts it once.
+        assert_eq!(
+            idx.line_col(text, b),
+            LineCol {
+                line: 2,
+                column: 13
+            }
+        );
+        assert_eq!(idx.line_col(text, c), LineCol { line: 3, column: 3 });
+        assert_eq!(idx.line_start(3), Some(text.find("  \"c\"").unwrap_or(0)));
     }
 }

@@ -491,9 +491,22 @@ struct V<'a> {
     policy: &'a Policy,
     ty: PolicyType,
     out: Vec<Diagnostic>,
+    /// Did-you-mean searches over the service catalogue still allowed for this document: each
+    /// compares one word with up to a thousand names, so a document of thousands of misspelt
+    /// actions gets suggestions for the first ones only.
+    suggestions_left: u32,
 }
 
+/// How many catalogue-wide did-you-mean searches one document gets.
+const SUGGESTIONS_PER_DOCUMENT: u32 = 100;
+
 impl V<'_> {
+    /// Runs a catalogue-wide did-you-mean search while the document's budget lasts.
+    fn suggest(&mut self, search: impl FnOnce() -> Option<String>) -> Option<String> {
+        self.suggestions_left = self.suggestions_left.checked_sub(1)?;
+        search()
+    }
+
     fn push(
         &mut self,
         code: &'static str,
@@ -580,6 +593,7 @@ pub fn validate(text: &str, opts: &Options) -> Validation {
 pub fn validate_policy(policy: &Policy, opts: &Options) -> Validation {
     let ty = opts.policy_type.unwrap_or_else(|| detect_type(policy));
     let mut v = V {
+        suggestions_left: SUGGESTIONS_PER_DOCUMENT,
         policy,
         ty,
         out: policy.diagnostics.clone(),
@@ -1441,9 +1455,10 @@ fn check_action(
         let cat = catalog();
         match cat.service(svc) {
             None => {
-                let help = cat
-                    .closest_service(svc)
-                    .map(|m| format!("did you mean `{m}:{name}`?"));
+                let help = v.suggest(|| {
+                    cat.closest_service(svc)
+                        .map(|m| format!("did you mean `{m}:{name}`?"))
+                });
                 v.push(
                     "AA115",
                     format!("`{svc}` is not the prefix of an AWS service"),
@@ -1470,9 +1485,11 @@ fn check_action(
             }
             Some(service) => {
                 if service.action(name).is_none() {
-                    let help = service
-                        .closest_action(name)
-                        .map(|m| format!("did you mean `{}:{m}`?", service.prefix));
+                    let help = v.suggest(|| {
+                        service
+                            .closest_action(name)
+                            .map(|m| format!("did you mean `{}:{m}`?", service.prefix))
+                    });
                     v.push(
                         "AA111",
                         format!("`{action}` is not an action of {}", service.name),
@@ -1629,9 +1646,22 @@ fn check_resource_types(v: &mut V<'_>, s: &Statement, base: &StmtPath) {
             }
         }
     }
+    // Matching is quadratic in the two patterns' lengths: ARNs longer than IAM's 2,048
+    // characters are not checked, and a statement stops being checked past a budget of cells
+    // (a few milliseconds), so that no document makes validation slow. AA118 is a warning; its
+    // absence there is no verdict.
+    let format_len: usize = types.iter().map(|t| t.arn.len()).sum();
+    let mut budget: usize = 4_000_000;
     for (i, item) in r.items.iter().enumerate() {
         let val = item.value.as_str();
-        if val == "*" || Arn::parse(val).is_none() || types.iter().any(|t| t.may_match(val)) {
+        if val == "*" || val.len() > 2048 || Arn::parse(val).is_none() {
+            continue;
+        }
+        let Some(left) = budget.checked_sub(format_len.saturating_mul(val.len())) else {
+            break;
+        };
+        budget = left;
+        if types.iter().any(|t| t.may_match(val)) {
             continue;
         }
         let names = action_list(&actions);

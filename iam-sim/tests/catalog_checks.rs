@@ -173,3 +173,27 @@ fn a_cross_account_trust_with_external_id_is_clean() {
       "Condition":{"StringEquals":{"sts:ExternalId":"x-123"}}}]}"#;
     assert_eq!(codes(doc), Vec::<&str>::new());
 }
+
+#[test]
+fn resource_checks_stop_at_their_budget() {
+    // 400 ARNs of 2,000 characters that no S3 action acts on: each costs its length times the
+    // S3 formats' lengths, so the budget admits the first few and leaves the rest unchecked.
+    let long = format!("arn:aws:iam::111122223333:role/{}", "a".repeat(1960));
+    let resources: Vec<String> = (0..400).map(|_| format!("\"{long}\"")).collect();
+    let doc = identity(&format!(
+        r#"{{"Effect":"Allow","Action":"s3:*","Resource":[{}]}}"#,
+        resources.join(",")
+    ));
+    let found = codes(&doc);
+    assert!(found.iter().all(|c| *c == "AA118"), "{found:?}");
+    assert!((1..10).contains(&found.len()), "{} findings", found.len());
+}
+
+#[test]
+fn an_arn_longer_than_iam_allows_is_not_checked() {
+    let long = format!("arn:aws:iam::111122223333:role/{}", "a".repeat(2100));
+    let doc = identity(&format!(
+        r#"{{"Effect":"Allow","Action":"s3:GetObject","Resource":"{long}"}}"#
+    ));
+    assert_eq!(codes(&doc), Vec::<&str>::new());
+}
