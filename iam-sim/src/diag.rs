@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::codes::Code;
+
 /// A byte range in the policy text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Span {
@@ -124,8 +126,8 @@ impl fmt::Display for Severity {
 /// One finding about a policy document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// Stable code, e.g. `IAM001`.
-    pub code: &'static str,
+    /// Its kind: the stable code (`IAM001`), from which its name and severity come.
+    pub code: Code,
     /// Kebab-case name, e.g. `json-syntax`.
     pub name: &'static str,
     /// Severity.
@@ -141,19 +143,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// A finding without help text.
-    pub fn new(
-        code: &'static str,
-        name: &'static str,
-        severity: Severity,
-        message: String,
-        span: Span,
-        path: String,
-    ) -> Self {
+    /// A finding of kind `code` without help text.
+    pub fn new(code: Code, message: String, span: Span, path: String) -> Self {
         Self {
             code,
-            name,
-            severity,
+            name: code.name(),
+            severity: code.severity(),
             message,
             help: None,
             span,

@@ -29,6 +29,7 @@
 pub mod arn;
 pub mod cases;
 pub mod catalog;
+pub mod codes;
 pub mod condition;
 pub mod diag;
 pub mod eval;

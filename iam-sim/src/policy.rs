@@ -12,7 +12,8 @@ use std::fmt;
 
 use crate::tape::{Array, Lit, Object, Str, Tape, Value};
 
-use crate::diag::{Diagnostic, LineIndex, Severity, Span};
+use crate::codes::Code;
+use crate::diag::{Diagnostic, LineIndex, Span};
 
 /// Largest policy text accepted, in bytes. IAM's largest documents are a few KiB; this bound
 /// only keeps hostile input from exhausting memory.
@@ -202,74 +203,27 @@ pub struct ParseError {
     pub diagnostic: Box<Diagnostic>,
 }
 
-/// Codes of the findings the parser reports.
-pub mod codes {
-    /// Not valid JSON.
-    pub const JSON_SYNTAX: (&str, &str) = ("IAM001", "json-syntax");
-    /// The document or a statement is not an object.
-    pub const NOT_AN_OBJECT: (&str, &str) = ("IAM002", "not-an-object");
-    /// A key appears twice in one object.
-    pub const DUPLICATE_KEY: (&str, &str) = ("IAM003", "duplicate-key");
-    /// A key IAM does not know.
-    pub const UNKNOWN_ELEMENT: (&str, &str) = ("IAM004", "unknown-element");
-    /// A value of the wrong JSON type.
-    pub const WRONG_TYPE: (&str, &str) = ("IAM005", "wrong-type");
-    /// No `Statement`, or an empty one.
-    pub const MISSING_STATEMENT: (&str, &str) = ("IAM006", "missing-statement");
-    /// `Version` is not `2012-10-17` or `2008-10-17`.
-    pub const INVALID_VERSION: (&str, &str) = ("IAM007", "invalid-version");
-    /// `Effect` missing or not exactly `Allow`/`Deny`.
-    pub const INVALID_EFFECT: (&str, &str) = ("IAM008", "invalid-effect");
-    /// `Action` with `NotAction`, and the like.
-    pub const CONFLICTING_ELEMENTS: (&str, &str) = ("IAM009", "conflicting-elements");
-    /// Document larger than the parser accepts.
-    pub const TOO_LARGE: (&str, &str) = ("IAM010", "document-too-large");
-    /// Characters outside what IAM accepts.
-    pub const INVALID_CHARACTERS: (&str, &str) = ("IAM011", "invalid-characters");
-}
-
 struct Reader<'s> {
     diags: Vec<Diagnostic>,
     _src: &'s str,
 }
 
 impl Reader<'_> {
-    fn err(
-        &mut self,
-        code: (&'static str, &'static str),
-        message: String,
-        span: Span,
-        path: &dyn fmt::Display,
-    ) {
-        self.diags.push(Diagnostic::new(
-            code.0,
-            code.1,
-            Severity::Error,
-            message,
-            span,
-            path.to_string(),
-        ));
+    fn err(&mut self, code: Code, message: String, span: Span, path: &dyn fmt::Display) {
+        self.diags
+            .push(Diagnostic::new(code, message, span, path.to_string()));
     }
 
     fn err_help(
         &mut self,
-        code: (&'static str, &'static str),
+        code: Code,
         message: String,
         help: &str,
         span: Span,
         path: &dyn fmt::Display,
     ) {
-        self.diags.push(
-            Diagnostic::new(
-                code.0,
-                code.1,
-                Severity::Error,
-                message,
-                span,
-                path.to_string(),
-            )
-            .with_help(help),
-        );
+        self.diags
+            .push(Diagnostic::new(code, message, span, path.to_string()).with_help(help));
     }
 
     /// Reports duplicate keys of `obj`; returns whether there were any.
@@ -312,7 +266,7 @@ impl Reader<'_> {
             if repeated {
                 dup = true;
                 self.err_help(
-                    codes::DUPLICATE_KEY,
+                    Code::DuplicateKey,
                     format!("`{name}` appears more than once in this object"),
                     "remove one of them: JSON parsers disagree on which one wins, and IAM rejects the document",
                     key.span,
@@ -418,9 +372,7 @@ pub fn too_large(size: Option<u64>) -> Diagnostic {
         None => format!("more than {MAX_POLICY_BYTES} bytes"),
     };
     Diagnostic::new(
-        codes::TOO_LARGE.0,
-        codes::TOO_LARGE.1,
-        Severity::Error,
+        Code::DocumentTooLarge,
         format!("the document is {how_big}; fargate-sim reads at most {MAX_POLICY_BYTES}"),
         Span::new(0, 0),
         String::new(),
@@ -433,9 +385,7 @@ pub fn too_large(size: Option<u64>) -> Diagnostic {
 /// The finding for a file that is not UTF-8 text: the first byte that is not, and where.
 pub fn not_utf8(offset: usize, byte: u8) -> Diagnostic {
     Diagnostic::new(
-        codes::INVALID_CHARACTERS.0,
-        codes::INVALID_CHARACTERS.1,
-        Severity::Error,
+        Code::InvalidCharacters,
         format!("the file is not UTF-8 text: byte 0x{byte:02X} at offset {offset} does not begin a UTF-8 character; IAM reads policies as UTF-8"),
         Span::new(offset, offset),
         String::new(),
@@ -481,7 +431,7 @@ fn invalid_json_char(text: &str) -> Option<(usize, BadChar)> {
 }
 
 /// A fatal problem: code, message, span, help.
-pub(crate) type Fatal = ((&'static str, &'static str), String, Span, &'static str);
+pub(crate) type Fatal = (Code, String, Span, &'static str);
 
 /// Parses with `jsonc-parser` in strict JSON mode: every position is tracked, and syntax errors
 /// are worded by it.
@@ -492,7 +442,7 @@ pub(crate) fn parse_exact(text: &str) -> Result<Tape<'_>, Fatal> {
     match invalid_json_char(text) {
         Some((at, BadChar::ControlInString(byte))) => {
             return Err((
-                codes::JSON_SYNTAX,
+                Code::JsonSyntax,
                 format!(
                     "a raw control character (U+{byte:04X}) inside a string; JSON requires it written as an escape (\\u{byte:04x})"
                 ),
@@ -502,7 +452,7 @@ pub(crate) fn parse_exact(text: &str) -> Result<Tape<'_>, Fatal> {
         }
         Some((at, BadChar::NonAsciiOutsideString(c))) => {
             return Err((
-                codes::JSON_SYNTAX,
+                Code::JsonSyntax,
                 format!(
                     "the character U+{:04X} outside a string; between tokens JSON allows only spaces, tabs and line breaks",
                     u32::from(c)
@@ -529,14 +479,14 @@ pub(crate) fn parse_exact(text: &str) -> Result<Tape<'_>, Fatal> {
         .map_err(|e| {
             let r = e.range();
             (
-                codes::JSON_SYNTAX,
+                Code::JsonSyntax,
                 lowercase_first(&e.kind().to_string()),
                 Span::new(r.start, r.end.max(r.start)),
                 "fix the JSON syntax at this position",
             )
         })?;
     parsed.value.as_ref().map(Tape::from_ast).ok_or((
-        codes::JSON_SYNTAX,
+        Code::JsonSyntax,
         "the document is empty".into(),
         Span::new(0, 0),
         "a policy is a JSON object with a `Statement`",
@@ -550,21 +500,9 @@ impl Policy {
     /// [`ParseError`] when the text is not JSON, is not an object, is too large, or has no
     /// readable `Statement`. Other problems are in [`Policy::diagnostics`].
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let fatal = |code: (&'static str, &'static str),
-                     message: String,
-                     span: Span,
-                     path: &str,
-                     help: &str| ParseError {
+        let fatal = |code: Code, message: String, span: Span, path: &str, help: &str| ParseError {
             diagnostic: Box::new(
-                Diagnostic::new(
-                    code.0,
-                    code.1,
-                    Severity::Error,
-                    message,
-                    span,
-                    path.to_owned(),
-                )
-                .with_help(help),
+                Diagnostic::new(code, message, span, path.to_owned()).with_help(help),
             ),
         };
         if text.len() > MAX_POLICY_BYTES {
@@ -574,7 +512,7 @@ impl Policy {
         }
         if text.starts_with('\u{feff}') {
             return Err(fatal(
-                codes::JSON_SYNTAX,
+                Code::JsonSyntax,
                 "the document starts with a byte order mark (U+FEFF, bytes EF BB BF); IAM rejects it as malformed".into(),
                 Span::new(0, '\u{feff}'.len_utf8()),
                 "",
@@ -594,7 +532,7 @@ impl Policy {
         let root = tape.root();
         let Value::Object(obj) = root else {
             return Err(fatal(
-                codes::NOT_AN_OBJECT,
+                Code::NotAnObject,
                 format!("a policy must be a JSON object, found {}", type_name(&root)),
                 span_of(root),
                 "",
@@ -622,7 +560,7 @@ impl Policy {
                             "2008-10-17" => Version::V2008,
                             other => {
                                 r.err_help(
-                                    codes::INVALID_VERSION,
+                                    Code::InvalidVersion,
                                     format!("`{other}` is not a policy language version"),
                                     "use \"2012-10-17\"",
                                     span_of(s),
@@ -636,7 +574,7 @@ impl Policy {
                         version = Version::Invalid;
                         version_span = Some(span_of(v));
                         r.err(
-                            codes::WRONG_TYPE,
+                            Code::WrongType,
                             format!("`Version` must be a string, found {}", type_name(v)),
                             span_of(v),
                             &"Version",
@@ -651,7 +589,7 @@ impl Policy {
                         })
                     }
                     v => r.err(
-                        codes::WRONG_TYPE,
+                        Code::WrongType,
                         format!("`Id` must be a string, found {}", type_name(v)),
                         span_of(v),
                         &"Id",
@@ -662,7 +600,7 @@ impl Policy {
                     statement_key_span = p.name.span;
                 }
                 other => r.err_help(
-                    codes::UNKNOWN_ELEMENT,
+                    Code::UnknownElement,
                     format!("`{other}` is not a policy element"),
                     &did_you_mean(other, &["Version", "Id", "Statement"]).map_or_else(
                         || "a policy has only `Version`, `Id` and `Statement`".to_owned(),
@@ -675,7 +613,7 @@ impl Policy {
         }
         let Some(sv) = statement_value else {
             return Err(fatal(
-                codes::MISSING_STATEMENT,
+                Code::MissingStatement,
                 "the policy has no `Statement`".into(),
                 span_of(obj),
                 "",
@@ -687,7 +625,7 @@ impl Policy {
             Value::Object(_) => (vec![sv], false),
             v => {
                 return Err(fatal(
-                    codes::WRONG_TYPE,
+                    Code::WrongType,
                     format!(
                         "`Statement` must be an object or an array of objects, found {}",
                         type_name(&v)
@@ -700,7 +638,7 @@ impl Policy {
         };
         if items.is_empty() {
             return Err(fatal(
-                codes::MISSING_STATEMENT,
+                Code::MissingStatement,
                 "`Statement` is empty".into(),
                 span_of(sv),
                 "Statement",
@@ -719,7 +657,7 @@ impl Policy {
                 Value::Object(o) => statements.push(read_statement(&mut r, o, i, &path)),
                 v => {
                     return Err(fatal(
-                        codes::NOT_AN_OBJECT,
+                        Code::NotAnObject,
                         format!("a statement must be an object, found {}", type_name(&v)),
                         span_of(v),
                         &path.to_string(),
@@ -769,7 +707,7 @@ fn check_characters(r: &mut Reader<'_>, text: &str) {
         .find(|(_, c)| !matches!(*c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'))
     {
         r.err_help(
-            codes::INVALID_CHARACTERS,
+            Code::InvalidCharacters,
             format!(
                 "character U+{:04X} is outside what IAM accepts (TAB, LF, CR and U+0020 to U+00FF)",
                 c as u32
@@ -831,7 +769,7 @@ fn read_statement(
                 }
                 v => {
                     r.err(
-                        codes::WRONG_TYPE,
+                        Code::WrongType,
                         format!("`Sid` must be a string, found {}", type_name(v)),
                         span_of(v),
                         &kpath,
@@ -864,7 +802,7 @@ fn read_statement(
                                 "the effect is `Allow` or `Deny`".to_owned()
                             };
                             r.err_help(
-                                codes::INVALID_EFFECT,
+                                Code::InvalidEffect,
                                 format!("`{other}` is not an effect"),
                                 &help,
                                 span_of(s),
@@ -873,7 +811,7 @@ fn read_statement(
                         }
                     },
                     v => r.err(
-                        codes::WRONG_TYPE,
+                        Code::WrongType,
                         format!("`Effect` must be a string, found {}", type_name(v)),
                         span_of(v),
                         &kpath,
@@ -911,7 +849,7 @@ fn read_statement(
                     v => {
                         st.broken = true;
                         r.err(
-                            codes::WRONG_TYPE,
+                            Code::WrongType,
                             format!("`Condition` must be an object, found {}", type_name(v)),
                             span_of(v),
                             &kpath,
@@ -924,7 +862,7 @@ fn read_statement(
                 let help = did_you_mean(other, &STATEMENT_KEYS)
                     .map_or_else(|| "a statement has Sid, Effect, Principal, Action, Resource and Condition (or their Not- forms)".to_owned(), |s| format!("did you mean `{s}`?"));
                 r.err_help(
-                    codes::UNKNOWN_ELEMENT,
+                    Code::UnknownElement,
                     format!("`{other}` is not a statement element"),
                     &help,
                     kspan,
@@ -935,7 +873,7 @@ fn read_statement(
     }
     if !effect_seen {
         r.err_help(
-            codes::INVALID_EFFECT,
+            Code::InvalidEffect,
             "the statement has no `Effect`".into(),
             "add \"Effect\": \"Allow\" or \"Effect\": \"Deny\"",
             span_of(o),
@@ -955,7 +893,7 @@ fn conflict(
 ) {
     st.broken = true;
     r.err_help(
-        codes::CONFLICTING_ELEMENTS,
+        Code::ConflictingElements,
         format!("a statement cannot have both `{a}` and `{b}`"),
         &format!("keep either `{a}` or `{b}`"),
         span,
@@ -993,7 +931,7 @@ fn read_list(
                     other => {
                         el.broken = true;
                         r.err(
-                            codes::WRONG_TYPE,
+                            Code::WrongType,
                             format!("expected a string, found {}", type_name(&other)),
                             span_of(other),
                             &path.index(i),
@@ -1005,7 +943,7 @@ fn read_list(
         other => {
             el.broken = true;
             r.err(
-                codes::WRONG_TYPE,
+                Code::WrongType,
                 format!(
                     "expected a string or an array of strings, found {}",
                     type_name(other)
@@ -1055,7 +993,7 @@ fn read_principal(
         other => {
             el.broken = true;
             r.err_help(
-                codes::WRONG_TYPE,
+                Code::WrongType,
                 format!("a principal must be \"*\" or an object such as {{\"AWS\": …}}, found {}", describe(other)),
                 "write {\"AWS\": \"arn:aws:iam::111122223333:root\"} or {\"Service\": \"eks-fargate-pods.amazonaws.com\"}",
                 span_of(other),
@@ -1107,7 +1045,7 @@ fn read_conditions(r: &mut Reader<'_>, c: Object<'_, '_>, path: &JPath<'_>, st: 
             other => {
                 block.broken = true;
                 r.err(
-                    codes::WRONG_TYPE,
+                    Code::WrongType,
                     format!(
                         "a condition operator needs an object of keys, found {}",
                         type_name(other)
@@ -1157,7 +1095,7 @@ fn read_condition_entry(
             other => {
                 e.broken = true;
                 r.err(
-                    codes::WRONG_TYPE,
+                    Code::WrongType,
                     format!(
                         "a condition value must be a string, number or boolean, found {}",
                         type_name(other)
@@ -1466,7 +1404,7 @@ mod tests {
     fn non_fatal_problems_mark_the_statement_broken() {
         let p = Policy::parse(r#"{"Statement": {"Effect": "Allow", "Action": "s3:*", "NotAction": "s3:Get*", "Resource": "*", "Foo": 1}}"#).unwrap();
         assert!(p.statements[0].broken);
-        let codes: Vec<&str> = p.diagnostics.iter().map(|d| d.code).collect();
+        let codes: Vec<&str> = p.diagnostics.iter().map(|d| d.code.as_str()).collect();
         assert_eq!(codes, ["IAM009", "IAM004"]);
         let dup = Policy::parse(r#"{"Statement": {"Effect": "Allow", "Effect": "Deny", "Action": "*", "Resource": "*"}}"#).unwrap();
         assert!(dup.statements[0].broken);

@@ -4,8 +4,9 @@
 
 use crate::arn::{Arn, is_account_id};
 use crate::catalog::{Action as CatalogAction, ResourceType, Service, catalog};
+use crate::codes::Code;
 use crate::condition::{Base, Family, Operator, SetQualifier, Value};
-use crate::diag::{Diagnostic, Severity, Span};
+use crate::diag::{Diagnostic, Span};
 use crate::glob::Case;
 use crate::policy::{Effect, Policy, PrincipalValue, Statement, Version, did_you_mean};
 use crate::template;
@@ -83,333 +84,6 @@ pub struct Validation {
     pub policy_type: PolicyType,
     /// Findings, in source order.
     pub findings: Vec<Diagnostic>,
-}
-
-/// The catalogue of finding codes: code, name, severity, one-line summary. `docs/findings.md`
-/// has a page section for each.
-pub const CODES: &[(&str, &str, Severity, &str)] = &[
-    ("IAM001", "json-syntax", Severity::Error, "not valid JSON"),
-    (
-        "IAM002",
-        "not-an-object",
-        Severity::Error,
-        "the policy or a statement is not a JSON object",
-    ),
-    (
-        "IAM003",
-        "duplicate-key",
-        Severity::Error,
-        "a key appears twice in one object",
-    ),
-    (
-        "IAM004",
-        "unknown-element",
-        Severity::Error,
-        "an element IAM does not know",
-    ),
-    (
-        "IAM005",
-        "wrong-type",
-        Severity::Error,
-        "a value of the wrong JSON type",
-    ),
-    (
-        "IAM006",
-        "missing-statement",
-        Severity::Error,
-        "no Statement, or an empty one",
-    ),
-    (
-        "IAM007",
-        "invalid-version",
-        Severity::Error,
-        "Version is not 2012-10-17 or 2008-10-17",
-    ),
-    (
-        "IAM008",
-        "invalid-effect",
-        Severity::Error,
-        "Effect missing or not exactly Allow or Deny",
-    ),
-    (
-        "IAM009",
-        "conflicting-elements",
-        Severity::Error,
-        "Action with NotAction, Principal with NotPrincipal, …",
-    ),
-    (
-        "IAM010",
-        "document-too-large",
-        Severity::Error,
-        "larger than fargate-sim reads",
-    ),
-    (
-        "IAM011",
-        "invalid-characters",
-        Severity::Error,
-        "characters IAM does not accept",
-    ),
-    (
-        "IAM012",
-        "trust-policy-resource",
-        Severity::Error,
-        "Resource or NotResource in a trust policy",
-    ),
-    (
-        "IAM013",
-        "trust-policy-not-principal",
-        Severity::Error,
-        "NotPrincipal in a trust policy",
-    ),
-    (
-        "IAM014",
-        "missing-principal",
-        Severity::Error,
-        "a trust or resource policy statement without Principal",
-    ),
-    (
-        "IAM015",
-        "principal-in-identity-policy",
-        Severity::Error,
-        "Principal in an identity-based policy",
-    ),
-    (
-        "IAM016",
-        "invalid-principal",
-        Severity::Error,
-        "a principal IAM rejects",
-    ),
-    (
-        "IAM017",
-        "invalid-sid",
-        Severity::Error,
-        "a Sid with characters other than letters and digits",
-    ),
-    (
-        "IAM018",
-        "duplicate-sid",
-        Severity::Error,
-        "two statements with the same Sid",
-    ),
-    (
-        "IAM019",
-        "trust-policy-too-large",
-        Severity::Error,
-        "over the role trust policy quota",
-    ),
-    (
-        "IAM020",
-        "missing-action",
-        Severity::Error,
-        "a statement without Action or NotAction",
-    ),
-    (
-        "IAM021",
-        "invalid-action",
-        Severity::Error,
-        "an action IAM cannot parse",
-    ),
-    (
-        "IAM022",
-        "missing-resource",
-        Severity::Error,
-        "an identity or resource policy statement without Resource",
-    ),
-    ("IAM023", "empty-sid", Severity::Suggestion, "an empty Sid"),
-    (
-        "IAM024",
-        "invalid-resource",
-        Severity::Error,
-        "a resource that is neither * nor an ARN",
-    ),
-    (
-        "AA101",
-        "missing-version",
-        Severity::Warning,
-        "no Version element",
-    ),
-    (
-        "AA102",
-        "variable-unsupported-in-version",
-        Severity::Error,
-        "a policy variable without Version 2012-10-17",
-    ),
-    (
-        "AA103",
-        "invalid-condition-operator",
-        Severity::Error,
-        "an unknown condition operator",
-    ),
-    (
-        "AA104",
-        "condition-type-mismatch",
-        Severity::Error,
-        "a condition value of the wrong type for its operator",
-    ),
-    (
-        "AA105",
-        "wildcard-without-like-operator",
-        Severity::Warning,
-        "* or ? in a value of an Equals operator",
-    ),
-    (
-        "AA106",
-        "null-with-if-exists",
-        Severity::Error,
-        "NullIfExists",
-    ),
-    (
-        "AA107",
-        "forallvalues-with-single-valued-key",
-        Severity::SecurityWarning,
-        "ForAllValues on a single-valued key",
-    ),
-    (
-        "AA108",
-        "mismatched-action-for-principal",
-        Severity::Error,
-        "an action that does not fit the federated principal",
-    ),
-    (
-        "AA109",
-        "missing-condition-key-for-oidc-principal",
-        Severity::SecurityWarning,
-        "an OIDC trust without conditions on the provider's keys",
-    ),
-    (
-        "AA110",
-        "foranyvalue-with-audience-claim",
-        Severity::SecurityWarning,
-        "ForAnyValue on the single-valued aud claim",
-    ),
-    (
-        "AA111",
-        "unknown-action",
-        Severity::Error,
-        "an action the service does not have, or a pattern that matches none",
-    ),
-    (
-        "AA112",
-        "redundant-statement",
-        Severity::Suggestion,
-        "a statement that repeats another",
-    ),
-    (
-        "AA113",
-        "string-like-with-arn-key",
-        Severity::SecurityWarning,
-        "StringLike on an ARN-typed key",
-    ),
-    (
-        "AA114",
-        "trust-policy-action",
-        Severity::Error,
-        "an action a trust policy cannot grant",
-    ),
-    (
-        "AA115",
-        "unknown-service",
-        Severity::Error,
-        "a service prefix AWS does not have",
-    ),
-    (
-        "AA116",
-        "unknown-condition-key",
-        Severity::Error,
-        "a condition key that is neither global nor its service's",
-    ),
-    (
-        "AA117",
-        "condition-key-not-for-actions",
-        Severity::Warning,
-        "a service's condition key that no action of the statement supports",
-    ),
-    (
-        "AA118",
-        "resource-not-for-actions",
-        Severity::Warning,
-        "a resource ARN that no action of the statement acts on",
-    ),
-    (
-        "AA119",
-        "old-version",
-        Severity::Warning,
-        "Version 2008-10-17: policy variables are literal text",
-    ),
-    (
-        "FS201",
-        "trust-open-to-everyone",
-        Severity::SecurityWarning,
-        "anyone may assume the role",
-    ),
-    (
-        "FS202",
-        "fargate-service-principal",
-        Severity::Error,
-        "the Fargate pods service principal is missing or misspelled",
-    ),
-    (
-        "FS203",
-        "fargate-action",
-        Severity::Error,
-        "Fargate needs sts:AssumeRole",
-    ),
-    (
-        "FS204",
-        "fargate-confused-deputy",
-        Severity::SecurityWarning,
-        "no aws:SourceArn or aws:SourceAccount condition",
-    ),
-    (
-        "FS205",
-        "fargate-source-arn-mismatch",
-        Severity::Error,
-        "the aws:SourceArn condition cannot match this cluster's profiles",
-    ),
-    (
-        "FS206",
-        "irsa-federated-principal",
-        Severity::Error,
-        "no statement trusts an OIDC provider with AssumeRoleWithWebIdentity",
-    ),
-    (
-        "FS207",
-        "irsa-missing-sub",
-        Severity::SecurityWarning,
-        "no condition on the :sub claim",
-    ),
-    (
-        "FS208",
-        "irsa-sub-wildcard-in-equals",
-        Severity::Warning,
-        "a * in a StringEquals :sub value is literal",
-    ),
-    (
-        "FS209",
-        "irsa-audience",
-        Severity::Error,
-        "the :aud claim is not sts.amazonaws.com",
-    ),
-    (
-        "FS210",
-        "irsa-sub-mismatch",
-        Severity::Error,
-        "the :sub condition names another namespace or service account",
-    ),
-    (
-        "FS211",
-        "irsa-provider-mismatch",
-        Severity::Error,
-        "the trusted OIDC provider is not this cluster's",
-    ),
-];
-
-/// The severity and name of a code.
-pub fn code_info(code: &str) -> Option<(&'static str, Severity)> {
-    CODES
-        .iter()
-        .find(|(c, ..)| *c == code)
-        .map(|(_, n, s, _)| (*n, *s))
 }
 
 /// The principal Fargate assumes execution roles as.
@@ -509,14 +183,13 @@ impl V<'_> {
 
     fn push(
         &mut self,
-        code: &'static str,
+        code: Code,
         message: String,
         help: Option<String>,
         span: Span,
         path: String,
     ) {
-        let (name, severity) = code_info(code).unwrap_or(("unknown", Severity::Error));
-        let mut d = Diagnostic::new(code, name, severity, message, span, path);
+        let mut d = Diagnostic::new(code, message, span, path);
         d.help = help;
         self.out.push(d);
     }
@@ -631,7 +304,7 @@ pub fn validate_policy(policy: &Policy, opts: &Options) -> Validation {
         }
     }
     let mut findings = v.out;
-    findings.sort_by_key(|d| (d.span.start, d.code));
+    findings.sort_by_key(|d| (d.span.start, d.code.as_str()));
     findings.dedup_by(|a, b| a.code == b.code && a.span == b.span);
     Validation {
         policy_type: ty,
@@ -649,7 +322,7 @@ fn check_document(v: &mut V<'_>, opts: &Options) {
     let p = v.policy;
     if p.version == Version::Missing {
         v.push(
-            "AA101",
+            Code::MissingVersion,
             "the policy has no `Version`".into(),
             Some("add \"Version\": \"2012-10-17\" as the first element; without it policy variables are literal text".into()),
             document_start(p),
@@ -658,7 +331,7 @@ fn check_document(v: &mut V<'_>, opts: &Options) {
     }
     if p.version == Version::V2008 {
         v.push(
-            "AA119",
+            Code::OldVersion,
             "`Version` 2008-10-17 is the policy language's first version: policy variables such as `${aws:username}` are literal text in it".into(),
             Some("use \"Version\": \"2012-10-17\"".into()),
             p.version_span.unwrap_or_else(|| document_start(p)),
@@ -698,7 +371,7 @@ fn check_document(v: &mut V<'_>, opts: &Options) {
             }
             for (span, path) in spots {
                 v.push(
-                    "AA102",
+                    Code::VariableUnsupportedInVersion,
                     "a policy variable is used but the policy is not Version 2012-10-17, so it is literal text".into(),
                     Some("set \"Version\": \"2012-10-17\"".into()),
                     span,
@@ -720,7 +393,7 @@ fn check_document(v: &mut V<'_>, opts: &Options) {
         };
         if size > opts.trust_policy_quota {
             v.push(
-                "IAM019",
+                Code::TrustPolicyTooLarge,
                 format!("the trust policy has {size} characters without whitespace; the role trust policy quota is {}", opts.trust_policy_quota),
                 Some("shorten it, or raise the quota (Service Quotas L-C07B4B0D) and pass --trust-policy-quota".into()),
                 document_start(p),
@@ -739,7 +412,7 @@ fn check_sids(v: &mut V<'_>) {
         let path = || format!("{}.Sid", base_path(arr, s));
         if sid.value.is_empty() {
             v.push(
-                "IAM023",
+                Code::EmptySid,
                 "the Sid is empty".into(),
                 Some("remove it or give the statement a name".into()),
                 sid.span,
@@ -755,7 +428,7 @@ fn check_sids(v: &mut V<'_>) {
                 .filter(char::is_ascii_alphanumeric)
                 .collect();
             v.push(
-                "IAM017",
+                Code::InvalidSid,
                 format!(
                     "Sid `{}` has characters other than letters and digits",
                     sid.value
@@ -770,7 +443,7 @@ fn check_sids(v: &mut V<'_>) {
         if let Some((_, first)) = seen.iter().find(|(x, _)| *x == sid.value) {
             let _ = first;
             v.push(
-                "IAM018",
+                Code::DuplicateSid,
                 format!("Sid `{}` is used by an earlier statement", sid.value),
                 Some("Sids must be unique within a policy".into()),
                 sid.span,
@@ -789,7 +462,7 @@ fn check_redundant(v: &mut V<'_>) {
             continue;
         };
         v.push(
-            "AA112",
+            Code::RedundantStatement,
             format!("this statement repeats statement {}", prev.index),
             Some("remove one of them".into()),
             a.span,
@@ -866,21 +539,21 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
     // Principal rules by policy type.
     match (&s.principal, ty) {
         (None, PolicyType::Trust | PolicyType::Resource) => v.push(
-            "IAM014",
+            Code::MissingPrincipal,
             format!("a {} policy statement needs a `Principal`", ty.as_str()),
             Some("name who may act, e.g. \"Principal\": {\"Service\": \"eks-fargate-pods.amazonaws.com\"}".into()),
             s.span,
             base.to_string(),
         ),
         (Some(p), PolicyType::Identity) => v.push(
-            "IAM015",
+            Code::PrincipalInIdentityPolicy,
             "an identity-based policy must not name a principal".into(),
             Some("remove `Principal`: the policy applies to whoever it is attached to".into()),
             p.key_span,
             format!("{base}.Principal"),
         ),
         (Some(p), PolicyType::Trust) if p.negated => v.push(
-            "IAM013",
+            Code::TrustPolicyNotPrincipal,
             "a trust policy cannot use `NotPrincipal`".into(),
             Some("name the trusted principals with `Principal`".into()),
             p.key_span,
@@ -894,7 +567,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
     // Resource rules.
     match (&s.resource, ty) {
         (Some(r), PolicyType::Trust) => v.push(
-            "IAM012",
+            Code::TrustPolicyResource,
             format!(
                 "a trust policy cannot have `{}`",
                 if r.negated { "NotResource" } else { "Resource" }
@@ -907,7 +580,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
             ),
         ),
         (None, PolicyType::Identity | PolicyType::Resource) => v.push(
-            "IAM022",
+            Code::MissingResource,
             "the statement has no `Resource`".into(),
             Some("add \"Resource\": \"arn:…\" (or \"*\")".into()),
             s.span,
@@ -918,7 +591,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                 let val = &item.value;
                 if val != "*" && Arn::parse(val).is_none() {
                     v.push(
-                        "IAM024",
+                        Code::InvalidResource,
                         format!("`{val}` is neither `*` nor an ARN (arn:partition:service:region:account:resource)"),
                         None,
                         item.span,
@@ -932,7 +605,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
     // Actions.
     match &s.action {
         None => v.push(
-            "IAM020",
+            Code::MissingAction,
             "the statement has no `Action`".into(),
             Some("add \"Action\": \"service:Name\"".into()),
             s.span,
@@ -941,7 +614,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
         Some(a) => {
             if a.items.is_empty() && !a.broken {
                 v.push(
-                    "IAM020",
+                    Code::MissingAction,
                     "the action list is empty".into(),
                     None,
                     a.key_span,
@@ -977,10 +650,10 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                 .trim_end_matches("IfExists");
             let (code, msg, help) = if b.operator.value.ends_with("IfExists") && stripped == "Null"
             {
-                ("AA106", "`NullIfExists` is not an operator: `Null` already tests whether the key exists".to_owned(), Some("use `Null`".to_owned()))
+                (Code::NullWithIfExists, "`NullIfExists` is not an operator: `Null` already tests whether the key exists".to_owned(), Some("use `Null`".to_owned()))
             } else {
                 (
-                    "AA103",
+                    Code::InvalidConditionOperator,
                     format!("`{}` is not a condition operator", b.operator.value),
                     Some(did_you_mean(stripped, &names).map_or_else(
                         || "see the condition operators in the IAM User Guide".to_owned(),
@@ -1002,7 +675,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                 && s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow)
             {
                 v.push(
-                    "AA107",
+                    Code::ForallvaluesWithSingleValuedKey,
                     format!("`ForAllValues` on the single-valued key `{}` is true when the key is missing", e.key.value),
                     Some(format!("use `{}` without a set qualifier", op.base.name())),
                     e.key.span,
@@ -1014,7 +687,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                 && contains_ignore_case(key, "oidc")
             {
                 v.push(
-                    "AA110",
+                    Code::ForanyvalueWithAudienceClaim,
                     "`ForAnyValue` on the audience claim: `aud` is single-valued for this provider"
                         .into(),
                     Some(format!("use `{}`", op.base.name())),
@@ -1024,7 +697,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
             }
             if op.base == Base::StringLike && ARN_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
                 v.push(
-                    "AA113",
+                    Code::StringLikeWithArnKey,
                     format!("`StringLike` on the ARN key `{}`: its `*` also crosses the colons between ARN parts", e.key.value),
                     Some("use `ArnLike`, which matches each part of the ARN separately".into()),
                     b.operator.span,
@@ -1065,7 +738,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                     };
                     let var_err = v.policy.variables_enabled() && template::parse(text).is_err();
                     v.push(
-                        "AA104",
+                        Code::ConditionTypeMismatch,
                         if var_err {
                             format!("`{text}` has a malformed policy variable")
                         } else {
@@ -1087,7 +760,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                     && !ends_with_ignore_case(key, ":sub")
                 {
                     v.push(
-                        "AA105",
+                        Code::WildcardWithoutLikeOperator,
                         format!(
                             "`{text}` contains a wildcard, but `{}` compares literally",
                             op.base.name()
@@ -1126,7 +799,7 @@ fn check_principal(
         PrincipalValue::Star(span) => {
             if v.ty == PolicyType::Trust {
                 v.push(
-                    "IAM016",
+                    Code::InvalidPrincipal,
                     "a trust policy cannot use the bare `\"*\"` principal".into(),
                     Some("name the principals you trust; `{\"AWS\": \"*\"}` is accepted by IAM but trusts everyone".into()),
                     *span,
@@ -1148,7 +821,7 @@ fn check_principal(
                                     && s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow)
                                 {
                                     v.push(
-                                        "FS201",
+                                        Code::TrustOpenToEveryone,
                                         "`{\"AWS\": \"*\"}` without a restricting condition lets any AWS account assume this role".into(),
                                         Some("name the trusted account or role, or add a condition on aws:PrincipalArn, aws:PrincipalOrgID or sts:ExternalId".into()),
                                         val.span,
@@ -1173,7 +846,7 @@ fn check_principal(
                                     "expected an account id or an IAM/STS ARN"
                                 };
                                 v.push(
-                                    "IAM016",
+                                    Code::InvalidPrincipal,
                                     format!("invalid AWS principal `{t}`: {why}"),
                                     None,
                                     val.span,
@@ -1187,7 +860,7 @@ fn check_principal(
                             let t = &val.value;
                             if t == "*" || t.contains('*') {
                                 v.push(
-                                    "IAM016",
+                                    Code::InvalidPrincipal,
                                     format!(
                                         "invalid service principal `{t}`: wildcards are not allowed"
                                     ),
@@ -1203,12 +876,12 @@ fn check_principal(
                             if !shaped {
                                 let help = did_you_mean(t, KNOWN_SERVICE_PRINCIPALS)
                                     .map(|m| format!("did you mean `{m}`?"));
-                                v.push("IAM016", format!("invalid service principal `{t}`: IAM rejects it (MalformedPolicyDocument: Invalid principal in policy)"), help, val.span, kpath());
+                                v.push(Code::InvalidPrincipal, format!("invalid service principal `{t}`: IAM rejects it (MalformedPolicyDocument: Invalid principal in policy)"), help, val.span, kpath());
                             } else if !KNOWN_SERVICE_PRINCIPALS.contains(&t.as_str())
                                 && let Some(m) = did_you_mean(t, KNOWN_SERVICE_PRINCIPALS)
                             {
                                 v.push(
-                                    "IAM016",
+                                    Code::InvalidPrincipal,
                                     format!("`{t}` is not a service principal IAM knows"),
                                     Some(format!("did you mean `{m}`?")),
                                     val.span,
@@ -1234,7 +907,7 @@ fn check_principal(
                             });
                             if !builtin && !provider {
                                 v.push(
-                                    "IAM016",
+                                    Code::InvalidPrincipal,
                                     format!("invalid federated principal `{t}`"),
                                     Some("use an IAM OIDC or SAML provider ARN".into()),
                                     val.span,
@@ -1250,7 +923,7 @@ fn check_principal(
                             did_you_mean(other, &["AWS", "Service", "Federated", "CanonicalUser"])
                                 .map(|m| format!("did you mean `{m}`?"));
                         v.push(
-                            "IAM016",
+                            Code::InvalidPrincipal,
                             format!("`{other}` is not a principal type"),
                             help,
                             e.kind.span,
@@ -1311,7 +984,7 @@ fn check_federated_action(
     if let Some(a) = wrong {
         let a = a.to_ascii_lowercase();
         v.push(
-            "AA108",
+            Code::MismatchedActionForPrincipal,
             format!(
                 "`{a}` does not fit the {} provider `{provider}`",
                 if oidc { "OIDC" } else { "SAML" }
@@ -1337,7 +1010,7 @@ fn check_federated_action(
             .any(|e| claim_host_is(&e.key.value, host));
         if !conditioned {
             v.push(
-                "AA109",
+                Code::MissingConditionKeyForOidcPrincipal,
                 format!("the trust in `{provider}` has no condition on the provider's keys: any identity it issues may assume the role"),
                 Some(format!("add \"StringEquals\": {{\"{host}:sub\": \"system:serviceaccount:NAMESPACE:NAME\", \"{host}:aud\": \"sts.amazonaws.com\"}}")),
                 span,
@@ -1408,7 +1081,7 @@ fn check_action(
     }
     let Some((svc, name)) = action.split_once(':') else {
         v.push(
-            "IAM021",
+            Code::InvalidAction,
             format!("`{action}` has no service prefix"),
             Some("write it as `service:Action`, e.g. `s3:GetObject`".into()),
             span,
@@ -1418,7 +1091,7 @@ fn check_action(
     };
     if name.contains(':') {
         v.push(
-            "IAM021",
+            Code::InvalidAction,
             format!("`{action}` has more than one colon"),
             None,
             span,
@@ -1432,7 +1105,7 @@ fn check_action(
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'*')
     {
         v.push(
-            "IAM021",
+            Code::InvalidAction,
             format!("`{svc}` is not a valid service prefix"),
             None,
             span,
@@ -1442,7 +1115,7 @@ fn check_action(
     }
     if name.is_empty() || action.bytes().any(|b| b.is_ascii_whitespace() || b == b',') {
         v.push(
-            "IAM021",
+            Code::InvalidAction,
             format!("`{action}` is not a valid action name"),
             None,
             span,
@@ -1460,7 +1133,7 @@ fn check_action(
                         .map(|m| format!("did you mean `{m}:{name}`?"))
                 });
                 v.push(
-                    "AA115",
+                    Code::UnknownService,
                     format!("`{svc}` is not the prefix of an AWS service"),
                     help.or_else(|| {
                         Some(
@@ -1475,7 +1148,7 @@ fn check_action(
             Some(service) if wild => {
                 if service.matching(name).next().is_none() {
                     v.push(
-                        "AA111",
+                        Code::UnknownAction,
                         format!("`{action}` matches no {} action", service.prefix),
                         None,
                         span,
@@ -1491,7 +1164,7 @@ fn check_action(
                             .map(|m| format!("did you mean `{}:{m}`?", service.prefix))
                     });
                     v.push(
-                        "AA111",
+                        Code::UnknownAction,
                         format!("`{action}` is not an action of {}", service.name),
                         help,
                         span,
@@ -1506,7 +1179,7 @@ fn check_action(
             && (wild || TRUST_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(name)));
         if !ok {
             v.push(
-                "AA114",
+                Code::TrustPolicyAction,
                 format!("a trust policy can only allow assuming the role (`sts:AssumeRole*`, `sts:TagSession`, `sts:SetSourceIdentity`), not `{action}`"),
                 Some("grant other permissions in the role's identity policies".into()),
                 span,
@@ -1565,7 +1238,7 @@ fn check_condition_key(
             |m| format!("did you mean `{m}`?"),
         );
         v.push(
-            "AA116",
+            Code::UnknownConditionKey,
             format!("`{key}` is not a global condition key: no request has it, so the condition never matches"),
             Some(help),
             span,
@@ -1587,7 +1260,7 @@ fn check_condition_key(
             |m| format!("did you mean `{m}`?"),
         );
         v.push(
-            "AA116",
+            Code::UnknownConditionKey,
             format!("`{key}` is not a condition key of {}: no request has it, so the condition never matches", service.name),
             Some(help),
             span,
@@ -1602,7 +1275,7 @@ fn check_condition_key(
     {
         let names = action_list(&actions);
         v.push(
-            "AA117",
+            Code::ConditionKeyNotForActions,
             format!("no action of this statement ({names}) supports `{key}`: its requests never have the key, so the condition never matches"),
             Some("check the key against the actions' condition keys in the Service Authorization Reference".into()),
             span,
@@ -1680,7 +1353,7 @@ fn check_resource_types(v: &mut V<'_>, s: &Statement, base: &StmtPath) {
             )
         };
         v.push(
-            "AA118",
+            Code::ResourceNotForActions,
             msg,
             Some(help),
             item.span,
@@ -1724,7 +1397,13 @@ fn check_fargate(
                 format!("add a statement with \"Principal\": {{\"Service\": \"{FARGATE_PRINCIPAL}\"}} and \"Action\": \"sts:AssumeRole\""),
             ),
         };
-        v.push("FS202", msg, Some(help), span, "Statement".into());
+        v.push(
+            Code::FargateServicePrincipal,
+            msg,
+            Some(help),
+            span,
+            "Statement".into(),
+        );
         return;
     }
     for s in fargate {
@@ -1737,7 +1416,7 @@ fn check_fargate(
         if !assume {
             let span = s.action.as_ref().map_or(s.span, |a| a.key_span);
             v.push(
-                "FS203",
+                Code::FargateAction,
                 "Fargate assumes the pod execution role with `sts:AssumeRole`, which this statement does not allow".into(),
                 Some("set \"Action\": \"sts:AssumeRole\"".into()),
                 span,
@@ -1759,7 +1438,7 @@ fn check_fargate(
         if source_conds.is_empty() {
             let span = s.principal.as_ref().map_or(s.span, |p| p.key_span);
             v.push(
-                "FS204",
+                Code::FargateConfusedDeputy,
                 "the Fargate pods principal is trusted without an `aws:SourceArn` or `aws:SourceAccount` condition (confused deputy)".into(),
                 Some("add \"Condition\": {\"ArnLike\": {\"aws:SourceArn\": \"arn:aws:eks:REGION:ACCOUNT:fargateprofile/CLUSTER/*\"}}".into()),
                 span,
@@ -1792,7 +1471,7 @@ fn check_fargate(
                     && let Some(first) = e.values.first()
                 {
                     v.push(
-                        "FS205",
+                        Code::FargateSourceArnMismatch,
                         format!(
                             "`aws:SourceAccount` is `{}`, but the cluster is in account {account}",
                             first.value.0
@@ -1826,7 +1505,7 @@ fn check_fargate(
             if !matches {
                 let span = e.values.first().map_or(e.key.span, |x| x.span);
                 v.push(
-                    "FS205",
+                    Code::FargateSourceArnMismatch,
                     format!("no `aws:SourceArn` value can match this cluster's profiles (`arn:aws:eks:{region}:{account}:fargateprofile/{cluster}/*`)"),
                     Some(format!("use \"arn:aws:eks:{region}:{account}:fargateprofile/{cluster}/*\" with `ArnLike`")),
                     span,
@@ -1864,7 +1543,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
         .collect();
     if web.is_empty() {
         v.push(
-            "FS206",
+            Code::IrsaFederatedPrincipal,
             "no Allow statement trusts an OIDC provider with `sts:AssumeRoleWithWebIdentity`".into(),
             Some("IRSA pods call AssumeRoleWithWebIdentity: use \"Principal\": {\"Federated\": \"arn:aws:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID\"}".into()),
             fed.first().map_or(p.statement_key_span, |(_, _, sp)| *sp),
@@ -1878,7 +1557,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
             && *prov != want
         {
             v.push(
-                "FS211",
+                Code::IrsaProviderMismatch,
                 format!("the role trusts `{prov}`, not this cluster's provider `{want}`"),
                 None,
                 *span,
@@ -1904,7 +1583,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
         let subs = claim("sub");
         if subs.is_empty() {
             v.push(
-                "FS207",
+                Code::IrsaMissingSub,
                 "no condition on the `:sub` claim: every service account in the cluster may assume this role".into(),
                 Some(format!("add \"StringEquals\": {{\"{host}:sub\": \"system:serviceaccount:NAMESPACE:NAME\"}}")),
                 *span,
@@ -1924,7 +1603,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
                 if op.is_some_and(|o| o.base == Base::StringEquals)
                     && (val.contains('*') || val.contains('?'))
                 {
-                    v.push("FS208", format!("`{val}` is compared literally by `StringEquals`, so its `*` matches only a `*`"), Some("use `StringLike` for a pattern".into()), x.span, path());
+                    v.push(Code::IrsaSubWildcardInEquals, format!("`{val}` is compared literally by `StringEquals`, so its `*` matches only a `*`"), Some("use `StringLike` for a pattern".into()), x.span, path());
                 }
                 if let Some((ns, name, want)) = &want {
                     let like = op.is_some_and(|o| o.base == Base::StringLike);
@@ -1935,7 +1614,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
                     };
                     if !ok && op.is_some_and(|o| !o.base.negated()) {
                         v.push(
-                            "FS210",
+                            Code::IrsaSubMismatch,
                             format!("`{val}` does not name service account `{ns}/{name}`"),
                             Some(format!("use \"{want}\"")),
                             x.span,
@@ -1949,7 +1628,7 @@ fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa
             for x in &e.values {
                 if x.value.0 != "sts.amazonaws.com" {
                     v.push(
-                        "FS209",
+                        Code::IrsaAudience,
                         format!("the audience is `{}`; EKS service account tokens for IAM use `sts.amazonaws.com`", x.value.0),
                         Some("set the `:aud` value to \"sts.amazonaws.com\"".into()),
                         x.span,

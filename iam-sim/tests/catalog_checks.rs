@@ -8,7 +8,7 @@ fn codes(doc: &str) -> Vec<&'static str> {
     validate(doc, &Options::default())
         .findings
         .iter()
-        .map(|d| d.code)
+        .map(|d| d.code.as_str())
         .collect()
 }
 

@@ -54,7 +54,7 @@ fn specification_validation_vectors() {
             },
         )
         .findings;
-        let codes: Vec<&str> = findings.iter().map(|d| d.code).collect();
+        let codes: Vec<&str> = findings.iter().map(|d| d.code.as_str()).collect();
         for aa in v["expect"]["aa"].as_array().into_iter().flatten() {
             let want = ours(aa.as_str().unwrap());
             assert!(
@@ -82,7 +82,7 @@ fn codes(text: &str, opts: &Options) -> Vec<&'static str> {
     validate(text, opts)
         .findings
         .iter()
-        .map(|d| d.code)
+        .map(|d| d.code.as_str())
         .collect()
 }
 

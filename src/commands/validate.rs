@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use iam_sim::codes::Code;
 use iam_sim::policy::{not_utf8, too_large};
-use iam_sim::validate::{CODES, Options, PolicyType, Purpose, validate};
+use iam_sim::validate::{Options, PolicyType, Purpose, validate};
 use iam_sim::{Diagnostic, LineIndex, Severity};
 use serde_json::json;
 
@@ -123,8 +124,8 @@ impl FailOn {
 }
 
 /// The documentation page of a finding.
-pub fn doc_url(code: &str) -> String {
-    format!("docs/findings.md#{}", code.to_ascii_lowercase())
+pub fn doc_url(code: Code) -> String {
+    format!("docs/findings.md#{}", code.as_str().to_ascii_lowercase())
 }
 
 /// A file and its findings.
@@ -347,24 +348,26 @@ pub fn sarif(checked: &[Checked]) -> serde_json::Value {
         Severity::Suggestion => "note",
     };
     // Only the rules the results use, so that a clean run stays small.
-    let mut used: Vec<&str> = checked
+    let used: Vec<Code> = checked
         .iter()
         .flat_map(|c| c.findings.iter().map(|d| d.code))
         .collect();
-    used.sort_unstable();
-    used.dedup();
-    let table: Vec<&(&str, &str, Severity, &str)> =
-        CODES.iter().filter(|(c, ..)| used.contains(c)).collect();
+    let table: Vec<Code> = Code::ALL
+        .iter()
+        .copied()
+        .filter(|c| used.contains(c))
+        .collect();
     let rules: Vec<serde_json::Value> = table
         .iter()
-        .map(|(code, name, sev, summary)| {
+        .map(|&code| {
+            let sev = code.severity();
             json!({
                 "id": code,
-                "name": name,
-                "shortDescription": {"text": summary},
+                "name": code.name(),
+                "shortDescription": {"text": code.summary()},
                 "helpUri": doc_url(code),
-                "defaultConfiguration": {"level": level(*sev)},
-                "properties": {"tags": if *sev == Severity::SecurityWarning { vec!["security"] } else { vec![] }},
+                "defaultConfiguration": {"level": level(sev)},
+                "properties": {"tags": if sev == Severity::SecurityWarning { vec!["security"] } else { vec![] }},
             })
         })
         .collect();
@@ -376,7 +379,7 @@ pub fn sarif(checked: &[Checked]) -> serde_json::Value {
                 idx.line_col(&c.text, d.span.start),
                 idx.line_col(&c.text, d.span.end),
             );
-            let rule_index = table.iter().position(|(code, ..)| *code == d.code);
+            let rule_index = table.iter().position(|code| *code == d.code);
             let message = match &d.help {
                 Some(h) => format!("{} ({h})", d.message),
                 None => d.message.clone(),
