@@ -1414,13 +1414,22 @@ fn check_fargate(
                 .any(|w| a.eq_ignore_ascii_case(w))
         });
         if !assume {
-            let span = s.action.as_ref().map_or(s.span, |a| a.key_span);
+            // The offending token: the action the statement names instead (the first, when it
+            // names several); the statement itself when it has no Action.
+            let (span, path) = match s.action.as_ref() {
+                Some(a) => match a.items.first() {
+                    Some(first) if a.is_array => (first.span, format!("{base}.Action[0]")),
+                    Some(first) => (first.span, format!("{base}.Action")),
+                    None => (a.key_span, format!("{base}.Action")),
+                },
+                None => (s.span, base.to_string()),
+            };
             v.push(
                 Code::FargateAction,
                 "Fargate assumes the pod execution role with `sts:AssumeRole`, which this statement does not allow".into(),
                 Some("set \"Action\": \"sts:AssumeRole\"".into()),
                 span,
-                format!("{base}.Action"),
+                path,
             );
         }
         let source_conds: Vec<(
