@@ -221,3 +221,55 @@ fn every_finding_code_has_a_documentation_page() {
         );
     }
 }
+
+fn validate_with(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
+        .arg("validate")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+const UNKNOWN_ACTION: &str = "tests/validate-corpus/plain/bad-unknown-action.json";
+
+#[test]
+fn ignore_leaves_a_code_out_counts_it_and_does_not_fail() {
+    let (code, out, _) = validate_with(&["--ignore", "AA111", UNKNOWN_ACTION]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        out,
+        "1 file checked, no findings (1 suppressed by --ignore)\n"
+    );
+}
+
+#[test]
+fn ignore_refuses_a_code_that_does_not_exist() {
+    let (code, _, err) = validate_with(&["--ignore", "unknown-action", UNKNOWN_ACTION]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("`unknown-action` is not a finding code (docs/findings.md lists them); `unknown-action` is the name of AA111, write `AA111`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn show_suppressed_marks_ignored_findings_in_json() {
+    let (code, out, _) = validate_with(&[
+        "--ignore",
+        "AA111",
+        "--show-suppressed",
+        "--format",
+        "json",
+        UNKNOWN_ACTION,
+    ]);
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["code"], "AA111");
+    assert_eq!(v[0]["suppressed"], true);
+}

@@ -66,6 +66,35 @@ pub struct Args {
     /// The role trust policy quota, in characters without whitespace.
     #[arg(long, default_value_t = 2048, value_name = "N")]
     pub trust_policy_quota: usize,
+    /// Leave out findings with these codes (comma-separated, repeatable), e.g. `--ignore AA111`
+    /// for an action newer than the bundled service catalogue. They are counted, not shown, and
+    /// do not set the exit status.
+    #[arg(long, value_name = "CODE[,CODE]", value_delimiter = ',', value_parser = parse_code)]
+    pub ignore: Vec<Code>,
+    /// Show the findings --ignore left out, marked as suppressed (in JSON `"suppressed": true`,
+    /// in SARIF a `suppressions` entry).
+    #[arg(long)]
+    pub show_suppressed: bool,
+}
+
+/// A finding code for `--ignore`.
+fn parse_code(text: &str) -> Result<Code, String> {
+    let text = text.trim();
+    Code::parse(&text.to_ascii_uppercase()).ok_or_else(|| {
+        let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        let names: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
+        let hint = Code::ALL
+            .iter()
+            .find(|c| c.name() == text)
+            .map(|c| format!("; `{text}` is the name of {c}, write `{c}`"))
+            .or_else(|| {
+                iam_sim::policy::did_you_mean(text, &codes)
+                    .or_else(|| iam_sim::policy::did_you_mean(text, &names))
+                    .map(|m| format!("; did you mean `{m}`?"))
+            })
+            .unwrap_or_default();
+        format!("`{text}` is not a finding code (docs/findings.md lists them){hint}")
+    })
 }
 
 /// `--policy-type`.
@@ -136,6 +165,8 @@ pub struct Checked {
     pub text: String,
     /// Findings.
     pub findings: Vec<Diagnostic>,
+    /// Findings `--ignore` left out.
+    pub suppressed: Vec<Diagnostic>,
 }
 
 /// One input to validate: its shown path and what it held.
@@ -230,6 +261,7 @@ pub fn check(files: Vec<Source>, opts: &Options) -> Vec<Checked> {
                 path,
                 text,
                 findings,
+                suppressed: Vec::new(),
             }
         })
         .collect()
@@ -252,14 +284,23 @@ pub fn run(args: &Args) -> Exit {
     for n in &notes {
         output::note(&format!("note: {n}"));
     }
-    let checked = check(files, &options(args));
+    let mut checked = check(files, &options(args));
+    for c in &mut checked {
+        let (left_out, kept): (Vec<Diagnostic>, Vec<Diagnostic>) = std::mem::take(&mut c.findings)
+            .into_iter()
+            .partition(|d| args.ignore.contains(&d.code));
+        c.findings = kept;
+        c.suppressed = left_out;
+    }
+    let show = args.show_suppressed;
     let written = match args.format {
-        Format::Human => output::human(&human(&checked)),
+        Format::Human => output::human(&human(&checked, show)),
         Format::Json => output::raw(
-            &(serde_json::to_string_pretty(&json_findings(&checked)).unwrap_or_default() + "\n"),
+            &(serde_json::to_string_pretty(&json_findings(&checked, show)).unwrap_or_default()
+                + "\n"),
         ),
         Format::Sarif => output::raw(
-            &(serde_json::to_string_pretty(&sarif(&checked)).unwrap_or_default() + "\n"),
+            &(serde_json::to_string_pretty(&sarif(&checked, show)).unwrap_or_default() + "\n"),
         ),
     };
     if let Err(closed) = written {
@@ -277,12 +318,23 @@ pub fn run(args: &Args) -> Exit {
     }
 }
 
-/// The human report.
-pub fn human(checked: &[Checked]) -> String {
+/// The human report; with `show_suppressed`, the findings `--ignore` left out too, marked.
+pub fn human(checked: &[Checked], show_suppressed: bool) -> String {
     let mut s = String::new();
     let mut counts = [0usize; 4];
+    let suppressed: usize = checked.iter().map(|c| c.suppressed.len()).sum();
     for c in checked {
         let idx = LineIndex::new(&c.text);
+        if show_suppressed {
+            for d in &c.suppressed {
+                s.push_str(&render::diagnostic(d, Path::new(&c.path), &c.text, &idx));
+                s.push_str(&format!(
+                    "  suppressed: --ignore {}\n  docs: {}\n\n",
+                    d.code,
+                    doc_url(d.code)
+                ));
+            }
+        }
         for d in &c.findings {
             s.push_str(&render::diagnostic(d, Path::new(&c.path), &c.text, &idx));
             s.push_str(&format!("  docs: {}\n\n", doc_url(d.code)));
@@ -297,13 +349,18 @@ pub fn human(checked: &[Checked]) -> String {
     let total: usize = counts.iter().sum();
     let files = checked.len();
     let noun = if files == 1 { "file" } else { "files" };
+    let left_out = if suppressed == 0 {
+        String::new()
+    } else {
+        format!(" ({suppressed} suppressed by --ignore)")
+    };
     if total == 0 {
-        s.push_str(&format!("{files} {noun} checked, no findings\n"));
+        s.push_str(&format!("{files} {noun} checked, no findings{left_out}\n"));
     } else {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         s.push_str(&format!(
-            "{files} {noun} checked: {}, {}, {}, {}\n",
+            "{files} {noun} checked: {}, {}, {}, {}{left_out}\n",
             plural(counts[0], "error", "errors"),
             plural(counts[1], "security warning", "security warnings"),
             plural(counts[2], "warning", "warnings"),
@@ -318,13 +375,22 @@ fn position(idx: &LineIndex, text: &str, offset: usize) -> serde_json::Value {
     json!({"line": lc.line, "column": lc.column, "offset": offset})
 }
 
+/// The findings of a file to report: the suppressed ones first when shown, flagged `true`.
+fn reported(c: &Checked, show_suppressed: bool) -> impl Iterator<Item = (&Diagnostic, bool)> {
+    let shown: &[Diagnostic] = if show_suppressed { &c.suppressed } else { &[] };
+    shown
+        .iter()
+        .map(|d| (d, true))
+        .chain(c.findings.iter().map(|d| (d, false)))
+}
+
 /// The JSON report: one object per finding.
-pub fn json_findings(checked: &[Checked]) -> serde_json::Value {
+pub fn json_findings(checked: &[Checked], show_suppressed: bool) -> serde_json::Value {
     let mut all = Vec::new();
     for c in checked {
         let idx = LineIndex::new(&c.text);
-        for d in &c.findings {
-            all.push(json!({
+        for (d, suppressed) in reported(c, show_suppressed) {
+            let mut finding = json!({
                 "file": c.path,
                 "code": d.code,
                 "name": d.name,
@@ -334,14 +400,18 @@ pub fn json_findings(checked: &[Checked]) -> serde_json::Value {
                 "path": d.path,
                 "span": {"start": position(&idx, &c.text, d.span.start), "end": position(&idx, &c.text, d.span.end)},
                 "url": doc_url(d.code),
-            }));
+            });
+            if suppressed && let Some(obj) = finding.as_object_mut() {
+                obj.insert("suppressed".into(), json!(true));
+            }
+            all.push(finding);
         }
     }
     serde_json::Value::Array(all)
 }
 
 /// The SARIF 2.1.0 log.
-pub fn sarif(checked: &[Checked]) -> serde_json::Value {
+pub fn sarif(checked: &[Checked], show_suppressed: bool) -> serde_json::Value {
     let level = |s: Severity| match s {
         Severity::Error => "error",
         Severity::SecurityWarning | Severity::Warning => "warning",
@@ -350,7 +420,7 @@ pub fn sarif(checked: &[Checked]) -> serde_json::Value {
     // Only the rules the results use, so that a clean run stays small.
     let used: Vec<Code> = checked
         .iter()
-        .flat_map(|c| c.findings.iter().map(|d| d.code))
+        .flat_map(|c| reported(c, show_suppressed).map(|(d, _)| d.code))
         .collect();
     let table: Vec<Code> = Code::ALL
         .iter()
@@ -374,7 +444,7 @@ pub fn sarif(checked: &[Checked]) -> serde_json::Value {
     let mut results = Vec::new();
     for c in checked {
         let idx = LineIndex::new(&c.text);
-        for d in &c.findings {
+        for (d, suppressed) in reported(c, show_suppressed) {
             let (s, e) = (
                 idx.line_col(&c.text, d.span.start),
                 idx.line_col(&c.text, d.span.end),
@@ -384,7 +454,7 @@ pub fn sarif(checked: &[Checked]) -> serde_json::Value {
                 Some(h) => format!("{} ({h})", d.message),
                 None => d.message.clone(),
             };
-            results.push(json!({
+            let mut result = json!({
                 "ruleId": d.code,
                 "ruleIndex": rule_index,
                 "level": level(d.severity),
@@ -396,7 +466,14 @@ pub fn sarif(checked: &[Checked]) -> serde_json::Value {
                     },
                     "logicalLocations": [{"fullyQualifiedName": d.path}],
                 }],
-            }));
+            });
+            if suppressed && let Some(obj) = result.as_object_mut() {
+                obj.insert(
+                    "suppressions".into(),
+                    json!([{"kind": "external", "justification": format!("--ignore {}", d.code)}]),
+                );
+            }
+            results.push(result);
         }
     }
     json!({
