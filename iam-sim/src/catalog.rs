@@ -41,6 +41,14 @@ impl ConditionKey {
 /// The key's name with each placeholder as `*` (`None` without placeholders), and the length of
 /// its literal parts.
 fn key_glob(name: &str) -> Option<(String, usize)> {
+    // Two more spellings of a tag-key placeholder in the reference: a literal `tag-key`
+    // (`ssm:resourceTag/tag-key`) and nothing at all after the slash (`glacier:ResourceTag/`).
+    if let Some(prefix) = name.strip_suffix("/tag-key") {
+        return Some((format!("{prefix}/*"), prefix.len() + 1));
+    }
+    if name.ends_with('/') {
+        return Some((format!("{name}*"), name.len()));
+    }
     if !name.contains("${") && !name.contains('<') {
         return None;
     }
@@ -626,6 +634,16 @@ mod tests {
         assert!(s3.key("s3:ExistingObjectTag/owner").is_some());
         assert!(s3.key("s3:prefix").is_some());
         assert!(s3.key("s3:prefixx").is_none());
+    }
+
+    #[test]
+    fn every_spelling_of_a_tag_key_placeholder_matches_a_tag() {
+        let c = catalog();
+        let key = |svc: &str, key: &str| c.service(svc).and_then(|s| s.key(key)).is_some();
+        assert!(key("ssm", "ssm:resourceTag/env"));
+        assert!(key("secretsmanager", "secretsmanager:ResourceTag/env"));
+        assert!(key("glacier", "glacier:ResourceTag/env"));
+        assert!(!key("glacier", "glacier:ResourceTag/"));
     }
 
     #[test]
