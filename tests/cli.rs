@@ -225,22 +225,29 @@ fn policy_file(text: &str) -> tempfile::NamedTempFile {
     f
 }
 
-#[test]
-fn simulate_refuses_an_action_aws_does_not_have() {
+/// `simulate` with `S3_READ_PATTERNS` as alice's identity policy, asking `action` on
+/// `arn:aws:s3:::b/k`, with `extra` flags.
+fn simulate_alice(action: &str, extra: &[&str]) -> (Option<i32>, String, String) {
     let f = policy_file(S3_READ_PATTERNS);
     let path = f.path().to_str().unwrap();
-    let (code, out, err) = run(
-        &[
-            "simulate",
-            "--identity",
-            path,
-            "--principal",
-            "arn:aws:iam::111122223333:user/alice",
-            "--action",
-            "s3:GetObjekt",
-        ],
-        &[],
-    );
+    let mut args = vec![
+        "simulate",
+        "--identity",
+        path,
+        "--principal",
+        "arn:aws:iam::111122223333:user/alice",
+        "--action",
+        action,
+        "--resource",
+        "arn:aws:s3:::b/k",
+    ];
+    args.extend_from_slice(extra);
+    run(&args, &[])
+}
+
+#[test]
+fn simulate_refuses_an_action_aws_does_not_have() {
+    let (code, out, err) = simulate_alice("s3:GetObjekt", &[]);
     assert_eq!(code, Some(2), "{out}");
     assert_eq!(
         err.trim_end(),
@@ -250,23 +257,7 @@ fn simulate_refuses_an_action_aws_does_not_have() {
 
 #[test]
 fn simulate_explain_actions_lists_what_a_pattern_covers() {
-    let f = policy_file(S3_READ_PATTERNS);
-    let path = f.path().to_str().unwrap();
-    let (code, out, _) = run(
-        &[
-            "simulate",
-            "--identity",
-            path,
-            "--principal",
-            "arn:aws:iam::111122223333:user/alice",
-            "--action",
-            "s3:GetObject",
-            "--resource",
-            "arn:aws:s3:::b/k",
-            "--explain-actions",
-        ],
-        &[],
-    );
+    let (code, out, _) = simulate_alice("s3:GetObject", &["--explain-actions"]);
     assert_eq!(code, Some(0), "{out}");
     let line = out
         .lines()
@@ -284,21 +275,6 @@ fn simulate_explain_actions_lists_what_a_pattern_covers() {
 
 #[test]
 fn simulate_without_explain_actions_lists_no_coverage() {
-    let f = policy_file(S3_READ_PATTERNS);
-    let path = f.path().to_str().unwrap();
-    let (_, out, _) = run(
-        &[
-            "simulate",
-            "--identity",
-            path,
-            "--principal",
-            "arn:aws:iam::111122223333:user/alice",
-            "--action",
-            "s3:GetObject",
-            "--resource",
-            "arn:aws:s3:::b/k",
-        ],
-        &[],
-    );
+    let (_, out, _) = simulate_alice("s3:GetObject", &[]);
     assert!(!out.contains("covers"), "{out}");
 }
