@@ -273,3 +273,43 @@ fn show_suppressed_marks_ignored_findings_in_json() {
     assert_eq!(v[0]["code"], "AA111");
     assert_eq!(v[0]["suppressed"], true);
 }
+
+/// The `entry` of the pre-commit hook, split into words.
+fn pre_commit_entry() -> Vec<String> {
+    let hooks = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    let entry = hooks
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("entry:"))
+        .expect("the hook has an entry");
+    entry.split_whitespace().map(str::to_owned).collect()
+}
+
+#[test]
+fn the_pre_commit_hook_runs_this_binary_and_fails_on_a_defect() {
+    let entry = pre_commit_entry();
+    assert_eq!(
+        entry[0], "fargate-sim",
+        "the hook runs the binary cargo installs"
+    );
+    let run_hook = |file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
+            .args(&entry[1..])
+            .arg(file)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(
+        run_hook("tests/validate-corpus/fargate/good-recommended.json"),
+        Some(0)
+    );
+    assert_eq!(
+        run_hook("tests/validate-corpus/plain/bad-global-key-typo.json"),
+        Some(1)
+    );
+}
