@@ -27,6 +27,20 @@ pub struct ConditionKey {
 }
 
 impl ConditionKey {
+    fn new(name: &'static str, ty: &'static str) -> Self {
+        let (glob, literal_len) = match key_glob(name) {
+            // Made once per templated key (a few hundred) for the life of the process.
+            Some((g, n)) => (Some(&*Box::leak(g.into_boxed_str())), n),
+            None => (None, name.len()),
+        };
+        Self {
+            name,
+            ty,
+            glob,
+            literal_len,
+        }
+    }
+
     /// Whether `key` (as written in a policy) is this key, placeholders standing for any text.
     #[must_use]
     pub fn matches(&self, key: &str) -> bool {
@@ -49,48 +63,59 @@ fn key_glob(name: &str) -> Option<(String, usize)> {
     if name.ends_with('/') {
         return Some((format!("{name}*"), name.len()));
     }
-    if !name.contains("${") && !name.contains('<') {
-        return None;
-    }
-    let mut pattern = String::with_capacity(name.len());
-    let mut literal = 0;
-    let mut rest = name;
-    loop {
-        let next = [
+    (name.contains("${") || name.contains('<')).then(|| {
+        let mut pattern = String::with_capacity(name.len());
+        let mut literal = 0;
+        for piece in placeholders(name, true) {
+            match piece {
+                Piece::Text(t) => {
+                    pattern.push_str(t);
+                    literal += t.len();
+                }
+                Piece::Placeholder => pattern.push('*'),
+            }
+        }
+        (pattern, literal)
+    })
+}
+
+/// A run of literal text, or a placeholder (`${…}`, and `<…>` where asked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece<'t> {
+    Text(&'t str),
+    Placeholder,
+}
+
+/// `text` as literal runs and placeholders: `${…}` always (an ARN format's `${Partition}`, a
+/// policy variable `${aws:username}`), `<…>` when `angle` (a condition key's `<key>`). An
+/// unclosed opener is literal text.
+fn placeholders(text: &str, angle: bool) -> impl Iterator<Item = Piece<'_>> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let open = [
             rest.find("${").map(|i| (i, '}')),
-            rest.find('<').map(|i| (i, '>')),
+            rest.find('<').filter(|_| angle).map(|i| (i, '>')),
         ]
         .into_iter()
         .flatten()
-        .min();
-        let Some((start, close)) = next else { break };
-        let Some(end) = rest[start..].find(close) else {
-            break;
-        };
-        pattern.push_str(&rest[..start]);
-        literal += start;
-        pattern.push('*');
-        rest = &rest[start + end + 1..];
-    }
-    pattern.push_str(rest);
-    literal += rest.len();
-    Some((pattern, literal))
-}
-
-impl ConditionKey {
-    fn new(name: &'static str, ty: &'static str) -> Self {
-        let (glob, literal_len) = match key_glob(name) {
-            // Made once per templated key (a few hundred) for the life of the process.
-            Some((g, n)) => (Some(&*Box::leak(g.into_boxed_str())), n),
-            None => (None, name.len()),
-        };
-        Self {
-            name,
-            ty,
-            glob,
-            literal_len,
+        .min()
+        .and_then(|(i, close)| rest[i..].find(close).map(|end| (i, i + end + 1)));
+        match open {
+            Some((0, after)) => {
+                rest = &rest[after..];
+                Some(Piece::Placeholder)
+            }
+            Some((start, _)) => {
+                let (t, r) = rest.split_at(start);
+                rest = r;
+                Some(Piece::Text(t))
+            }
+            None => Some(Piece::Text(std::mem::take(&mut rest))),
         }
-    }
+    })
 }
 
 /// A resource type of a service, e.g. S3's `object` with
@@ -99,27 +124,67 @@ impl ConditionKey {
 pub struct ResourceType {
     /// Its name in the reference.
     pub name: &'static str,
-    /// Its ARN format; `${…}` parts stand for any text.
+    /// Its ARN format; `${…}` parts stand for any text (read it with [`ArnPattern::new`]).
     pub arn: &'static str,
 }
 
-impl ResourceType {
-    /// Whether some ARN can be both of this type and matched by `resource`, a policy's
-    /// `Resource` value (`*` and `?` wildcards; policy variables count as `*`).
+/// One token of an ARN pattern: `*` (any run, policy variables and `${…}` placeholders too),
+/// `?` (one character), or a literal character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Star,
+    One,
+    Char(char),
+}
+
+/// An ARN pattern read once for matching: a policy's `Resource` value or a resource type's ARN
+/// format, as tokens split into the ARN's parts (partition, service, region, account, and the
+/// resource part, which keeps colons of its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArnPattern {
+    parts: Vec<Vec<Tok>>,
+}
+
+impl ArnPattern {
+    /// Reads `text`; placeholders and policy variables stand for any text.
     #[must_use]
-    pub fn may_match(&self, resource: &str) -> bool {
-        let (format, resource) = (as_glob(self.arn), as_glob(resource));
-        // IAM matches an ARN part by part: a wildcard does not cross into the service, region
-        // or account; the resource part (the sixth) may hold colons of its own.
-        match (
-            format.splitn(6, ':').collect::<Vec<_>>(),
-            resource.splitn(6, ':').collect::<Vec<_>>(),
-        ) {
-            (f, r) if f.len() == 6 && r.len() == 6 => {
-                f.iter().zip(&r).all(|(a, b)| patterns_overlap(a, b))
+    pub fn new(text: &str) -> Self {
+        let mut parts: Vec<Vec<Tok>> = Vec::new();
+        let mut part: Vec<Tok> = Vec::new();
+        for piece in placeholders(text, false) {
+            let Piece::Text(t) = piece else {
+                part.push(Tok::Star);
+                continue;
+            };
+            for c in t.chars() {
+                match c {
+                    // IAM matches an ARN part by part: a wildcard does not cross into the
+                    // service, region or account.
+                    ':' if parts.len() < 5 => parts.push(std::mem::take(&mut part)),
+                    '*' => part.push(Tok::Star),
+                    '?' => part.push(Tok::One),
+                    c => part.push(Tok::Char(c)),
+                }
             }
-            _ => patterns_overlap(&format, &resource),
         }
+        parts.push(part);
+        Self { parts }
+    }
+
+    /// Whether some ARN matches both patterns, part by part (as one run of parts when either
+    /// is not an ARN of six parts): whether a policy's resource can name a resource of the type
+    /// whose ARN format the other is.
+    #[must_use]
+    pub fn overlaps(&self, other: &ArnPattern) -> bool {
+        if self.parts.len() == other.parts.len() {
+            return self
+                .parts
+                .iter()
+                .zip(&other.parts)
+                .all(|(a, b)| tokens_overlap(a, b));
+        }
+        let join = |p: &ArnPattern| p.parts.join(&Tok::Char(':'));
+        tokens_overlap(&join(self), &join(other))
     }
 }
 
@@ -170,8 +235,8 @@ fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
 }
 
 /// A hash index from names (ASCII case ignored) to positions in a list: open addressing with
-/// linear probing over FNV-1a of the lowercased bytes. A sorted list's binary search compares
-/// a name about nine times; this hashes it once and compares once or twice.
+/// linear probing over [`fold_hash`]. A sorted list's binary search compares a name about nine
+/// times; this hashes it once and compares once or twice.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct NameIndex {
     /// Position + 1 (0: empty).
@@ -226,7 +291,7 @@ impl NameIndex {
     }
 }
 
-/// Keys split for lookup: the plain ones sorted (binary search), the templated ones apart.
+/// Keys split for lookup: the plain ones through a hash index, the templated ones apart.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Keys {
     all: Vec<ConditionKey>,
@@ -492,30 +557,9 @@ impl Service {
     }
 }
 
-/// An ARN format or a policy's resource as a wildcard pattern: `${…}` (a placeholder or a policy
-/// variable) becomes `*`.
-fn as_glob(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        out.push('*');
-        match rest[start..].find('}') {
-            Some(end) => rest = &rest[start + end + 1..],
-            None => {
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Whether some text matches both patterns (`*` any run, `?` one character, the rest literal and
-/// case-sensitive). Dynamic programming over the two patterns' positions: O(len a × len b).
-fn patterns_overlap(a: &str, b: &str) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
+/// Whether some text matches both token runs. Dynamic programming over the two runs'
+/// positions: O(len a × len b).
+fn tokens_overlap(a: &[Tok], b: &[Tok]) -> bool {
     let (n, m) = (a.len(), b.len());
     // ok[i][j]: the suffixes a[i..] and b[j..] share a match.
     let mut ok = vec![false; (n + 1) * (m + 1)];
@@ -524,9 +568,11 @@ fn patterns_overlap(a: &str, b: &str) -> bool {
         for j in (0..=m).rev() {
             let v = match (a.get(i), b.get(j)) {
                 (None, None) => true,
-                (Some('*'), _) => ok[at(i + 1, j)] || (j < m && ok[at(i, j + 1)]),
-                (_, Some('*')) => ok[at(i, j + 1)] || (i < n && ok[at(i + 1, j)]),
-                (Some(x), Some(y)) => (*x == '?' || *y == '?' || x == y) && ok[at(i + 1, j + 1)],
+                (Some(Tok::Star), _) => ok[at(i + 1, j)] || (j < m && ok[at(i, j + 1)]),
+                (_, Some(Tok::Star)) => ok[at(i, j + 1)] || (i < n && ok[at(i + 1, j)]),
+                (Some(x), Some(y)) => {
+                    (*x == Tok::One || *y == Tok::One || x == y) && ok[at(i + 1, j + 1)]
+                }
                 _ => false,
             };
             ok[at(i, j)] = v;
@@ -660,7 +706,11 @@ mod tests {
     fn resource_types_are_matched_by_their_arn_format() {
         let s3 = catalog().service("s3").expect("s3");
         let get = s3.action("GetObject").expect("GetObject");
-        let fits = |r: &str| s3.resource_types(get).any(|t| t.may_match(r));
+        let fits = |r: &str| {
+            let r = ArnPattern::new(r);
+            s3.resource_types(get)
+                .any(|t| ArnPattern::new(t.arn).overlaps(&r))
+        };
         assert!(fits("arn:aws:s3:::bucket/*"));
         assert!(fits("arn:aws:s3:::bucket/${aws:username}/notes.txt"));
         // `*` crosses the slash: every object of every bucket.
@@ -681,8 +731,9 @@ mod tests {
             ("*", "", true),
             ("?", "", false),
         ] {
-            assert_eq!(patterns_overlap(a, b), want, "{a} {b}");
-            assert_eq!(patterns_overlap(b, a), want, "{b} {a}");
+            let (x, y) = (ArnPattern::new(a), ArnPattern::new(b));
+            assert_eq!(x.overlaps(&y), want, "{a} {b}");
+            assert_eq!(y.overlaps(&x), want, "{b} {a}");
         }
     }
 }

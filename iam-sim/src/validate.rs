@@ -3,7 +3,7 @@
 //! checks). Every finding is a [`Diagnostic`] with a stable code, a span and a JSON path.
 
 use crate::arn::{Arn, is_account_id};
-use crate::catalog::{Action as CatalogAction, ResourceType, Service, catalog};
+use crate::catalog::{Action as CatalogAction, ArnPattern, ResourceType, Service, catalog};
 use crate::codes::Code;
 use crate::condition::{Base, Family, Operator, SetQualifier, Value};
 use crate::diag::{Diagnostic, Span};
@@ -633,7 +633,8 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
             }
         }
     }
-    check_resource_types(v, s, &base);
+    let actions = StatementActions::new(s);
+    check_resource_types(v, &actions, &base);
     // Conditions.
     for b in &s.conditions {
         let opath = || format!("{base}.Condition.{}", b.operator.value);
@@ -667,7 +668,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
         for e in &b.entries {
             let kpath = || format!("{}.{}", opath(), e.key.value);
             let key = e.key.value.as_str();
-            check_condition_key(v, s, key, e.key.span, &kpath);
+            check_condition_key(v, &actions, key, e.key.span, &kpath);
             if op.set == SetQualifier::ForAll
                 && SINGLE_VALUED_KEYS
                     .iter()
@@ -1189,9 +1190,34 @@ fn check_action(
     }
 }
 
+/// The catalogue's actions a statement names.
+type KnownActions = Vec<(&'static Service, &'static CatalogAction)>;
+
+/// A statement's [`KnownActions`], looked up at most once: by the first check that needs them
+/// (a service condition key, a resource ARN), and only for statements that have one.
+struct StatementActions<'s> {
+    statement: &'s Statement,
+    known: std::cell::OnceCell<Option<KnownActions>>,
+}
+
+impl<'s> StatementActions<'s> {
+    fn new(statement: &'s Statement) -> Self {
+        Self {
+            statement,
+            known: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> Option<&KnownActions> {
+        self.known
+            .get_or_init(|| known_actions(self.statement))
+            .as_ref()
+    }
+}
+
 /// The catalogue's actions that the statement's `Action` names, or `None` when they cannot all
 /// be known (`NotAction`, `*`, a wildcard or unknown service, an unknown action).
-fn known_actions(s: &Statement) -> Option<Vec<(&'static Service, &'static CatalogAction)>> {
+fn known_actions(s: &Statement) -> Option<KnownActions> {
     let a = s.action.as_ref().filter(|a| !a.negated && !a.broken)?;
     let cat = catalog();
     let mut out = Vec::new();
@@ -1220,7 +1246,7 @@ fn known_actions(s: &Statement) -> Option<Vec<(&'static Service, &'static Catalo
 /// `saml:aud`) — are left alone.
 fn check_condition_key(
     v: &mut V<'_>,
-    s: &Statement,
+    s: &StatementActions<'_>,
     key: &str,
     span: Span,
     path: &dyn Fn() -> String,
@@ -1268,12 +1294,12 @@ fn check_condition_key(
         );
         return;
     }
-    if let Some(actions) = known_actions(s)
+    if let Some(actions) = s.get()
         && !actions
             .iter()
             .any(|(svc, a)| svc.action_supports_key(a, key))
     {
-        let names = action_list(&actions);
+        let names = action_list(actions);
         v.push(
             Code::ConditionKeyNotForActions,
             format!("no action of this statement ({names}) supports `{key}`: its requests never have the key, so the condition never matches"),
@@ -1300,7 +1326,8 @@ fn action_list(actions: &[(&'static Service, &'static CatalogAction)]) -> String
 /// Each resource ARN must be of a type that some action of the statement acts on (AA118): an
 /// ARN no action accepts makes the statement grant or deny nothing there (`s3:GetObject` on a
 /// bucket's ARN instead of its objects', `arn:aws:s3:::b` for `b/*`).
-fn check_resource_types(v: &mut V<'_>, s: &Statement, base: &StmtPath) {
+fn check_resource_types(v: &mut V<'_>, actions: &StatementActions<'_>, base: &StmtPath) {
+    let s = actions.statement;
     let Some(r) = s.resource.as_ref().filter(|r| !r.negated && !r.broken) else {
         return;
     };
@@ -1308,11 +1335,11 @@ fn check_resource_types(v: &mut V<'_>, s: &Statement, base: &StmtPath) {
     if v.ty == PolicyType::Trust || r.items.iter().all(|i| i.value == "*") {
         return;
     }
-    let Some(actions) = known_actions(s) else {
+    let Some(actions) = actions.get() else {
         return;
     };
     let mut types: Vec<&ResourceType> = Vec::new();
-    for (svc, a) in &actions {
+    for (svc, a) in actions {
         for t in svc.resource_types(a) {
             if !types.iter().any(|x| std::ptr::eq(*x, t)) {
                 types.push(t);
@@ -1324,6 +1351,8 @@ fn check_resource_types(v: &mut V<'_>, s: &Statement, base: &StmtPath) {
     // (a few milliseconds), so that no document makes validation slow. AA118 is a warning; its
     // absence there is no verdict.
     let format_len: usize = types.iter().map(|t| t.arn.len()).sum();
+    // Each resource type's format is read once for the statement.
+    let formats: Vec<ArnPattern> = types.iter().map(|t| ArnPattern::new(t.arn)).collect();
     let mut budget: usize = 4_000_000;
     for (i, item) in r.items.iter().enumerate() {
         let val = item.value.as_str();
@@ -1334,10 +1363,11 @@ fn check_resource_types(v: &mut V<'_>, s: &Statement, base: &StmtPath) {
             break;
         };
         budget = left;
-        if types.iter().any(|t| t.may_match(val)) {
+        let pattern = ArnPattern::new(val);
+        if formats.iter().any(|f| f.overlaps(&pattern)) {
             continue;
         }
-        let names = action_list(&actions);
+        let names = action_list(actions);
         let (msg, help) = if types.is_empty() {
             (
                 format!("`{val}` is never the resource of {names}: these actions act only on `*`"),
