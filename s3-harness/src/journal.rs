@@ -299,15 +299,22 @@ mod tests {
         let _ = fs::remove_dir_all(&d);
     }
 
-    #[test]
-    fn an_empty_journal_is_removed_on_close() {
-        let d = dir("empty");
+    /// A journal in a fresh directory named after `name`, with a bucket created (intended,
+    /// then confirmed).
+    fn journal_with_a_bucket(name: &str) -> (PathBuf, RunId, Journal, Created) {
+        let d = dir(name);
         let id = RunId::generate();
         let mut j =
             Journal::create(&d, id, "http://127.0.0.1:1", false).unwrap_or_else(|e| panic!("{e}"));
         let b = Created::Bucket { name: "b".into() };
         j.intend(&b).unwrap_or_else(|e| panic!("{e}"));
         j.confirm(&b).unwrap_or_else(|e| panic!("{e}"));
+        (d, id, j, b)
+    }
+
+    #[test]
+    fn an_empty_journal_is_removed_on_close() {
+        let (d, _, mut j, b) = journal_with_a_bucket("empty");
         j.forget(&b).unwrap_or_else(|e| panic!("{e}"));
         j.close_in_place(false).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(fs::read_dir(&d).map(|r| r.count()).unwrap_or(0), 0);
@@ -316,13 +323,7 @@ mod tests {
 
     #[test]
     fn a_closed_journal_is_a_leftover_while_a_copy_of_its_lock_is_still_held() {
-        let d = dir("closed");
-        let id = RunId::generate();
-        let mut j =
-            Journal::create(&d, id, "http://127.0.0.1:1", false).unwrap_or_else(|e| panic!("{e}"));
-        let b = Created::Bucket { name: "b".into() };
-        j.intend(&b).unwrap_or_else(|e| panic!("{e}"));
-        j.confirm(&b).unwrap_or_else(|e| panic!("{e}"));
+        let (d, id, mut j, _) = journal_with_a_bucket("closed");
         j.close_in_place(true).unwrap_or_else(|e| panic!("{e}"));
         // What a child forked between the close and its exec would hold.
         let held = File::options()
