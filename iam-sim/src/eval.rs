@@ -656,6 +656,25 @@ pub enum PolicyKind {
 }
 
 impl PolicyKind {
+    /// Every kind.
+    pub const ALL: [PolicyKind; 8] = [
+        PolicyKind::Scp,
+        PolicyKind::Rcp,
+        PolicyKind::Trust,
+        PolicyKind::Resource,
+        PolicyKind::Identity,
+        PolicyKind::Boundary,
+        PolicyKind::Session,
+        PolicyKind::Endpoint,
+    ];
+
+    /// The kind with this case-schema name (as [`PolicyKind::as_str`] gives it, and as an
+    /// explanation's reason names its policy).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<PolicyKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The case-schema name (`identity`, `trust`, …).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -413,19 +413,7 @@ struct Coverage {
 /// The wildcard action patterns of the statement behind a reason, each with the actions it
 /// covers.
 fn covered_actions(set: &PolicySet, r: &Reason) -> Vec<Coverage> {
-    let kind = [
-        PolicyKind::Scp,
-        PolicyKind::Rcp,
-        PolicyKind::Trust,
-        PolicyKind::Resource,
-        PolicyKind::Identity,
-        PolicyKind::Boundary,
-        PolicyKind::Session,
-        PolicyKind::Endpoint,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == r.policy);
-    let Some(statement) = kind
+    let Some(statement) = PolicyKind::from_name(r.policy)
         .and_then(|k| set.policy(k, r.index))
         .and_then(|p| p.policy().statements.get(r.statement))
     else {
