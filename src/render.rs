@@ -17,9 +17,9 @@ pub fn diagnostic(d: &Diagnostic, path: &Path, text: &str, idx: &LineIndex) -> S
     let mut s = format!(
         "{}:{start}: {} {} {}: {}\n",
         path.display(),
-        d.severity,
+        d.severity(),
         d.code,
-        d.name,
+        d.name(),
         d.message
     );
     let line = idx.line_text(text, start.line);

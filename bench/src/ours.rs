@@ -109,7 +109,7 @@ fn validate_set(files: &[&File], set: &str) -> Vec<Value> {
         while passes == 0 || started.elapsed().as_secs_f64() < MIN_SECONDS {
             for (f, o) in files.iter().zip(&opts) {
                 let v = validate(&f.text, o);
-                if passes == 0 && v.findings.iter().any(|d| d.severity >= Severity::Warning) {
+                if passes == 0 && v.findings.iter().any(|d| d.severity() >= Severity::Warning) {
                     flagged.push(f.name.clone());
                 }
             }

@@ -169,7 +169,7 @@ fuzz_target!(|input: Input| {
         // it is refused here and can allow nothing.
         match CompiledPolicy::parse(raw) {
             Ok(p) => set.identity.push(p),
-            Err(e) => assert_eq!(e.diagnostic.severity, iam_sim::Severity::Error),
+            Err(e) => assert_eq!(e.diagnostic.severity(), iam_sim::Severity::Error),
         }
     }
     let mut ctx = Context::new();

@@ -119,7 +119,7 @@ impl CaseText<'_> {
                     p.kind.as_str(),
                     p.index,
                     e.diagnostic.code,
-                    e.diagnostic.name,
+                    e.diagnostic.name(),
                     e.diagnostic.message
                 )
             })?;

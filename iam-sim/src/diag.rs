@@ -128,10 +128,6 @@ impl fmt::Display for Severity {
 pub struct Diagnostic {
     /// Its kind: the stable code (`IAM001`), from which its name and severity come.
     pub code: Code,
-    /// Kebab-case name, e.g. `json-syntax`.
-    pub name: &'static str,
-    /// Severity.
-    pub severity: Severity,
     /// One line, lowercase start, no final period.
     pub message: String,
     /// One actionable sentence, when there is one.
@@ -147,13 +143,23 @@ impl Diagnostic {
     pub fn new(code: Code, message: String, span: Span, path: String) -> Self {
         Self {
             code,
-            name: code.name(),
-            severity: code.severity(),
             message,
             help: None,
             span,
             path,
         }
+    }
+
+    /// Its kebab-case name, e.g. `json-syntax` (its code's).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.code.name()
+    }
+
+    /// Its severity (its code's).
+    #[must_use]
+    pub fn severity(&self) -> Severity {
+        self.code.severity()
     }
 
     /// Adds help text.
@@ -166,7 +172,7 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.code, self.name, self.message)
+        write!(f, "{} {}: {}", self.code, self.name(), self.message)
     }
 }
 

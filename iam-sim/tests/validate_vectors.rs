@@ -64,7 +64,7 @@ fn specification_validation_vectors() {
         }
         match v["expect"]["iam"].as_str() {
             Some("ok") => assert!(
-                !findings.iter().any(|d| d.severity == Severity::Error),
+                !findings.iter().any(|d| d.severity() == Severity::Error),
                 "{id}: IAM accepts it, got {codes:?}"
             ),
             Some(_) => assert!(

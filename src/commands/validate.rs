@@ -310,7 +310,7 @@ pub fn run(args: &Args) -> Exit {
     if checked
         .iter()
         .flat_map(|c| &c.findings)
-        .any(|d| d.severity >= threshold)
+        .any(|d| d.severity() >= threshold)
     {
         Exit::Failure
     } else {
@@ -338,7 +338,7 @@ pub fn human(checked: &[Checked], show_suppressed: bool) -> String {
         for d in &c.findings {
             s.push_str(&render::diagnostic(d, Path::new(&c.path), &c.text, &idx));
             s.push_str(&format!("  docs: {}\n\n", doc_url(d.code)));
-            counts[match d.severity {
+            counts[match d.severity() {
                 Severity::Error => 0,
                 Severity::SecurityWarning => 1,
                 Severity::Warning => 2,
@@ -393,8 +393,8 @@ pub fn json_findings(checked: &[Checked], show_suppressed: bool) -> serde_json::
             let mut finding = json!({
                 "file": c.path,
                 "code": d.code,
-                "name": d.name,
-                "severity": d.severity.as_str(),
+                "name": d.name(),
+                "severity": d.severity().as_str(),
                 "message": d.message,
                 "help": d.help,
                 "path": d.path,
@@ -457,7 +457,7 @@ pub fn sarif(checked: &[Checked], show_suppressed: bool) -> serde_json::Value {
             let mut result = json!({
                 "ruleId": d.code,
                 "ruleIndex": rule_index,
-                "level": level(d.severity),
+                "level": level(d.severity()),
                 "message": {"text": message},
                 "locations": [{
                     "physicalLocation": {
