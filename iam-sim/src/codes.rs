@@ -19,7 +19,7 @@ macro_rules! codes {
         }
 
         impl Code {
-            /// Every code, in the table's order (`IAM0xx`, `AA1xx`, `FS2xx`).
+            /// Every code, in the table's order (`IAM0xx`, `AA1xx`, `FS2xx`, `FS3xx`).
             pub const ALL: &'static [Code] = &[$(Code::$variant),*];
 
             /// The stable code, e.g. `IAM001`.
@@ -104,6 +104,9 @@ codes! {
     IrsaAudience = ("FS209", "irsa-audience", Error, "the :aud claim is not sts.amazonaws.com"),
     IrsaSubMismatch = ("FS210", "irsa-sub-mismatch", Error, "the :sub condition names another namespace or service account"),
     IrsaProviderMismatch = ("FS211", "irsa-provider-mismatch", Error, "the trusted OIDC provider is not this cluster's"),
+    ValueNotKnown = ("FS301", "value-not-known", Suggestion, "a policy or a value in it that is not known until apply or deploy: the checks that need it were skipped"),
+    NoPolicy = ("FS302", "no-policy", Warning, "a Terraform plan or CloudFormation template with no IAM policy in it"),
+    TemplateSyntax = ("FS303", "template-syntax", Error, "a Terraform plan or CloudFormation template that cannot be read"),
 }
 
 impl Code {

@@ -56,13 +56,37 @@ pub enum Purpose {
     },
 }
 
+/// What is known of the role's setting, for the purpose checks that run without being asked
+/// (see [`Options::infer_purpose`]): each sharpens the checks it applies to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    /// The EKS cluster whose Fargate profiles use the role.
+    pub cluster: Option<String>,
+    /// The cluster's region.
+    pub region: Option<String>,
+    /// The cluster's account.
+    pub account: Option<String>,
+    /// The cluster's IAM OIDC provider ARN.
+    pub oidc_provider: Option<String>,
+    /// The service account's namespace.
+    pub namespace: Option<String>,
+    /// The service account.
+    pub service_account: Option<String>,
+}
+
 /// Options.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The policy type; detected when `None`.
     pub policy_type: Option<PolicyType>,
-    /// Purpose checks.
+    /// The role's purpose, when it is known: only its checks run, whatever the principals say.
     pub purpose: Option<Purpose>,
+    /// Without a `purpose`, infer it from the principals of a trust policy's Allow statements:
+    /// the Fargate pods service principal runs the Fargate checks, a federated `oidc.eks.*`
+    /// provider the IRSA checks, each with what [`Options::context`] knows.
+    pub infer_purpose: bool,
+    /// What is known of the role's setting, for inferred purposes.
+    pub context: Context,
     /// The role trust policy quota in characters, whitespace not counted (IAM's default 2,048).
     pub trust_policy_quota: usize,
 }
@@ -72,6 +96,8 @@ impl Default for Options {
         Self {
             policy_type: None,
             purpose: None,
+            infer_purpose: true,
+            context: Context::default(),
             trust_policy_quota: 2048,
         }
     }
@@ -302,6 +328,24 @@ pub fn validate_policy(policy: &Policy, opts: &Options) -> Validation {
                 );
             }
         }
+    } else if opts.infer_purpose && ty == PolicyType::Trust {
+        let c = &opts.context;
+        if trusts_fargate_pods(policy) {
+            check_fargate(
+                &mut v,
+                c.cluster.as_deref(),
+                c.region.as_deref(),
+                c.account.as_deref(),
+            );
+        }
+        if trusts_eks_oidc(policy) {
+            check_irsa(
+                &mut v,
+                c.oidc_provider.as_deref(),
+                c.namespace.as_deref(),
+                c.service_account.as_deref(),
+            );
+        }
     }
     let mut findings = v.out;
     findings.sort_by_key(|d| (d.span.start, d.code.as_str()));
@@ -310,6 +354,31 @@ pub fn validate_policy(policy: &Policy, opts: &Options) -> Validation {
         policy_type: ty,
         findings,
     }
+}
+
+fn allows(p: &Policy) -> impl Iterator<Item = &Statement> {
+    p.statements
+        .iter()
+        .filter(|s| s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow))
+}
+
+/// Whether an Allow statement trusts the Fargate pods service principal: the role is a pod
+/// execution role.
+fn trusts_fargate_pods(p: &Policy) -> bool {
+    allows(p).any(|s| service_values(s).any(|(v, _)| v == FARGATE_PRINCIPAL))
+}
+
+/// Whether an Allow statement trusts an EKS cluster's OIDC provider (`oidc.eks.…`): the role is
+/// for a service account.
+fn trusts_eks_oidc(p: &Policy) -> bool {
+    allows(p).any(|s| match s.principal.as_ref().map(|p| &p.value) {
+        Some(PrincipalValue::Map(m)) => m
+            .iter()
+            .filter(|e| e.kind.value == "Federated")
+            .flat_map(|e| &e.values)
+            .any(|v| oidc_host(&v.value).is_some_and(|h| h.starts_with("oidc.eks."))),
+        _ => false,
+    })
 }
 
 /// The document's opening brace: where findings about the whole document point.
