@@ -14,6 +14,9 @@ pub enum Exit {
     Failure,
     /// 2: it could not run (bad flag, unreadable input, no LocalStack).
     Error,
+    /// 3: `validate` only: a Terraform plan or CloudFormation template held no IAM policy, and
+    /// nothing else failed.
+    NothingChecked,
     /// 130: interrupted by SIGINT (Ctrl-C), SIGTERM or SIGHUP (after cleaning up).
     Interrupted,
     /// 141: standard output was closed by its reader (`| head`); the run stopped there, after
@@ -27,6 +30,7 @@ Exit status:
   0    success: the run worked and the answer is the good one
   1    the run worked and the answer is the bad one (mismatched cases, findings, failed demo)
   2    the tool could not run (bad flag, unreadable input, LocalStack unavailable)
+  3    validate: a Terraform plan or CloudFormation template held no IAM policy to check
   130  interrupted (SIGINT/Ctrl-C, SIGTERM, SIGHUP); what was created was cleaned up first
   141  standard output was closed by its reader (`| head`); cleaned up first, nothing more printed";
 
@@ -36,6 +40,7 @@ impl Termination for Exit {
             Exit::Success => 0,
             Exit::Failure => 1,
             Exit::Error => 2,
+            Exit::NothingChecked => 3,
             Exit::Interrupted => 130,
             Exit::PipeClosed => 141,
         })

@@ -259,9 +259,9 @@ pub struct Walk {
     pub skipped: Vec<String>,
 }
 
-/// Every regular file ending in `.{ext}` below `dir`, following symbolic links with loop
+/// Every regular file ending in `.{ext}` for one of `exts` below `dir`, following symbolic links with loop
 /// detection (ripgrep's walker, without its ignore rules: every file counts).
-pub fn walk(dir: &Path, ext: &str) -> Walk {
+pub fn walk(dir: &Path, exts: &[&str]) -> Walk {
     let mut out = Walk::default();
     let walker = ignore::WalkBuilder::new(dir)
         .standard_filters(false)
@@ -272,7 +272,11 @@ pub fn walk(dir: &Path, ext: &str) -> Walk {
             Err(e) => out.skipped.push(format!("skipped {}", walk_error(&e))),
             Ok(entry) => {
                 let path = entry.path();
-                if path.extension().is_none_or(|e| e != ext) {
+                if path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_none_or(|e| !exts.contains(&e))
+                {
                     continue;
                 }
                 match entry.file_type() {

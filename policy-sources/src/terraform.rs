@@ -355,17 +355,28 @@ fn unindexed(address: &str) -> String {
     out
 }
 
+/// A Fargate profile as the configuration writes it, addresses with their module path.
+struct ConfigProfile {
+    address: String,
+    /// What `pod_execution_role_arn` refers to (`module.eks.aws_iam_role.exec`).
+    role_refs: Vec<String>,
+    /// What `cluster_name` refers to.
+    cluster_refs: Vec<String>,
+    /// `cluster_name` when it is a literal.
+    cluster: Option<String>,
+}
+
 /// `(role instance address, the profile that uses it)` for every Fargate profile.
 fn fargate_links(instances: &[Instance<'_>], config: Option<&Configuration<'_>>) -> Vec<(String, FargateUse)> {
     let mut out = Vec::new();
     let roles: Vec<&Instance<'_>> = instances.iter().filter(|i| i.ty == "aws_iam_role").collect();
-    let mut refs: Vec<(String, Vec<String>, Vec<String>, Option<String>)> = Vec::new();
+    let mut refs: Vec<ConfigProfile> = Vec::new();
     if let Some(root) = config.and_then(|c| c.root_module.as_ref()) {
         config_profiles(root, "", &mut refs);
     }
     for p in instances.iter().filter(|i| i.ty == "aws_eks_fargate_profile") {
         let profile_base = unindexed(&p.address);
-        let conf = refs.iter().find(|(addr, ..)| *addr == profile_base);
+        let conf = refs.iter().find(|c| c.address == profile_base);
         // The role: by the known ARN, or by the configuration's reference.
         let arn = Attributes::string(p.values.pod_execution_role_arn);
         let role = match arn {
@@ -376,20 +387,20 @@ fn fargate_links(instances: &[Instance<'_>], config: Option<&Configuration<'_>>)
                         .map(|(_, n)| n.rsplit('/').next().unwrap_or(n))
                         == Attributes::string(r.values.name).as_deref()
             }),
-            None => conf.and_then(|(_, role_refs, ..)| {
-                roles.iter().find(|r| role_refs.contains(&unindexed(&r.address)))
+            None => conf.and_then(|c| {
+                roles.iter().find(|r| c.role_refs.contains(&unindexed(&r.address)))
             }),
         };
         let Some(role) = role else {
             continue;
         };
         let cluster = Attributes::string(p.values.cluster_name).or_else(|| {
-            let (_, _, cluster_refs, constant) = conf?;
-            constant.clone().or_else(|| {
+            let c = conf?;
+            c.cluster.clone().or_else(|| {
                 instances
                     .iter()
                     .filter(|i| i.ty == "aws_eks_cluster")
-                    .find(|i| cluster_refs.contains(&unindexed(&i.address)))
+                    .find(|i| c.cluster_refs.contains(&unindexed(&i.address)))
                     .and_then(|i| Attributes::string(i.values.name))
             })
         });
@@ -404,13 +415,8 @@ fn fargate_links(instances: &[Instance<'_>], config: Option<&Configuration<'_>>)
     out
 }
 
-/// The Fargate profiles of the configuration: `(address, role references, cluster references,
-/// constant cluster name)`, addresses with their module path.
-fn config_profiles(
-    m: &ConfigModule<'_>,
-    prefix: &str,
-    out: &mut Vec<(String, Vec<String>, Vec<String>, Option<String>)>,
-) {
+/// The Fargate profiles of the configuration, child modules included.
+fn config_profiles(m: &ConfigModule<'_>, prefix: &str, out: &mut Vec<ConfigProfile>) {
     for r in m.resources.iter().filter(|r| r.ty == "aws_eks_fargate_profile") {
         let refs = |name: &str| -> Vec<String> {
             r.expressions
@@ -434,12 +440,12 @@ fn config_profiles(
             .and_then(|e| e.constant_value.as_ref())
             .and_then(|v| v.as_str())
             .map(str::to_owned);
-        out.push((
-            format!("{prefix}{}", r.address),
-            refs("pod_execution_role_arn"),
-            refs("cluster_name"),
-            constant,
-        ));
+        out.push(ConfigProfile {
+            address: format!("{prefix}{}", r.address),
+            role_refs: refs("pod_execution_role_arn"),
+            cluster_refs: refs("cluster_name"),
+            cluster: constant,
+        });
     }
     for (name, call) in &m.module_calls {
         if let Some(child) = &call.module {
