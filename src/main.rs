@@ -36,8 +36,8 @@ struct Cli {
 enum Command {
     /// Run the tutorial chapter end to end against LocalStack (pod execution role, S3 read).
     Demo(commands::demo::Args),
-    /// Check policy files (role trust policies first) like IAM and Access Analyzer would — and more.
-    Validate(commands::validate::Args),
+    /// Check IAM policies — files, Terraform plans, CloudFormation templates — like IAM and Access Analyzer would, and more.
+    Validate(Box<commands::validate::Args>),
     /// Decide requests the way AWS IAM would, and say why.
     Simulate(Box<commands::simulate::Args>),
     /// Place the pods of Kubernetes manifests on a cluster's Fargate profiles, as EKS would.

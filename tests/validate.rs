@@ -2,10 +2,14 @@
 //! in the human, JSON and SARIF formats, snapshot-tested. The folder names the options:
 //! `plain/` detects the policy type, `identity/` passes `--policy-type identity`, `fargate/`
 //! checks against an EKS Fargate pod execution role of cluster `fargate-sim`, `irsa/` against
-//! service account `test/s3-reader` of that cluster's OIDC provider.
+//! service account `test/s3-reader` of that cluster's OIDC provider, `terraform/` holds plans
+//! (`terraform show -json`) and `cloudformation/` templates, read with `--account` and
+//! `--region` for the pseudo parameters. Every SARIF log is checked against the SARIF 2.1.0
+//! schema.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 const OIDC: &str = "arn:aws:iam::000000000000:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/5C2A9B11E0F24C1DA1C7D0C6A33B0E77";
 
@@ -32,6 +36,8 @@ fn args_for(folder: &str) -> Vec<&'static str> {
             "--service-account",
             "s3-reader",
         ],
+        // Pseudo parameters for templates; plans need nothing.
+        "cloudformation" => vec!["--account", "111122223333", "--region", "eu-west-1"],
         _ => vec![],
     }
 }
@@ -50,10 +56,71 @@ fn run(rel: &str, folder: &str, format: &str) -> (i32, String) {
     )
 }
 
+/// The SARIF 2.1.0 schema (OASIS), as the `serde-sarif` crate ships it: found through `cargo
+/// metadata`, so the test reads the very file the SARIF types were generated from.
+fn sarif_schema_path() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Only this platform's packages: the others may not be downloaded.
+    let host = String::from_utf8(Command::new("rustc").arg("-vV").output().unwrap().stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .unwrap();
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform", &host])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let manifest = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("serde-sarif is a dependency");
+    Path::new(manifest).with_file_name("src/schema.json")
+}
+
+/// Checks a SARIF log against the schema, formats (URIs) included.
+fn assert_valid_sarif(log: &serde_json::Value, what: &str) {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let v = V.get_or_init(|| {
+        let mut schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(sarif_schema_path()).unwrap()).unwrap();
+        // The published schema's pattern for `language` (of a run and of a tool component) has
+        // a stray `]`, which the draft-07 meta-schema's `regex` format refuses; the fixed
+        // pattern is what the schema's description means (a language tag such as `en` or
+        // `en-US`). fargate-sim writes no `language`.
+        for def in ["run", "toolComponent"] {
+            let lang = &mut schema["definitions"][def]["properties"]["language"]["pattern"];
+            assert_eq!(lang, "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$");
+            *lang = serde_json::Value::from("^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
+        }
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap()
+    });
+    let errors: Vec<String> = v
+        .iter_errors(log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what}: the SARIF log breaks the schema:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn a_sarif_log_that_breaks_the_schema_is_caught() {
+    // The check itself can fail: a result without a message is not SARIF.
+    let bad = serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{"ruleId": "A"}]}]});
+    let caught = std::panic::catch_unwind(|| assert_valid_sarif(&bad, "bad"));
+    assert!(caught.is_err());
+}
+
 #[test]
 fn corpus_snapshots() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    insta::glob!("validate-corpus/*/*.json", |path| {
+    insta::glob!("validate-corpus/*/*.{json,yaml}", |path| {
         let rel = path
             .strip_prefix(root)
             .unwrap()
@@ -85,6 +152,7 @@ fn corpus_snapshots() {
         }
         let sarif_v: serde_json::Value = serde_json::from_str(&sarif).unwrap();
         assert_eq!(sarif_v["version"], "2.1.0");
+        assert_valid_sarif(&sarif_v, &rel);
         assert_eq!(
             sarif_v["runs"][0]["results"].as_array().map_or(0, Vec::len),
             n

@@ -355,6 +355,22 @@ fn unindexed(address: &str) -> String {
     out
 }
 
+/// The role a reference to a module's output stands for (`module.exec.arn`, from a module
+/// that wraps one role): the only role inside that module, when there is exactly one.
+fn role_of_module<'r, 'a>(roles: &[&'r Instance<'a>], refs: &[String]) -> Option<&'r Instance<'a>> {
+    refs.iter()
+        // `…module.NAME`: the module call itself, its output stripped.
+        .filter(|r| r.rsplit('.').nth(1) == Some("module"))
+        .find_map(|m| {
+            let inside = format!("{m}.");
+            let mut found = roles.iter().filter(|r| unindexed(&r.address).starts_with(&inside));
+            match (found.next(), found.next()) {
+                (Some(one), None) => Some(*one),
+                _ => None,
+            }
+        })
+}
+
 /// A Fargate profile as the configuration writes it, addresses with their module path.
 struct ConfigProfile {
     address: String,
@@ -380,7 +396,7 @@ fn fargate_links(instances: &[Instance<'_>], config: Option<&Configuration<'_>>)
         // The role: by the known ARN, or by the configuration's reference.
         let arn = Attributes::string(p.values.pod_execution_role_arn);
         let role = match arn {
-            Some(arn) => roles.iter().find(|r| {
+            Some(arn) => roles.iter().copied().find(|r| {
                 Attributes::string(r.values.arn).as_deref() == Some(arn.as_str())
                     || arn
                         .rsplit_once(":role/")
@@ -388,7 +404,11 @@ fn fargate_links(instances: &[Instance<'_>], config: Option<&Configuration<'_>>)
                         == Attributes::string(r.values.name).as_deref()
             }),
             None => conf.and_then(|c| {
-                roles.iter().find(|r| c.role_refs.contains(&unindexed(&r.address)))
+                roles
+                    .iter()
+                    .find(|r| c.role_refs.contains(&unindexed(&r.address)))
+                    .copied()
+                    .or_else(|| role_of_module(&roles, &c.role_refs))
             }),
         };
         let Some(role) = role else {

@@ -20,6 +20,9 @@ pub struct Origin {
     pub resource: String,
     /// The attribute or property path.
     pub attribute: String,
+    /// The Fargate profile of the same file that uses the role, which is why the Fargate checks
+    /// ran.
+    pub fargate_profile: Option<String>,
 }
 
 /// Why a finding is left out of the verdict.
@@ -205,6 +208,7 @@ fn embedded(text: &str, kind: InputType, x: Extraction, plan: &Plan) -> Vec<Find
         let origin = Rc::new(Origin {
             resource: e.resource.clone(),
             attribute: e.attribute.clone(),
+            fargate_profile: e.fargate.as_ref().map(|f| f.profile.clone()),
         });
         let found = policy_findings(&e, plan);
         out.extend(found.into_iter().map(|d| Finding {

@@ -51,7 +51,12 @@ pub fn human(checked: &[Checked], show_suppressed: bool) -> String {
                     } else {
                         format!(", at {}", f.d.path)
                     };
-                    s.push_str(&format!("  in: {} ({}{at})\n", o.resource, o.attribute));
+                    let used = o
+                        .fargate_profile
+                        .as_ref()
+                        .map(|p| format!("; the pod execution role of {p}"))
+                        .unwrap_or_default();
+                    s.push_str(&format!("  in: {} ({}{at}){used}\n", o.resource, o.attribute));
                     s.push_str(rest);
                 }
                 None => s.push_str(&rendered),
@@ -135,6 +140,9 @@ pub fn json(checked: &[Checked], show_suppressed: bool) -> serde_json::Value {
                 if let Some(o) = &f.origin {
                     obj.insert("resource".into(), json!(o.resource));
                     obj.insert("attribute".into(), json!(o.attribute));
+                    if let Some(p) = &o.fargate_profile {
+                        obj.insert("fargate_profile".into(), json!(p));
+                    }
                 }
                 if let Some(why) = &f.suppressed {
                     obj.insert("suppressed".into(), json!(true));
