@@ -342,42 +342,288 @@ fn show_suppressed_marks_ignored_findings_in_json() {
     assert_eq!(v[0]["suppressed"], true);
 }
 
-/// The `entry` of the pre-commit hook, split into words.
-fn pre_commit_entry() -> Vec<String> {
-    let hooks = std::fs::read_to_string(
+/// The hooks of `.pre-commit-hooks.yaml`: `(id, entry split into words)`.
+fn pre_commit_hooks() -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
     )
     .unwrap();
-    let entry = hooks
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("entry:"))
-        .expect("the hook has an entry");
-    entry.split_whitespace().map(str::to_owned).collect()
+    let hooks: Vec<serde_json::Value> = serde_yaml_ng::from_str(&text).unwrap();
+    hooks
+        .iter()
+        .map(|h| {
+            (
+                h["id"].as_str().unwrap().to_owned(),
+                h["entry"]
+                    .as_str()
+                    .unwrap()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn run_hook(id: &str, file: &str) -> Option<i32> {
+    let hooks = pre_commit_hooks();
+    let (_, entry) = hooks.iter().find(|(i, _)| i == id).expect("the hook exists");
+    assert_eq!(entry[0], "fargate-sim", "the hook runs the binary cargo installs");
+    Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
+        .args(&entry[1..])
+        .arg(file)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+        .status
+        .code()
 }
 
 #[test]
-fn the_pre_commit_hook_runs_this_binary_and_fails_on_a_defect() {
-    let entry = pre_commit_entry();
-    assert_eq!(
-        entry[0], "fargate-sim",
-        "the hook runs the binary cargo installs"
+fn the_policy_hook_passes_a_clean_policy_and_fails_a_defect() {
+    let hook = "fargate-sim-validate";
+    assert_eq!(run_hook(hook, "tests/validate-corpus/fargate/good-recommended.json"), Some(0));
+    assert_eq!(run_hook(hook, "tests/validate-corpus/plain/bad-global-key-typo.json"), Some(1));
+}
+
+#[test]
+fn the_cloudformation_hook_passes_a_clean_template_and_fails_a_defect() {
+    let hook = "fargate-sim-validate-cloudformation";
+    assert_eq!(run_hook(hook, "tests/validate-corpus/cloudformation/good-recommended.yaml"), Some(0));
+    assert_eq!(run_hook(hook, "tests/validate-corpus/cloudformation/bad-long-forms.json"), Some(1));
+}
+
+#[test]
+fn the_terraform_hook_passes_a_clean_plan_and_fails_a_defect() {
+    let hook = "fargate-sim-validate-terraform-plan";
+    assert_eq!(run_hook(hook, "tests/validate-corpus/terraform/good-recommended.json"), Some(0));
+    assert_eq!(run_hook(hook, "tests/validate-corpus/terraform/bad-root-module.json"), Some(1));
+    assert_eq!(run_hook(hook, "tests/validate-corpus/terraform/bad-no-policies.json"), Some(3));
+}
+
+/// Runs the `Validate` step of `action.yml` as the runner would: its script, with bash, with
+/// the step's environment (the paths and flags given).
+fn run_action_step(paths: &str, args: &str) -> (Option<i32>, String, serde_json::Value) {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap();
+    let action: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let step = action["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "validate")
+        .unwrap();
+    let script = step["run"].as_str().unwrap();
+    assert!(!script.contains("${{"), "inputs reach the script through the environment only");
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("github-output");
+    let sarif = dir.path().join("out.sarif");
+    let out = Command::new("bash")
+        .args(["-e", "-c", script])
+        .env("FARGATE_SIM", env!("CARGO_BIN_EXE_fargate-sim"))
+        .env("PATHS", paths)
+        .env("ARGS", args)
+        .env("SARIF_FILE", &sarif)
+        .env("GITHUB_OUTPUT", &output)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let outputs = std::fs::read_to_string(&output).unwrap_or_default();
+    let log = std::fs::read_to_string(&sarif)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null);
+    (out.status.code(), outputs, log)
+}
+
+#[test]
+fn the_action_writes_sarif_and_reports_findings_through_its_output() {
+    let (code, outputs, log) = run_action_step(
+        "tests/validate-corpus/fargate/good-recommended.json tests/validate-corpus/plain/bad-unknown-action.json",
+        "--fail-on error",
     );
-    let run_hook = |file: &str| {
-        Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
-            .args(&entry[1..])
-            .arg(file)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap()
-            .status
-            .code()
-    };
-    assert_eq!(
-        run_hook("tests/validate-corpus/fargate/good-recommended.json"),
-        Some(0)
+    assert_eq!(code, Some(0), "the step leaves failing to its last step");
+    assert_eq!(outputs, "exit-code=1\n");
+    assert_valid_sarif(&log, "action");
+    assert_eq!(log["runs"][0]["results"][0]["ruleId"], "AA111");
+}
+
+#[test]
+fn the_action_step_fails_when_the_tool_cannot_run() {
+    let (code, outputs, _) = run_action_step("tests/no-such-file.json", "");
+    assert_eq!(code, Some(2));
+    assert_eq!(outputs, "exit-code=2\n");
+}
+
+/// Runs `validate` in `dir`.
+fn validate_in(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
+        .arg("validate")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn corpus(rel: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/validate-corpus").join(rel)).unwrap()
+}
+
+/// A folder with a configuration file, `legacy/old.json` and `new.json` (each an unknown
+/// action, AA111, an error) and `warn.json` (a missing Version, AA101, a warning).
+fn configured(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("legacy")).unwrap();
+    std::fs::write(dir.path().join("legacy/old.json"), corpus("plain/bad-unknown-action.json")).unwrap();
+    std::fs::write(dir.path().join("new.json"), corpus("plain/bad-unknown-action.json")).unwrap();
+    std::fs::write(dir.path().join("warn.json"), corpus("plain/bad-missing-version.json")).unwrap();
+    std::fs::write(dir.path().join("fargate-sim.toml"), config).unwrap();
+    dir
+}
+
+#[test]
+fn the_configuration_file_gives_default_flags_that_flags_override() {
+    let dir = configured("[validate]\nfail-on = \"error\"\n");
+    assert_eq!(validate_in(dir.path(), &["warn.json"]).0, Some(0));
+    assert_eq!(validate_in(dir.path(), &["--fail-on", "warning", "warn.json"]).0, Some(1));
+}
+
+#[test]
+fn the_configuration_file_is_found_from_a_subfolder() {
+    let dir = configured("[validate]\nignore = [\"AA111\"]\n");
+    let (code, out, _) = validate_in(&dir.path().join("legacy"), &["old.json"]);
+    assert_eq!((code, out.as_str()), (Some(0), "1 file checked, no findings (1 suppressed by --ignore)\n"));
+}
+
+#[test]
+fn a_suppress_rule_leaves_out_findings_under_its_paths_only() {
+    let dir = configured(
+        "[[validate.suppress]]\npaths = [\"legacy/**\"]\ncodes = [\"AA111\"]\nreason = \"legacy policies, tracked in TICKET-1\"\n",
     );
+    let (code, out, _) = validate_in(dir.path(), &["--show-suppressed", "legacy/old.json", "new.json"]);
+    assert_eq!(code, Some(1), "new.json still counts");
+    assert!(out.contains("  suppressed: fargate-sim.toml: legacy policies, tracked in TICKET-1\n"), "{out}");
+    assert!(out.ends_with("2 files checked: 1 error, 0 security warnings, 0 warnings, 0 suggestions (1 suppressed by fargate-sim.toml)\n"), "{out}");
+}
+
+#[test]
+fn a_suppress_rule_matches_resources_of_a_plan() {
+    let dir = configured("[[validate.suppress]]\nresources = [\"aws_iam_policy.*\"]\n");
+    std::fs::write(dir.path().join("plan.json"), corpus("terraform/bad-root-module.json")).unwrap();
+    let (code, out, _) = validate_in(dir.path(), &["--format", "json", "plan.json"]);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let codes: Vec<&str> = v.as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["FS204"], "AA111 of aws_iam_policy.s3_read is left out");
+}
+
+#[test]
+fn a_bad_configuration_key_names_the_file_line_and_column() {
+    let dir = configured("[validate]\nfail_on = \"error\"\n");
+    let (code, _, err) = validate_in(dir.path(), &["warn.json"]);
+    assert_eq!(code, Some(2));
+    assert!(err.starts_with("error: `") && err.contains("fargate-sim.toml:2:1`: unknown field `fail_on`"), "{err}");
+}
+
+#[test]
+fn a_bad_configuration_value_names_the_choices() {
+    let dir = configured("[validate]\nformat = \"xml\"\n");
+    let (code, _, err) = validate_in(dir.path(), &["warn.json"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("format = \"xml\" is not one of human, json, sarif, access-analyzer"), "{err}");
+}
+
+#[test]
+fn a_baseline_reports_only_new_findings() {
+    let dir = configured("");
+    let (code, _, err) = validate_in(dir.path(), &["--write-baseline", "baseline.json", "new.json"]);
+    assert_eq!(code, Some(1), "writing a baseline still reports");
+    assert!(err.contains("wrote 1 finding(s) to the baseline `baseline.json`"), "{err}");
+    let (code, out, _) = validate_in(dir.path(), &["--baseline", "baseline.json", "new.json"]);
+    assert_eq!((code, out.as_str()), (Some(0), "1 file checked, no findings (1 suppressed by the baseline)\n"));
+    // A new defect in the same file is not in the baseline.
+    let changed = corpus("plain/bad-unknown-action.json").replace("\"Effect\"", "\"Sid\": \"a-b\", \"Effect\"");
+    std::fs::write(dir.path().join("new.json"), changed).unwrap();
+    let (code, out, _) = validate_in(dir.path(), &["--baseline", "baseline.json", "new.json"]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("IAM017") && !out.contains("AA111"), "{out}");
+}
+
+#[test]
+fn a_baseline_that_is_not_one_is_refused() {
+    let dir = configured("");
+    std::fs::write(dir.path().join("b.json"), "{\"version\": 1}").unwrap();
+    let (code, _, err) = validate_in(dir.path(), &["--baseline", "b.json", "new.json"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a fargate-sim baseline") && err.contains("missing field `findings`"), "{err}");
+}
+
+#[test]
+fn access_analyzer_format_has_validate_policys_shape() {
+    let (code, out, _) = validate_with(&["--format", "access-analyzer", UNKNOWN_ACTION]);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
-        run_hook("tests/validate-corpus/plain/bad-global-key-typo.json"),
-        Some(1)
+        v,
+        serde_json::json!({"findings": [{
+            "findingDetails": "`s3:GetObjekt` is not an action of Amazon S3 (did you mean `s3:GetObject`?)",
+            "findingType": "ERROR",
+            "issueCode": "INVALID_ACTION",
+            "learnMoreLink": "https://example.invalid/fargate-sim/blob/main/docs/findings.md#aa111",
+            "locations": [{
+                "path": [{"value": "Statement"}, {"index": 0}, {"value": "Action"}],
+                "span": {
+                    "start": {"line": 6, "column": 16, "offset": 93},
+                    "end": {"line": 6, "column": 30, "offset": 107}
+                }
+            }]
+        }]})
     );
+}
+
+#[test]
+fn a_folder_walk_reads_templates_and_plans_and_skips_other_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stack.yaml"), corpus("cloudformation/bad-short-forms.yaml")).unwrap();
+    std::fs::write(dir.path().join("pod.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n").unwrap();
+    std::fs::write(dir.path().join("plan.json"), corpus("terraform/good-recommended.json")).unwrap();
+    let (_, out, _) = validate_in(dir.path(), &["--format", "json", "."]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut files: Vec<&str> = v.as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    files.dedup();
+    assert_eq!(files, ["./stack.yaml"]);
+    let (_, human, _) = validate_in(dir.path(), &["."]);
+    assert!(human.ends_with("2 files checked (2 Terraform plans or CloudFormation templates): 1 error, 0 security warnings, 1 warning, 5 suggestions\n"), "{human}");
+}
+
+#[test]
+fn a_plan_without_policies_exits_3() {
+    let (code, out, _) = validate_with(&["tests/validate-corpus/terraform/bad-no-policies.json"]);
+    assert_eq!(code, Some(3), "{out}");
+}
+
+#[test]
+fn a_plan_without_policies_beside_a_failing_file_exits_1() {
+    let (code, _, _) = validate_with(&["tests/validate-corpus/terraform/bad-no-policies.json", UNKNOWN_ACTION]);
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn the_fargate_checks_run_without_role_when_the_principal_says_so() {
+    // The README's own command, on a trust policy without aws:SourceArn.
+    let (code, out, _) = validate_with(&["tests/validate-corpus/fargate/bad-confused-deputy.json"]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("FS204 fargate-confused-deputy"), "{out}");
+}
+
+#[test]
+fn the_irsa_checks_run_without_role_when_the_principal_says_so() {
+    let (code, out, _) = validate_with(&["tests/validate-corpus/irsa/bad-sub-wildcard-equals.json"]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("FS208 irsa-sub-wildcard-in-equals"), "{out}");
 }

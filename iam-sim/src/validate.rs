@@ -664,7 +664,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                         format!("`{val}` is neither `*` nor an ARN (arn:partition:service:region:account:resource)"),
                         None,
                         item.span,
-                        format!("{base}.Resource[{i}]"),
+                        item_path(&base, "Resource", r.is_array, i),
                     );
                 }
             }
@@ -695,7 +695,7 @@ fn check_statement(v: &mut V<'_>, s: &Statement) {
                     v,
                     &item.value,
                     item.span,
-                    &|| format!("{base}.Action[{i}]"),
+                    &|| item_path(&base, "Action", a.is_array, i),
                     ty,
                     a.negated,
                 );
@@ -1456,8 +1456,18 @@ fn check_resource_types(v: &mut V<'_>, actions: &StatementActions<'_>, base: &St
             msg,
             Some(help),
             item.span,
-            format!("{base}.Resource[{i}]"),
+            item_path(&base, "Resource", r.is_array, i),
         );
+    }
+}
+
+/// The path of item `i` of a list element: `Statement[0].Action[1]` in an array,
+/// `Statement[0].Action` for a single string.
+fn item_path(base: &impl std::fmt::Display, key: &str, is_array: bool, i: usize) -> String {
+    if is_array {
+        format!("{base}.{key}[{i}]")
+    } else {
+        format!("{base}.{key}")
     }
 }
 
