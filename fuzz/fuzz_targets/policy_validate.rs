@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
         let opts = Options {
             policy_type: [None, Some(PolicyType::Trust), Some(PolicyType::Identity)][i % 3],
             purpose,
-            trust_policy_quota: 2048,
+            ..Options::default()
         };
         for d in validate(text, &opts).findings {
             assert!(d.span.start <= d.span.end && d.span.end <= text.len(), "{d:?}");

@@ -49,13 +49,12 @@ pub fn extract(text: &str, pseudo: &Pseudo) -> Extraction {
     };
     let root = match parsed {
         Ok(r) => r,
-        Err((msg, span)) => return problem(format!("the template is not valid JSON or YAML: {msg}"), span),
+        Err((msg, span)) => {
+            return problem(format!("the template is not valid JSON or YAML: {msg}"), text, span);
+        }
     };
     let Some(Value::Map(resources)) = root.get("Resources").map(|r| &r.value) else {
-        return problem(
-            "the template has no `Resources` mapping".into(),
-            root.span,
-        );
+        return problem("the template has no `Resources` mapping".into(), text, root.span);
     };
     let mut out = Extraction::default();
     let fargate = fargate_uses(resources);
@@ -99,8 +98,13 @@ pub fn extract(text: &str, pseudo: &Pseudo) -> Extraction {
     out
 }
 
-fn problem(message: String, span: (usize, usize)) -> Extraction {
-    let mut d = Diagnostic::new(Code::TemplateSyntax, message, Span::new(span.0, span.1), String::new());
+fn problem(message: String, text: &str, span: (usize, usize)) -> Extraction {
+    let mut d = Diagnostic::new(
+        Code::TemplateSyntax,
+        message,
+        crate::char_span(text, span.0, span.1),
+        String::new(),
+    );
     d.help = Some("fix the template so that `aws cloudformation validate-template` accepts it".into());
     Extraction {
         policies: Vec::new(),
@@ -314,7 +318,7 @@ impl Renderer<'_> {
                     first = false;
                     let ks = self.out.len();
                     self.string(&k.text);
-                    self.map.push((ks, self.out.len()), k.span);
+                    self.record((ks, self.out.len()), k.span);
                     self.out.push(':');
                     self.value(v);
                 }
@@ -322,7 +326,17 @@ impl Renderer<'_> {
             }
             Value::Tagged(..) => unreachable_tag(self),
         }
-        self.map.push((start, self.out.len()), n.span);
+        self.record((start, self.out.len()), n.span);
+    }
+
+    /// Maps rendered text to its node: character by character where the file holds the same
+    /// bytes (a JSON template's strings), as a whole otherwise.
+    fn record(&mut self, text: (usize, usize), file: (usize, usize)) {
+        if self.out.get(text.0..text.1) == self.src.get(file.0..file.1) {
+            self.map.push_verbatim(text, file);
+        } else {
+            self.map.push(text, file);
+        }
     }
 }
 
@@ -547,6 +561,14 @@ Resources:
         assert_eq!(x.problem.map(|d| d.code), Some(Code::TemplateSyntax));
         let x = extract("AWSTemplateFormatVersion: '2010-09-09'\n", &pseudo());
         assert!(x.problem.unwrap().message.contains("no `Resources`"));
+    }
+
+    #[test]
+    fn an_error_next_to_a_wide_character_spans_whole_characters() {
+        for t in ["{\"Resources\": {\"a\": \u{7a3}}}", "{\"Resources\": \u{7a3}\u{0}", "Resources: [\u{7a3}"] {
+            let d = extract(t, &pseudo()).problem.unwrap();
+            assert!(t.is_char_boundary(d.span.start) && t.is_char_boundary(d.span.end), "{t:?} {d:?}");
+        }
     }
 
     #[test]

@@ -163,6 +163,24 @@ pub fn extract(text: &str, kind: InputType, pseudo: &Pseudo) -> Extraction {
     }
 }
 
+/// `start..end` widened to the characters they fall in, and at least one character long when
+/// the text has one there: parsers report errors by byte or column, not always on a character
+/// boundary.
+fn char_span(text: &str, start: usize, end: usize) -> Span {
+    let mut s = start.min(text.len());
+    while !text.is_char_boundary(s) {
+        s -= 1;
+    }
+    let mut e = end.clamp(s, text.len());
+    if e == s && e < text.len() {
+        e += 1;
+    }
+    while !text.is_char_boundary(e) {
+        e += 1;
+    }
+    Span::new(s, e)
+}
+
 /// How a file writes a value, on one line and at most 60 characters.
 fn excerpt(text: &str, span: (usize, usize)) -> String {
     let s = text.get(span.0..span.1).unwrap_or("");
@@ -198,6 +216,14 @@ mod tests {
             InputType::Policy
         );
         assert_eq!(InputType::detect("not json"), InputType::Policy);
+    }
+
+    #[test]
+    fn error_spans_cover_whole_characters() {
+        let t = "a\u{e9}b";
+        assert_eq!(char_span(t, 2, 2), Span::new(1, 3));
+        assert_eq!(char_span(t, 9, 9), Span::new(4, 4));
+        assert_eq!(char_span("", 0, 1), Span::new(0, 0));
     }
 
     #[test]

@@ -13,11 +13,13 @@ use iam_sim::Span;
 struct Segment {
     text: (usize, usize),
     file: (usize, usize),
+    /// The text and the file hold the same bytes here.
+    verbatim: bool,
 }
 
 impl Segment {
     fn verbatim(&self) -> bool {
-        self.text.1 - self.text.0 == self.file.1 - self.file.0
+        self.verbatim
     }
     fn contains(&self, at: usize) -> bool {
         self.text.0 <= at && at < self.text.1.max(self.text.0 + 1)
@@ -37,14 +39,30 @@ impl SourceMap {
     #[must_use]
     pub fn verbatim(at: usize, len: usize) -> Self {
         let mut m = Self::default();
-        m.push((0, len), (at, at + len));
+        m.push_verbatim((0, len), (at, at + len));
         m
     }
 
-    /// Records that text `text` came from file bytes `file`.
+    /// Records that text `text` is file bytes `file`, byte for byte.
+    pub fn push_verbatim(&mut self, text: (usize, usize), file: (usize, usize)) {
+        debug_assert_eq!(text.1 - text.0, file.1 - file.0);
+        self.sorted = false;
+        self.segments.push(Segment {
+            text,
+            file,
+            verbatim: true,
+        });
+    }
+
+    /// Records that text `text` came from file bytes `file`, written differently (an escape, a
+    /// YAML scalar rendered as JSON, a resolved intrinsic): any span inside maps to all of it.
     pub fn push(&mut self, text: (usize, usize), file: (usize, usize)) {
         self.sorted = false;
-        self.segments.push(Segment { text, file });
+        self.segments.push(Segment {
+            text,
+            file,
+            verbatim: false,
+        });
     }
 
     /// Sorts the segments for lookups (by start, the outer of two with the same start first).
@@ -103,7 +121,7 @@ pub fn json_string(raw: &str, at: usize) -> Option<(String, SourceMap)> {
         if to > from {
             let o = out.len();
             out.push_str(&body[from..to]);
-            map.push((o, o + to - from), (base + from, base + to));
+            map.push_verbatim((o, o + to - from), (base + from, base + to));
         }
     };
     while i < bytes.len() {

@@ -186,7 +186,7 @@ pub fn extract(text: &str) -> Extraction {
             let mut d = Diagnostic::new(
                 Code::TemplateSyntax,
                 format!("the Terraform plan cannot be read: {e}"),
-                Span::new(at, (at + 1).min(text.len())),
+                crate::char_span(text, at, at + 1),
                 String::new(),
             );
             d.help = Some("write the plan with `terraform show -json plan.out > plan.json`".into());

@@ -70,6 +70,29 @@ pub type SyntaxError = (String, (usize, usize));
 /// Deeper nesting than this is refused (templates nest a dozen levels at most).
 const MAX_DEPTH: usize = 128;
 
+/// The most nodes a YAML document may grow to through aliases (each alias is a copy of its
+/// anchor): a template has thousands; a "billion laughs" document, a few lines long, would
+/// otherwise grow without end.
+const MAX_NODES: usize = 1_000_000;
+
+fn depth(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(items) => items.iter().map(depth).max().unwrap_or(0),
+        Value::Map(entries) => entries.iter().map(|(_, v)| depth(v)).max().unwrap_or(0),
+        Value::Tagged(_, inner) => depth(inner),
+        _ => 0,
+    }
+}
+
+fn size(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(items) => items.iter().map(size).sum(),
+        Value::Map(entries) => entries.iter().map(|(_, v)| 1 + size(v)).sum(),
+        Value::Tagged(_, inner) => size(inner),
+        _ => 0,
+    }
+}
+
 /// Reads a JSON document.
 ///
 /// # Errors
@@ -244,6 +267,7 @@ pub fn from_yaml(text: &str) -> Result<Node, SyntaxError> {
     let mut stack: Vec<Open> = Vec::new();
     let mut anchors: Vec<(usize, Node)> = Vec::new();
     let mut done: Option<Node> = None;
+    let mut nodes = 0usize;
     for ev in Parser::new_from_str(text) {
         let (ev, span) = ev.map_err(|e| {
             let at = offsets.byte(e.marker());
@@ -304,10 +328,24 @@ pub fn from_yaml(text: &str) -> Result<Node, SyntaxError> {
                 )
             }
             Event::Alias(id) => match anchors.iter().rev().find(|(a, _)| *a == id) {
-                Some((_, n)) => Node {
-                    value: n.value.clone(),
-                    span: (start, end),
-                },
+                Some((_, n)) => {
+                    // A copy placed deep can nest past the limit the parser's own nesting
+                    // keeps.
+                    if stack.len() + depth(n) > MAX_DEPTH {
+                        return Err(("an alias nests the document too deeply".into(), (start, end)));
+                    }
+                    nodes += size(n);
+                    if nodes > MAX_NODES {
+                        return Err((
+                            format!("aliases expand the document past {MAX_NODES} nodes"),
+                            (start, end),
+                        ));
+                    }
+                    Node {
+                        value: n.value.clone(),
+                        span: (start, end),
+                    }
+                }
                 None => return Err(("an alias to an unknown anchor".into(), (start, end))),
             },
         };
@@ -391,6 +429,28 @@ mod tests {
     fn an_alias_is_a_copy_of_its_anchor() {
         let n = yaml("a: &x {k: v}\nb: *x\n");
         assert_eq!(n.get("b").unwrap().get("k").unwrap().as_str(), Some("v"));
+    }
+
+    #[test]
+    fn aliases_that_multiply_are_refused() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            doc.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let e = from_yaml(&doc).unwrap_err();
+        assert!(e.0.contains("aliases expand"), "{}", e.0);
+    }
+
+    #[test]
+    fn aliases_that_nest_deeper_and_deeper_are_refused() {
+        let mut doc = String::from("a0: &a0 [[[[[[[[[[x]]]]]]]]]]\n");
+        for i in 1..20 {
+            let p = i - 1;
+            doc.push_str(&format!("a{i}: &a{i} [[[[[[[[[[*a{p}]]]]]]]]]]\n"));
+        }
+        let e = from_yaml(&doc).unwrap_err();
+        assert!(e.0.contains("too deeply"), "{}", e.0);
     }
 
     #[test]

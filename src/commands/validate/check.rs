@@ -194,7 +194,7 @@ fn embedded(text: &str, kind: InputType, x: Extraction, plan: &Plan) -> Vec<Find
         let mut d = Diagnostic::new(
             Code::NoPolicy,
             format!("no IAM policy in this {} ({where_})", kind.noun()),
-            Span::new(0, text.len().min(1)),
+            Span::new(0, text.chars().next().map_or(0, char::len_utf8)),
             String::new(),
         );
         d.help = Some(
