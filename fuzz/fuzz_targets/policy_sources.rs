@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
                         inside(text, u.file);
                     }
                     for d in validate(&r.text, &Options::default()).findings {
-                        inside(text, r.map.map(d.span));
+                        inside(text, r.map.map(d.span, text));
                     }
                 }
             }

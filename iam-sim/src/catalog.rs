@@ -120,12 +120,21 @@ fn placeholders(text: &str, angle: bool) -> impl Iterator<Item = Piece<'_>> {
 
 /// A resource type of a service, e.g. S3's `object` with
 /// `arn:${Partition}:s3:::${BucketName}/${ObjectName}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceType {
     /// Its name in the reference.
     pub name: &'static str,
-    /// Its ARN format; `${…}` parts stand for any text (read it with [`ArnPattern::new`]).
+    /// Its ARN format; `${…}` parts stand for any text (read it with [`ResourceType::pattern`]).
     pub arn: &'static str,
+    /// The format read, on first use.
+    pattern: std::sync::OnceLock<ArnPattern>,
+}
+
+impl ResourceType {
+    /// Its ARN format as a pattern, read once for the process.
+    pub fn pattern(&self) -> &ArnPattern {
+        self.pattern.get_or_init(|| ArnPattern::new(self.arn))
+    }
 }
 
 /// One token of an ARN pattern: `*` (any run, policy variables and `${…}` placeholders too),
@@ -378,7 +387,11 @@ impl Catalog {
                         continue;
                     };
                     match kind {
-                        "R" => s.resources.push(ResourceType { name: a, arn: b }),
+                        "R" => s.resources.push(ResourceType {
+                            name: a,
+                            arn: b,
+                            pattern: std::sync::OnceLock::new(),
+                        }),
                         "K" => s.keys.all.push(ConditionKey::new(a, b)),
                         "A" => s.actions.push(Action {
                             name: a,
@@ -560,9 +573,30 @@ impl Service {
 /// Whether some text matches both token runs. Dynamic programming over the two runs'
 /// positions: O(len a × len b).
 fn tokens_overlap(a: &[Tok], b: &[Tok]) -> bool {
+    // Equal literal ends are left out; then two different literals at either end decide
+    // without the table (most pairs: `s3` against `ec2`, `bucket` against `bucket/*`).
+    let same = |(x, y): &(&Tok, &Tok)| matches!(x, Tok::Char(_)) && x == y;
+    let head = a.iter().zip(b).take_while(same).count();
+    let (a, b) = (&a[head..], &b[head..]);
+    let tail = a.iter().rev().zip(b.iter().rev()).take_while(same).count();
+    let (a, b) = (&a[..a.len() - tail], &b[..b.len() - tail]);
+    let literals = |x: Option<&Tok>, y: Option<&Tok>| {
+        matches!((x, y), (Some(Tok::Char(_)), Some(Tok::Char(_))))
+    };
+    if literals(a.first(), b.first()) || literals(a.last(), b.last()) {
+        return false;
+    }
     let (n, m) = (a.len(), b.len());
-    // ok[i][j]: the suffixes a[i..] and b[j..] share a match.
-    let mut ok = vec![false; (n + 1) * (m + 1)];
+    // ok[i][j]: the suffixes a[i..] and b[j..] share a match. Small tables live on the stack.
+    let cells = (n + 1) * (m + 1);
+    let mut small = [false; 256];
+    let mut large = Vec::new();
+    let ok: &mut [bool] = if cells <= small.len() {
+        &mut small[..cells]
+    } else {
+        large.resize(cells, false);
+        &mut large
+    };
     let at = |i: usize, j: usize| i * (m + 1) + j;
     for i in (0..=n).rev() {
         for j in (0..=m).rev() {
@@ -584,6 +618,51 @@ fn tokens_overlap(a: &[Tok], b: &[Tok]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The table alone, without the shortcuts of `tokens_overlap`.
+    fn overlap_by_table(a: &[Tok], b: &[Tok]) -> bool {
+        let (n, m) = (a.len(), b.len());
+        let mut ok = vec![false; (n + 1) * (m + 1)];
+        let at = |i: usize, j: usize| i * (m + 1) + j;
+        for i in (0..=n).rev() {
+            for j in (0..=m).rev() {
+                ok[at(i, j)] = match (a.get(i), b.get(j)) {
+                    (None, None) => true,
+                    (Some(Tok::Star), _) => ok[at(i + 1, j)] || (j < m && ok[at(i, j + 1)]),
+                    (_, Some(Tok::Star)) => ok[at(i, j + 1)] || (i < n && ok[at(i + 1, j)]),
+                    (Some(x), Some(y)) => {
+                        (*x == Tok::One || *y == Tok::One || x == y) && ok[at(i + 1, j + 1)]
+                    }
+                    _ => false,
+                };
+            }
+        }
+        ok[at(0, 0)]
+    }
+
+    fn toks(s: &str) -> Vec<Tok> {
+        s.chars()
+            .map(|c| match c {
+                '*' => Tok::Star,
+                '?' => Tok::One,
+                c => Tok::Char(c),
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_shortcuts_agree_with_the_table(a in "[ab*?]{0,12}", b in "[ab*?]{0,12}") {
+            let (a, b) = (toks(&a), toks(&b));
+            proptest::prop_assert_eq!(tokens_overlap(&a, &b), overlap_by_table(&a, &b));
+        }
+
+        #[test]
+        fn long_patterns_use_the_heap_table_and_agree(a in "[ab*?]{14,40}", b in "[ab*?]{14,40}") {
+            let (a, b) = (toks(&a), toks(&b));
+            proptest::prop_assert_eq!(tokens_overlap(&a, &b), overlap_by_table(&a, &b));
+        }
+    }
 
     #[test]
     fn the_table_is_read_whole() {

@@ -1420,8 +1420,8 @@ fn check_resource_types(v: &mut V<'_>, actions: &StatementActions<'_>, base: &St
     // (a few milliseconds), so that no document makes validation slow. AA118 is a warning; its
     // absence there is no verdict.
     let format_len: usize = types.iter().map(|t| t.arn.len()).sum();
-    // Each resource type's format is read once for the statement.
-    let formats: Vec<ArnPattern> = types.iter().map(|t| ArnPattern::new(t.arn)).collect();
+    // Each resource type's format is read once for the process.
+    let formats: Vec<&ArnPattern> = types.iter().map(|t| t.pattern()).collect();
     let mut budget: usize = 4_000_000;
     for (i, item) in r.items.iter().enumerate() {
         let val = item.value.as_str();

@@ -13,9 +13,8 @@ use iam_sim::validate::PolicyType;
 use iam_sim::{Diagnostic, Span};
 
 use crate::tree::{self, Node, Value};
-use crate::{
-    Document, Embedded, Extraction, FargateUse, Pseudo, Rendered, SourceMap, Unknown, excerpt,
-};
+use crate::map::Segments;
+use crate::{Document, Embedded, Extraction, FargateUse, Pseudo, Rendered, Unknown, excerpt};
 
 /// The text an unknown value is rendered as: a string no check reads as meaningful.
 pub const PLACEHOLDER: &str = "{{unknown}}";
@@ -204,12 +203,11 @@ fn is_no_value(n: &Node) -> bool {
 /// resolves, not known otherwise).
 fn document(text: &str, doc: &Node, pseudo: &Pseudo) -> Document {
     let whole = |s: String| {
-        let mut map = SourceMap::default();
+        let mut map = Segments::default();
         map.push((0, s.len()), doc.span);
-        map.finish();
         Document::Known(Rendered {
             text: s,
-            map,
+            map: map.finish(),
             unknowns: Vec::new(),
         })
     };
@@ -241,14 +239,13 @@ fn document(text: &str, doc: &Node, pseudo: &Pseudo) -> Document {
         src: text,
         pseudo,
         out: String::with_capacity(doc.span.1 - doc.span.0),
-        map: SourceMap::default(),
+        map: Segments::default(),
         unknowns: Vec::new(),
     };
     r.value(doc);
-    r.map.finish();
     Document::Known(Rendered {
         text: r.out,
-        map: r.map,
+        map: r.map.finish(),
         unknowns: r.unknowns,
     })
 }
@@ -257,7 +254,7 @@ struct Renderer<'a> {
     src: &'a str,
     pseudo: &'a Pseudo,
     out: String,
-    map: SourceMap,
+    map: Segments,
     unknowns: Vec<Unknown>,
 }
 
@@ -512,7 +509,7 @@ Resources:
         let x = extract(YAML, &pseudo());
         let r = known(&x.policies[0].document);
         let at = r.text.find("sts:AssumeRole").unwrap() - 1;
-        let m = r.map.map(Span::new(at, at + "\"sts:AssumeRole\"".len()));
+        let m = r.map.map(Span::new(at, at + "\"sts:AssumeRole\"".len()), YAML);
         assert_eq!(&YAML[m.start..m.end], "sts:AssumeRole");
     }
 
@@ -551,7 +548,7 @@ Resources:
         let r = known(&x.policies[0].document);
         assert_eq!(r.text, r#"{"Statement": []}"#);
         let at = r.text.find("[]").unwrap();
-        let m = r.map.map(Span::new(at, at + 2));
+        let m = r.map.map(Span::new(at, at + 2), t);
         assert_eq!(&t[m.start..m.end], "[]");
     }
 

@@ -26,10 +26,32 @@ impl Segment {
     }
 }
 
-/// Maps spans of a validated text to spans of its file. Segments may nest (a key inside its
-/// object); the innermost one that holds an offset decides.
+/// Maps spans of a validated text to spans of its file.
+#[derive(Debug, Clone)]
+pub enum SourceMap {
+    /// Segments that may nest (a key inside its object); the innermost one that holds an
+    /// offset decides.
+    Segments(Segments),
+    /// The text is the value of the JSON string literal at file bytes `at..at + len`: offsets
+    /// are carried through its escapes when a span is mapped (a plan's policies have an escape
+    /// every few characters, and findings are few, so nothing is stored per escape).
+    Literal {
+        /// Where the literal starts (its opening quote).
+        at: usize,
+        /// Its length, quotes included.
+        len: usize,
+    },
+}
+
+impl Default for SourceMap {
+    fn default() -> Self {
+        SourceMap::Segments(Segments::default())
+    }
+}
+
+/// The segments of a [`SourceMap::Segments`].
 #[derive(Debug, Clone, Default)]
-pub struct SourceMap {
+pub struct Segments {
     segments: Vec<Segment>,
     sorted: bool,
 }
@@ -38,11 +60,69 @@ impl SourceMap {
     /// The map of a text that is the file's bytes `at..at + len`, unchanged.
     #[must_use]
     pub fn verbatim(at: usize, len: usize) -> Self {
-        let mut m = Self::default();
+        let mut m = Segments::default();
         m.push_verbatim((0, len), (at, at + len));
-        m
+        SourceMap::Segments(m)
     }
 
+    /// The file span of a text span: character for character where the text is the file's
+    /// bytes, the whole of an escape or a rewritten node otherwise. `file` is the file's text
+    /// (a literal is read again from it).
+    #[must_use]
+    pub fn map(&self, span: Span, file: &str) -> Span {
+        match self {
+            SourceMap::Segments(s) => s.map(span),
+            SourceMap::Literal { at, len } => {
+                let Some(raw) = file.get(*at..*at + *len) else {
+                    return Span::new(0, 0);
+                };
+                let start = literal_point(raw, span.start, false);
+                let end = if span.end > span.start {
+                    literal_point(raw, span.end - 1, true)
+                } else {
+                    start
+                };
+                Span::new(at + start, at + end.max(start))
+            }
+        }
+    }
+}
+
+/// Where in the literal `raw` the value's byte `off` comes from: its first byte (or, with
+/// `end`, just past its last) — an escape as a whole, any other byte as itself.
+fn literal_point(raw: &str, off: usize, end: bool) -> usize {
+    let b = raw.as_bytes();
+    let mut i = 1;
+    let mut text = 0;
+    while i + 1 < b.len() {
+        let (raw_len, text_len) = if b[i] == b'\\' {
+            match b.get(i + 1) {
+                Some(b'u') => {
+                    let hi = raw.get(i + 2..i + 6).and_then(|h| u16::from_str_radix(h, 16).ok());
+                    let pair = hi.is_some_and(|h| (0xD800..0xDC00).contains(&h))
+                        && raw.get(i + 6..i + 8) == Some("\\u");
+                    let c = if pair {
+                        4
+                    } else {
+                        hi.and_then(|h| char::from_u32(u32::from(h))).map_or(1, char::len_utf8)
+                    };
+                    (if pair { 12 } else { 6 }, c)
+                }
+                _ => (2, 1),
+            }
+        } else {
+            (1, 1)
+        };
+        if off < text + text_len {
+            return if end { i + raw_len } else { i };
+        }
+        text += text_len;
+        i += raw_len;
+    }
+    i
+}
+
+impl Segments {
     /// Records that text `text` is file bytes `file`, byte for byte.
     pub fn push_verbatim(&mut self, text: (usize, usize), file: (usize, usize)) {
         debug_assert_eq!(text.1 - text.0, file.1 - file.0);
@@ -54,8 +134,8 @@ impl SourceMap {
         });
     }
 
-    /// Records that text `text` came from file bytes `file`, written differently (an escape, a
-    /// YAML scalar rendered as JSON, a resolved intrinsic): any span inside maps to all of it.
+    /// Records that text `text` came from file bytes `file`, written differently (a YAML
+    /// scalar rendered as JSON, a resolved intrinsic): any span inside maps to all of it.
     pub fn push(&mut self, text: (usize, usize), file: (usize, usize)) {
         self.sorted = false;
         self.segments.push(Segment {
@@ -65,11 +145,14 @@ impl SourceMap {
         });
     }
 
-    /// Sorts the segments for lookups (by start, the outer of two with the same start first).
-    pub fn finish(&mut self) {
+    /// The finished map: segments sorted for lookups (by start, the outer of two with the
+    /// same start first).
+    #[must_use]
+    pub fn finish(mut self) -> SourceMap {
         self.segments
             .sort_by(|a, b| a.text.0.cmp(&b.text.0).then(b.text.1.cmp(&a.text.1)));
         self.sorted = true;
+        SourceMap::Segments(self)
     }
 
     fn innermost(&self, at: usize) -> Option<&Segment> {
@@ -78,10 +161,7 @@ impl SourceMap {
         self.segments[..upto].iter().rev().find(|s| s.contains(at))
     }
 
-    /// The file span of a text span: character for character inside a verbatim segment, the
-    /// whole segment's file span otherwise.
-    #[must_use]
-    pub fn map(&self, span: Span) -> Span {
+    fn map(&self, span: Span) -> Span {
         let Some(first) = self.innermost(span.start) else {
             return Span::new(0, 0);
         };
@@ -105,66 +185,11 @@ impl SourceMap {
 /// and the map from the value back to the literal. `None` when it is not a string literal.
 #[must_use]
 pub fn json_string(raw: &str, at: usize) -> Option<(String, SourceMap)> {
-    let b = raw.as_bytes();
-    if b.len() < 2 || b[0] != b'"' || b[b.len() - 1] != b'"' {
+    if !raw.starts_with('"') {
         return None;
     }
-    let body = &raw[1..raw.len() - 1];
-    let base = at + 1;
-    let mut out = String::with_capacity(body.len());
-    let mut map = SourceMap::default();
-    map.push((0, usize::MAX), (at, at + raw.len()));
-    let bytes = body.as_bytes();
-    let mut i = 0;
-    let mut run = 0;
-    let flush = |out: &mut String, map: &mut SourceMap, from: usize, to: usize| {
-        if to > from {
-            let o = out.len();
-            out.push_str(&body[from..to]);
-            map.push_verbatim((o, o + to - from), (base + from, base + to));
-        }
-    };
-    while i < bytes.len() {
-        if bytes[i] != b'\\' {
-            i += 1;
-            continue;
-        }
-        flush(&mut out, &mut map, run, i);
-        let o = out.len();
-        let (ch, len) = match *bytes.get(i + 1)? {
-            b'"' => ('"', 2),
-            b'\\' => ('\\', 2),
-            b'/' => ('/', 2),
-            b'b' => ('\u{8}', 2),
-            b'f' => ('\u{c}', 2),
-            b'n' => ('\n', 2),
-            b'r' => ('\r', 2),
-            b't' => ('\t', 2),
-            b'u' => {
-                let hex = |k: usize| {
-                    body.get(k..k + 4)
-                        .and_then(|h| u16::from_str_radix(h, 16).ok())
-                };
-                let hi = hex(i + 2)?;
-                if (0xD800..0xDC00).contains(&hi) && body.get(i + 6..i + 8) == Some("\\u") {
-                    let lo = hex(i + 8)?;
-                    let c = char::decode_utf16([hi, lo]).next()?.ok()?;
-                    (c, 12)
-                } else {
-                    (char::from_u32(u32::from(hi))?, 6)
-                }
-            }
-            _ => return None,
-        };
-        out.push(ch);
-        map.push((o, out.len()), (base + i, base + i + len));
-        i += len;
-        run = i;
-    }
-    flush(&mut out, &mut map, run, bytes.len());
-    map.segments[0].text.1 = out.len();
-    map.finish();
-    Some((out, map))
+    let decoded: String = serde_json::from_str(raw).ok()?;
+    Some((decoded, SourceMap::Literal { at, len: raw.len() }))
 }
 
 #[cfg(test)]
@@ -179,17 +204,26 @@ mod tests {
         let (text, map) = json_string(&file[at..end], at).unwrap();
         assert_eq!(text, r#"{"Action":"s3:*"}"#);
         let s3 = text.find("s3:*").unwrap();
-        let m = map.map(Span::new(s3, s3 + 4));
+        let m = map.map(Span::new(s3, s3 + 4), file);
         assert_eq!(&file[m.start..m.end], "s3:*");
         let q = text.find("\"Action").unwrap();
-        let m = map.map(Span::new(q, q + 8));
+        let m = map.map(Span::new(q, q + 8), file);
         assert_eq!(&file[m.start..m.end], r#"\"Action\""#);
     }
 
     #[test]
-    fn unicode_escapes_and_surrogate_pairs_decode() {
-        let (text, _) = json_string(r#""a\u00e9\ud83d\ude00b""#, 0).unwrap();
+    fn unicode_escapes_and_surrogate_pairs_decode_and_map_whole() {
+        let file = r#""a\u00e9\ud83d\ude00b""#;
+        let (text, map) = json_string(file, 0).unwrap();
         assert_eq!(text, "a\u{e9}\u{1F600}b");
+        let e = text.find('\u{e9}').unwrap();
+        let m = map.map(Span::new(e, e + 2), file);
+        assert_eq!(&file[m.start..m.end], r"\u00e9");
+        let b = text.find('b').unwrap();
+        let m = map.map(Span::new(b, b + 1), file);
+        assert_eq!(&file[m.start..m.end], "b");
+        let m = map.map(Span::new(e + 2, e + 6), file);
+        assert_eq!(&file[m.start..m.end], r"\ud83d\ude00");
     }
 
     #[test]
@@ -202,16 +236,16 @@ mod tests {
     #[test]
     fn a_span_outside_every_segment_maps_to_the_start() {
         let map = SourceMap::default();
-        assert_eq!(map.map(Span::new(3, 4)), Span::new(0, 0));
+        assert_eq!(map.map(Span::new(3, 4), ""), Span::new(0, 0));
     }
 
     #[test]
     fn the_innermost_segment_decides() {
-        let mut map = SourceMap::default();
+        let mut map = Segments::default();
         map.push((0, 20), (100, 150));
         map.push((5, 9), (120, 130));
-        map.finish();
-        assert_eq!(map.map(Span::new(6, 7)), Span::new(120, 130));
-        assert_eq!(map.map(Span::new(12, 13)), Span::new(100, 150));
+        let map = map.finish();
+        assert_eq!(map.map(Span::new(6, 7), ""), Span::new(120, 130));
+        assert_eq!(map.map(Span::new(12, 13), ""), Span::new(100, 150));
     }
 }

@@ -197,11 +197,13 @@ pub fn extract(text: &str) -> Extraction {
         }
     };
     let mut instances = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for rc in &plan.resource_changes {
         // A deleted resource has no `after`: nothing of it will exist to check.
         let Some(after) = rc.change.after else {
             continue;
         };
+        seen.insert(rc.address.to_string());
         instances.push(Instance {
             address: rc.address.to_string(),
             ty: rc.ty.to_string(),
@@ -217,7 +219,7 @@ pub fn extract(text: &str) -> Extraction {
     ];
     for m in states.into_iter().flatten().filter_map(|v| v.root_module.as_ref()) {
         walk(m, &mut |r: &Resource<'_>| {
-            if instances.iter().any(|i| i.address == r.address) {
+            if !seen.insert(r.address.to_string()) {
                 return;
             }
             if let Some(v) = r.values {
@@ -519,7 +521,7 @@ mod tests {
         assert_eq!(x.policies[0].attribute, "assume_role_policy");
         let r = known(&x.policies[0].document);
         let at = r.text.find("sts:AssumeRole").unwrap();
-        let m = r.map.map(Span::new(at, at + 14));
+        let m = r.map.map(Span::new(at, at + 14), &text);
         assert_eq!(&text[m.start..m.end], "sts:AssumeRole");
     }
 

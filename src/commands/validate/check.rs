@@ -210,7 +210,7 @@ fn embedded(text: &str, kind: InputType, x: Extraction, plan: &Plan) -> Vec<Find
             attribute: e.attribute.clone(),
             fargate_profile: e.fargate.as_ref().map(|f| f.profile.clone()),
         });
-        let found = policy_findings(&e, plan);
+        let found = policy_findings(&e, plan, text);
         out.extend(found.into_iter().map(|d| Finding {
             d,
             origin: Some(Rc::clone(&origin)),
@@ -243,7 +243,7 @@ fn options_for(e: &Embedded, plan: &Plan) -> Options {
     o
 }
 
-fn policy_findings(e: &Embedded, plan: &Plan) -> Vec<Diagnostic> {
+fn policy_findings(e: &Embedded, plan: &Plan, file: &str) -> Vec<Diagnostic> {
     match &e.document {
         Document::NotKnown { file, why } => {
             let mut d = Diagnostic::new(
@@ -255,14 +255,14 @@ fn policy_findings(e: &Embedded, plan: &Plan) -> Vec<Diagnostic> {
             d.help = Some("check the rendered policy once it is known, or write it where its value is known (a policy document data source, a literal)".into());
             vec![d]
         }
-        Document::Known(r) => rendered_findings(r, &options_for(e, plan)),
+        Document::Known(r) => rendered_findings(r, &options_for(e, plan), file),
     }
 }
 
 /// Validates a rendered policy and maps its findings to the file. A finding on an unknown
 /// value is dropped (its placeholder says nothing of the real value); the unknown value gets
 /// one FS301 note instead.
-fn rendered_findings(r: &Rendered, opts: &Options) -> Vec<Diagnostic> {
+fn rendered_findings(r: &Rendered, opts: &Options, file: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut hid = vec![false; r.unknowns.len()];
     for mut d in validate(&r.text, opts).findings {
@@ -274,7 +274,7 @@ fn rendered_findings(r: &Rendered, opts: &Options) -> Vec<Diagnostic> {
             hid[i] = true;
             continue;
         }
-        d.span = r.map.map(d.span);
+        d.span = r.map.map(d.span, file);
         out.push(d);
     }
     for (u, _) in r.unknowns.iter().zip(hid).filter(|(_, h)| *h) {
