@@ -179,9 +179,19 @@ fn bench(c: &mut Criterion) {
     g.bench_function("fargate_trust_policy_file", |b| {
         b.iter(|| iam_sim::validate::validate(black_box(TRUST), &opts))
     });
+    // `fargate-sim validate FILE`: the type detected, and the purpose inferred from the
+    // principal (this policy trusts the Fargate pods principal, so the Fargate checks run).
     let plain = iam_sim::validate::Options::default();
     g.bench_function("plain_trust_policy_file", |b| {
         b.iter(|| iam_sim::validate::validate(black_box(TRUST), &plain))
+    });
+    // The same without the purpose checks, as `validate` ran before it inferred purposes.
+    let no_inference = iam_sim::validate::Options {
+        infer_purpose: false,
+        ..Default::default()
+    };
+    g.bench_function("plain_trust_policy_file_no_inference", |b| {
+        b.iter(|| iam_sim::validate::validate(black_box(TRUST), &no_inference))
     });
 
     // Files validated per second with the catalogue's checks at work: an identity policy with

@@ -1478,19 +1478,13 @@ fn check_fargate(
     account: Option<&str>,
 ) {
     let p = v.policy;
-    let allows: Vec<&Statement> = p
-        .statements
-        .iter()
-        .filter(|s| s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow))
-        .collect();
-    let fargate: Vec<&Statement> = allows
-        .iter()
-        .copied()
+    // This runs for every trust policy with the Fargate principal: no allocation unless there
+    // is something to report.
+    let fargate: smallvec::SmallVec<[&Statement; 2]> = allows(p)
         .filter(|s| service_values(s).any(|(v, _)| v == FARGATE_PRINCIPAL))
         .collect();
     if fargate.is_empty() {
-        let near = allows
-            .iter()
+        let near = allows(p)
             .flat_map(|s| service_values(s))
             .find(|(v, _)| v.contains("eks") || did_you_mean(v, &[FARGATE_PRINCIPAL]).is_some());
         let (msg, span, help) = match near {
@@ -1541,10 +1535,9 @@ fn check_fargate(
                 path,
             );
         }
-        let source_conds: Vec<(
-            &crate::policy::ConditionBlock,
-            &crate::policy::ConditionEntry,
-        )> = s
+        let source_conds: smallvec::SmallVec<
+            [(&crate::policy::ConditionBlock, &crate::policy::ConditionEntry); 2],
+        > = s
             .conditions
             .iter()
             .flat_map(|b| b.entries.iter().map(move |e| (b, e)))

@@ -92,26 +92,33 @@ impl SourceMap {
 /// `end`, just past its last) — an escape as a whole, any other byte as itself.
 fn literal_point(raw: &str, off: usize, end: bool) -> usize {
     let b = raw.as_bytes();
+    let close = b.len().saturating_sub(1);
     let mut i = 1;
     let mut text = 0;
-    while i + 1 < b.len() {
-        let (raw_len, text_len) = if b[i] == b'\\' {
-            match b.get(i + 1) {
-                Some(b'u') => {
-                    let hi = raw.get(i + 2..i + 6).and_then(|h| u16::from_str_radix(h, 16).ok());
-                    let pair = hi.is_some_and(|h| (0xD800..0xDC00).contains(&h))
-                        && raw.get(i + 6..i + 8) == Some("\\u");
-                    let c = if pair {
-                        4
-                    } else {
-                        hi.and_then(|h| char::from_u32(u32::from(h))).map_or(1, char::len_utf8)
-                    };
-                    (if pair { 12 } else { 6 }, c)
+    while i < close {
+        // A run without escapes is the same bytes in the value and in the literal.
+        let run = memchr::memchr(b'\\', &b[i..close]).unwrap_or(close - i);
+        if off < text + run {
+            return i + (off - text) + usize::from(end);
+        }
+        text += run;
+        i += run;
+        if i >= close {
+            break;
+        }
+        let (raw_len, text_len) = match b.get(i + 1) {
+            Some(b'u') => {
+                let hi = raw.get(i + 2..i + 6).and_then(|h| u16::from_str_radix(h, 16).ok());
+                let pair = hi.is_some_and(|h| (0xD800..0xDC00).contains(&h))
+                    && raw.get(i + 6..i + 8) == Some("\\u");
+                if pair {
+                    (12, 4)
+                } else {
+                    let c = hi.and_then(|h| char::from_u32(u32::from(h))).map_or(1, char::len_utf8);
+                    (6, c)
                 }
-                _ => (2, 1),
             }
-        } else {
-            (1, 1)
+            _ => (2, 1),
         };
         if off < text + text_len {
             return if end { i + raw_len } else { i };
@@ -119,7 +126,7 @@ fn literal_point(raw: &str, off: usize, end: bool) -> usize {
         text += text_len;
         i += raw_len;
     }
-    i
+    i.min(close)
 }
 
 impl Segments {
@@ -224,6 +231,24 @@ mod tests {
         assert_eq!(&file[m.start..m.end], "b");
         let m = map.map(Span::new(e + 2, e + 6), file);
         assert_eq!(&file[m.start..m.end], r"\ud83d\ude00");
+    }
+
+    proptest::proptest! {
+        /// Any span of whole characters of a decoded string maps to the part of the literal
+        /// that decodes to exactly those characters.
+        #[test]
+        fn a_mapped_span_decodes_to_the_same_characters(value in "[a-z\"\\\\/\n\t\u{e9}\u{1F600}\u{1}]{0,24}", a in 0usize..30, b in 0usize..30) {
+            let literal = serde_json::to_string(&value).unwrap();
+            let file = format!("xx{literal}yy");
+            let (decoded, map) = json_string(&literal, 2).unwrap();
+            proptest::prop_assert_eq!(&decoded, &value);
+            let bounds: Vec<usize> = decoded.char_indices().map(|(i, _)| i).chain([decoded.len()]).collect();
+            let (s, e) = (bounds[a % bounds.len()], bounds[b % bounds.len()]);
+            let (s, e) = (s.min(e), s.max(e));
+            let m = map.map(Span::new(s, e), &file);
+            let back: String = serde_json::from_str(&format!("\"{}\"", &file[m.start..m.end])).unwrap();
+            proptest::prop_assert_eq!(back, &decoded[s..e]);
+        }
     }
 
     #[test]

@@ -108,11 +108,12 @@ pub fn log(checked: &[Checked], show_suppressed: bool, cwd: &Path) -> Sarif {
             .collect()
     }
     // Only the rules the results use, so that a clean run stays small.
-    let table: Vec<Code> = Code::ALL
+    let used: std::collections::HashSet<Code> = checked
         .iter()
-        .copied()
-        .filter(|code| checked.iter().any(|c| shown(c, show_suppressed).iter().any(|f| f.d.code == *code)))
+        .flat_map(|c| shown(c, show_suppressed))
+        .map(|f| f.d.code)
         .collect();
+    let table: Vec<Code> = Code::ALL.iter().copied().filter(|c| used.contains(c)).collect();
     let mut results = Vec::new();
     for c in checked {
         let idx = LineIndex::new(&c.text);
