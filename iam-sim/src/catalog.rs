@@ -586,6 +586,10 @@ fn tokens_overlap(a: &[Tok], b: &[Tok]) -> bool {
     if literals(a.first(), b.first()) || literals(a.last(), b.last()) {
         return false;
     }
+    // A lone `*` (a placeholder such as `${BucketName}`) matches whatever the other holds.
+    if a == [Tok::Star] || b == [Tok::Star] {
+        return true;
+    }
     let (n, m) = (a.len(), b.len());
     // ok[i][j]: the suffixes a[i..] and b[j..] share a match. Small tables live on the stack.
     let cells = (n + 1) * (m + 1);

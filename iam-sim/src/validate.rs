@@ -1485,7 +1485,7 @@ fn check_fargate(
         .collect();
     if fargate.is_empty() {
         let near = allows(p)
-            .flat_map(|s| service_values(s))
+            .flat_map(service_values)
             .find(|(v, _)| v.contains("eks") || did_you_mean(v, &[FARGATE_PRINCIPAL]).is_some());
         let (msg, span, help) = match near {
             Some(("eks.amazonaws.com", span)) => (

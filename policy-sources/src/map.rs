@@ -40,7 +40,19 @@ pub enum SourceMap {
         at: usize,
         /// Its length, quotes included.
         len: usize,
+        /// Its escapes, listed the first time a span is mapped.
+        escapes: std::sync::OnceLock<Vec<Escape>>,
     },
+}
+
+/// An escape of a literal: where its character is in the value, where the escape is in the
+/// literal, and how long each is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Escape {
+    text: u32,
+    raw: u32,
+    text_len: u8,
+    raw_len: u8,
 }
 
 impl Default for SourceMap {
@@ -72,13 +84,14 @@ impl SourceMap {
     pub fn map(&self, span: Span, file: &str) -> Span {
         match self {
             SourceMap::Segments(s) => s.map(span),
-            SourceMap::Literal { at, len } => {
+            SourceMap::Literal { at, len, escapes } => {
                 let Some(raw) = file.get(*at..*at + *len) else {
                     return Span::new(0, 0);
                 };
-                let start = literal_point(raw, span.start, false);
+                let escapes = escapes.get_or_init(|| list_escapes(raw));
+                let start = literal_point(raw, escapes, span.start, false);
                 let end = if span.end > span.start {
-                    literal_point(raw, span.end - 1, true)
+                    literal_point(raw, escapes, span.end - 1, true)
                 } else {
                     start
                 };
@@ -88,24 +101,18 @@ impl SourceMap {
     }
 }
 
-/// Where in the literal `raw` the value's byte `off` comes from: its first byte (or, with
-/// `end`, just past its last) — an escape as a whole, any other byte as itself.
-fn literal_point(raw: &str, off: usize, end: bool) -> usize {
+/// The escapes of the literal `raw` (quotes included), in order.
+fn list_escapes(raw: &str) -> Vec<Escape> {
     let b = raw.as_bytes();
     let close = b.len().saturating_sub(1);
-    let mut i = 1;
-    let mut text = 0;
+    let mut out = Vec::new();
+    let (mut i, mut text) = (1, 0);
     while i < close {
-        // A run without escapes is the same bytes in the value and in the literal.
-        let run = memchr::memchr(b'\\', &b[i..close]).unwrap_or(close - i);
-        if off < text + run {
-            return i + (off - text) + usize::from(end);
-        }
-        text += run;
-        i += run;
-        if i >= close {
+        let Some(run) = memchr::memchr(b'\\', &b[i..close]) else {
             break;
-        }
+        };
+        i += run;
+        text += run;
         let (raw_len, text_len) = match b.get(i + 1) {
             Some(b'u') => {
                 let hi = raw.get(i + 2..i + 6).and_then(|h| u16::from_str_radix(h, 16).ok());
@@ -120,13 +127,36 @@ fn literal_point(raw: &str, off: usize, end: bool) -> usize {
             }
             _ => (2, 1),
         };
-        if off < text + text_len {
-            return if end { i + raw_len } else { i };
-        }
+        out.push(Escape {
+            text: u32::try_from(text).unwrap_or(u32::MAX),
+            raw: u32::try_from(i).unwrap_or(u32::MAX),
+            text_len: text_len as u8,
+            raw_len,
+        });
         text += text_len;
-        i += raw_len;
+        i += usize::from(raw_len);
     }
-    i.min(close)
+    out
+}
+
+/// Where in the literal `raw` the value's byte `off` comes from: its first byte (or, with
+/// `end`, just past its last) — an escape as a whole, any other byte as itself.
+fn literal_point(raw: &str, escapes: &[Escape], off: usize, end: bool) -> usize {
+    let close = raw.len().saturating_sub(1);
+    // The last escape at or before `off`.
+    let k = escapes.partition_point(|e| e.text as usize <= off);
+    let (text, i) = match k.checked_sub(1).map(|k| escapes[k]) {
+        Some(e) if off < e.text as usize + usize::from(e.text_len) => {
+            let at = e.raw as usize;
+            return if end { at + usize::from(e.raw_len) } else { at };
+        }
+        Some(e) => (
+            e.text as usize + usize::from(e.text_len),
+            e.raw as usize + usize::from(e.raw_len),
+        ),
+        None => (0, 1),
+    };
+    (i + (off - text) + usize::from(end)).min(close)
 }
 
 impl Segments {
@@ -196,7 +226,14 @@ pub fn json_string(raw: &str, at: usize) -> Option<(String, SourceMap)> {
         return None;
     }
     let decoded: String = serde_json::from_str(raw).ok()?;
-    Some((decoded, SourceMap::Literal { at, len: raw.len() }))
+    Some((
+        decoded,
+        SourceMap::Literal {
+            at,
+            len: raw.len(),
+            escapes: std::sync::OnceLock::new(),
+        },
+    ))
 }
 
 #[cfg(test)]
