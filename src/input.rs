@@ -140,6 +140,64 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     Ok(bytes)
 }
 
+/// Reads `path` up to `small` bytes, or up to `large` when its first bytes pass `wants_large`
+/// (a Terraform plan or a CloudFormation template may be far larger than a policy): a regular
+/// file over `small` is judged by its first 64 KiB before the rest is read, a stream by the
+/// `small` bytes already read. Anything refused is refused before more is allocated for it.
+///
+/// # Errors
+/// As [`read_bytes`]; `TooLarge` names the limit that applied.
+pub fn read_sniffed(
+    path: &Path,
+    small: u64,
+    large: u64,
+    wants_large: impl Fn(&[u8]) -> bool,
+) -> Result<Content, InputError> {
+    let (mut reader, size) = open(path)?;
+    let io = |source| InputError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let too_large = |limit, size| InputError::TooLarge {
+        path: path.to_owned(),
+        limit,
+        size,
+    };
+    let first = size.map_or(small, |s| s.min(small).min(64 << 10));
+    let mut bytes = Vec::with_capacity(size.unwrap_or(8192).min(small) as usize);
+    (&mut reader)
+        .take(first + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    let over_small = size.map_or(bytes.len() as u64 > small, |s| s > small);
+    if over_small {
+        if !wants_large(&bytes) {
+            return Err(too_large(small, size));
+        }
+        if size.is_some_and(|s| s > large) {
+            return Err(too_large(large, size));
+        }
+    }
+    let limit = if over_small { large } else { small };
+    reader
+        .take((limit + 1).saturating_sub(bytes.len() as u64))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit, size));
+    }
+    Ok(match String::from_utf8(bytes) {
+        Ok(s) => Content::Text(s),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            Content::NotUtf8 {
+                offset,
+                byte: e.as_bytes().get(offset).copied().unwrap_or(0),
+            }
+        }
+    })
+}
+
 /// Reads `path` as [`read_bytes`] does and checks that it is UTF-8.
 ///
 /// # Errors

@@ -458,3 +458,74 @@ fn a_dead_endpoint_from_the_flag_hints_at_the_flag() {
         "{err}"
     );
 }
+
+#[test]
+fn a_plan_larger_than_a_policy_is_read_when_its_first_bytes_say_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("plan.json");
+    let padding = "x".repeat(2 << 20);
+    let plan = format!(
+        r#"{{"format_version":"1.2","variables":{{"pad":{{"value":"{padding}"}}}},"planned_values":{{"root_module":{{"resources":[{{"address":"aws_iam_policy.p","type":"aws_iam_policy","values":{{"policy":"{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"s3:GetObjekt\",\"Resource\":\"*\"}}]}}"}}}}]}}}}}}"#
+    );
+    std::fs::write(&p, plan).unwrap();
+    let (code, out, _) = run_within(bin().args(["validate", "--format", "json"]).arg(&p), 30);
+    assert_eq!(code, Some(1), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["code"], "AA111");
+    assert_eq!(v[0]["resource"], "aws_iam_policy.p");
+}
+
+#[test]
+fn a_plan_over_the_plan_limit_is_refused_by_its_size_before_it_is_read() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("plan.json");
+    let mut f = std::fs::File::create(&p).unwrap();
+    f.write_all(br#"{"format_version":"1.2","planned_values":"#).unwrap();
+    f.set_len(300 << 20).unwrap(); // 300 MiB, sparse
+    let (code, out, _) = run_within(bin().args(["validate", "--format", "json"]).arg(&p), 30);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v[0]["message"],
+        "the file is 314572800 bytes; fargate-sim reads Terraform plans and CloudFormation templates up to 268435456 bytes"
+    );
+}
+
+#[test]
+fn a_yaml_template_whose_aliases_multiply_is_refused_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("laughs.yaml");
+    let mut doc = String::from("Resources:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..15 {
+        let k = i - 1;
+        doc.push_str(&format!(
+            "  a{i}: &a{i} [*a{k}, *a{k}, *a{k}, *a{k}, *a{k}, *a{k}, *a{k}, *a{k}, *a{k}, *a{k}]\n"
+        ));
+    }
+    std::fs::write(&p, doc).unwrap();
+    let (code, out, _) = run_within(bin().args(["validate", "--format", "json"]).arg(&p), 30);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["code"], "FS303");
+    assert!(
+        v[0]["message"].as_str().unwrap().contains("aliases expand the document past 1000000 nodes"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_deeply_nested_plan_is_a_finding_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("plan.json");
+    let deep = format!(
+        r#"{{"format_version":"1.2","planned_values":{}{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    std::fs::write(&p, deep).unwrap();
+    let (code, out, _) = run_within(bin().args(["validate", "--format", "json"]).arg(&p), 30);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["code"], "FS303");
+}

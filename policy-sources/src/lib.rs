@@ -72,6 +72,28 @@ impl InputType {
     }
 }
 
+impl InputType {
+    /// Whether a file that begins with `prefix` may be a plan or a template, and so may be
+    /// read past a policy's size limit: a JSON object with `format_version`,
+    /// `AWSTemplateFormatVersion` or `Resources` in its first bytes, or YAML with
+    /// `Resources:` or `AWSTemplateFormatVersion:` at the start of a line.
+    #[must_use]
+    pub fn may_be_large(prefix: &[u8]) -> bool {
+        let text = match std::str::from_utf8(prefix) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(&prefix[..e.valid_up_to()]).unwrap_or(""),
+        };
+        let body = text.trim_start_matches('\u{feff}').trim_start();
+        if body.starts_with('{') {
+            return ["\"format_version\"", "\"AWSTemplateFormatVersion\"", "\"Resources\""]
+                .iter()
+                .any(|k| body.contains(k));
+        }
+        body.lines()
+            .any(|l| l.starts_with("Resources:") || l.starts_with("AWSTemplateFormatVersion:"))
+    }
+}
+
 /// Values CloudFormation gives its pseudo parameters, as far as they are known.
 #[derive(Debug, Clone, Default)]
 pub struct Pseudo {
@@ -224,6 +246,14 @@ mod tests {
         assert_eq!(char_span(t, 2, 2), Span::new(1, 3));
         assert_eq!(char_span(t, 9, 9), Span::new(4, 4));
         assert_eq!(char_span("", 0, 1), Span::new(0, 0));
+    }
+
+    #[test]
+    fn a_plan_or_template_prefix_may_be_large_and_a_policy_may_not() {
+        assert!(InputType::may_be_large(br#"{"format_version":"1.2","terraform_version":"1.9""#));
+        assert!(InputType::may_be_large(b"AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"));
+        assert!(!InputType::may_be_large(br#"{"Version":"2012-10-17","Statement":[{"#));
+        assert!(!InputType::may_be_large(&[0u8; 4096]));
     }
 
     #[test]

@@ -106,12 +106,13 @@ impl Checked {
     }
 }
 
-/// One input: its shown path and what it held (`Err(size)` for a file over the limit).
+/// One input: its shown path and what it held (`Err((size, limit))` for a file over the limit
+/// that applied to it).
 pub struct Source {
     /// The path as shown.
     pub path: String,
     /// The text, or why there is none.
-    pub content: Result<Content, Option<u64>>,
+    pub content: Result<Content, (Option<u64>, u64)>,
     /// Named like a YAML file: text that is not JSON is read as a CloudFormation template.
     pub yaml: bool,
 }
@@ -142,12 +143,24 @@ fn check_one(Source { path, content, yaml }: Source, plan: &Plan) -> Checked {
                 findings: vec![Finding::plain(not_utf8(offset, byte))],
             };
         }
-        Err(size) => {
+        Err((size, limit)) => {
+            let d = if limit > iam_sim::policy::MAX_POLICY_BYTES as u64 {
+                let how_big = size.map_or_else(|| format!("more than {limit} bytes"), |s| format!("{s} bytes"));
+                Diagnostic::new(
+                    Code::DocumentTooLarge,
+                    format!("the file is {how_big}; fargate-sim reads Terraform plans and CloudFormation templates up to {limit} bytes"),
+                    Span::new(0, 0),
+                    String::new(),
+                )
+                .with_help("validate the plan of a smaller configuration, or split the template")
+            } else {
+                too_large(size)
+            };
             return Checked {
                 path,
                 text: String::new(),
                 kind: plan.input_type.unwrap_or(InputType::Policy),
-                findings: vec![Finding::plain(too_large(size))],
+                findings: vec![Finding::plain(d)],
             };
         }
     };

@@ -216,9 +216,17 @@ fn is_yaml(p: &Path) -> bool {
 fn collect(paths: &[PathBuf], forced: Option<InputType>) -> Result<(Vec<Source>, Vec<String>), String> {
     let mut out = Vec::new();
     let mut notes = Vec::new();
-    let read = |p: &Path| match input::read_content(p, MAX_SOURCE_BYTES) {
+    // A policy is read up to 1 MiB; a file whose first bytes say it may be a plan or a
+    // template (or every file, with --input-type terraform-plan or cloudformation) up to
+    // 256 MiB.
+    let large_ok = |prefix: &[u8]| match forced {
+        Some(InputType::Policy) => false,
+        Some(_) => true,
+        None => InputType::may_be_large(prefix),
+    };
+    let read = |p: &Path| match input::read_sniffed(p, input::MAX_POLICY_BYTES, MAX_SOURCE_BYTES, large_ok) {
         Ok(c) => Ok(Ok(c)),
-        Err(InputError::TooLarge { size, .. }) => Ok(Err(size)),
+        Err(InputError::TooLarge { size, limit, .. }) => Ok(Err((size, limit))),
         Err(e) => Err(e.to_string()),
     };
     for p in paths {
