@@ -481,7 +481,8 @@ fn a_plan_over_the_plan_limit_is_refused_by_its_size_before_it_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("plan.json");
     let mut f = std::fs::File::create(&p).unwrap();
-    f.write_all(br#"{"format_version":"1.2","planned_values":"#).unwrap();
+    f.write_all(br#"{"format_version":"1.2","planned_values":"#)
+        .unwrap();
     f.set_len(300 << 20).unwrap(); // 300 MiB, sparse
     let (code, out, _) = run_within(bin().args(["validate", "--format", "json"]).arg(&p), 30);
     assert_eq!(code, Some(1));
@@ -509,7 +510,10 @@ fn a_yaml_template_whose_aliases_multiply_is_refused_quickly() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v[0]["code"], "FS303");
     assert!(
-        v[0]["message"].as_str().unwrap().contains("aliases expand the document past 1000000 nodes"),
+        v[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("aliases expand the document past 1000000 nodes"),
         "{out}"
     );
 }

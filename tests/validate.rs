@@ -67,7 +67,14 @@ fn sarif_schema_path() -> PathBuf {
         .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
         .unwrap();
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform", &host])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+            &host,
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
@@ -106,7 +113,11 @@ fn assert_valid_sarif(log: &serde_json::Value, what: &str) {
         .iter_errors(log)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "{what}: the SARIF log breaks the schema:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{what}: the SARIF log breaks the schema:\n{}",
+        errors.join("\n")
+    );
 }
 
 #[test]
@@ -367,8 +378,14 @@ fn pre_commit_hooks() -> Vec<(String, Vec<String>)> {
 
 fn run_hook(id: &str, file: &str) -> Option<i32> {
     let hooks = pre_commit_hooks();
-    let (_, entry) = hooks.iter().find(|(i, _)| i == id).expect("the hook exists");
-    assert_eq!(entry[0], "fargate-sim", "the hook runs the binary cargo installs");
+    let (_, entry) = hooks
+        .iter()
+        .find(|(i, _)| i == id)
+        .expect("the hook exists");
+    assert_eq!(
+        entry[0], "fargate-sim",
+        "the hook runs the binary cargo installs"
+    );
     Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
         .args(&entry[1..])
         .arg(file)
@@ -382,23 +399,53 @@ fn run_hook(id: &str, file: &str) -> Option<i32> {
 #[test]
 fn the_policy_hook_passes_a_clean_policy_and_fails_a_defect() {
     let hook = "fargate-sim-validate";
-    assert_eq!(run_hook(hook, "tests/validate-corpus/fargate/good-recommended.json"), Some(0));
-    assert_eq!(run_hook(hook, "tests/validate-corpus/plain/bad-global-key-typo.json"), Some(1));
+    assert_eq!(
+        run_hook(hook, "tests/validate-corpus/fargate/good-recommended.json"),
+        Some(0)
+    );
+    assert_eq!(
+        run_hook(hook, "tests/validate-corpus/plain/bad-global-key-typo.json"),
+        Some(1)
+    );
 }
 
 #[test]
 fn the_cloudformation_hook_passes_a_clean_template_and_fails_a_defect() {
     let hook = "fargate-sim-validate-cloudformation";
-    assert_eq!(run_hook(hook, "tests/validate-corpus/cloudformation/good-recommended.yaml"), Some(0));
-    assert_eq!(run_hook(hook, "tests/validate-corpus/cloudformation/bad-long-forms.json"), Some(1));
+    assert_eq!(
+        run_hook(
+            hook,
+            "tests/validate-corpus/cloudformation/good-recommended.yaml"
+        ),
+        Some(0)
+    );
+    assert_eq!(
+        run_hook(
+            hook,
+            "tests/validate-corpus/cloudformation/bad-long-forms.json"
+        ),
+        Some(1)
+    );
 }
 
 #[test]
 fn the_terraform_hook_passes_a_clean_plan_and_fails_a_defect() {
     let hook = "fargate-sim-validate-terraform-plan";
-    assert_eq!(run_hook(hook, "tests/validate-corpus/terraform/good-recommended.json"), Some(0));
-    assert_eq!(run_hook(hook, "tests/validate-corpus/terraform/bad-root-module.json"), Some(1));
-    assert_eq!(run_hook(hook, "tests/validate-corpus/terraform/bad-no-policies.json"), Some(3));
+    assert_eq!(
+        run_hook(
+            hook,
+            "tests/validate-corpus/terraform/good-recommended.json"
+        ),
+        Some(0)
+    );
+    assert_eq!(
+        run_hook(hook, "tests/validate-corpus/terraform/bad-root-module.json"),
+        Some(1)
+    );
+    assert_eq!(
+        run_hook(hook, "tests/validate-corpus/terraform/bad-no-policies.json"),
+        Some(3)
+    );
 }
 
 /// Runs the `Validate` step of `action.yml` as the runner would: its script, with bash, with
@@ -414,7 +461,10 @@ fn run_action_step(paths: &str, args: &str) -> (Option<i32>, String, serde_json:
         .find(|s| s["id"] == "validate")
         .unwrap();
     let script = step["run"].as_str().unwrap();
-    assert!(!script.contains("${{"), "inputs reach the script through the environment only");
+    assert!(
+        !script.contains("${{"),
+        "inputs reach the script through the environment only"
+    );
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("github-output");
     let sarif = dir.path().join("out.sarif");
@@ -471,7 +521,12 @@ fn validate_in(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 fn corpus(rel: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/validate-corpus").join(rel)).unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/validate-corpus")
+            .join(rel),
+    )
+    .unwrap()
 }
 
 /// A folder with a configuration file, `legacy/old.json` and `new.json` (each an unknown
@@ -479,9 +534,21 @@ fn corpus(rel: &str) -> String {
 fn configured(config: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("legacy")).unwrap();
-    std::fs::write(dir.path().join("legacy/old.json"), corpus("plain/bad-unknown-action.json")).unwrap();
-    std::fs::write(dir.path().join("new.json"), corpus("plain/bad-unknown-action.json")).unwrap();
-    std::fs::write(dir.path().join("warn.json"), corpus("plain/bad-missing-version.json")).unwrap();
+    std::fs::write(
+        dir.path().join("legacy/old.json"),
+        corpus("plain/bad-unknown-action.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("new.json"),
+        corpus("plain/bad-unknown-action.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("warn.json"),
+        corpus("plain/bad-missing-version.json"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("fargate-sim.toml"), config).unwrap();
     dir
 }
@@ -490,14 +557,23 @@ fn configured(config: &str) -> tempfile::TempDir {
 fn the_configuration_file_gives_default_flags_that_flags_override() {
     let dir = configured("[validate]\nfail-on = \"error\"\n");
     assert_eq!(validate_in(dir.path(), &["warn.json"]).0, Some(0));
-    assert_eq!(validate_in(dir.path(), &["--fail-on", "warning", "warn.json"]).0, Some(1));
+    assert_eq!(
+        validate_in(dir.path(), &["--fail-on", "warning", "warn.json"]).0,
+        Some(1)
+    );
 }
 
 #[test]
 fn the_configuration_file_is_found_from_a_subfolder() {
     let dir = configured("[validate]\nignore = [\"AA111\"]\n");
     let (code, out, _) = validate_in(&dir.path().join("legacy"), &["old.json"]);
-    assert_eq!((code, out.as_str()), (Some(0), "1 file checked, no findings (1 suppressed by --ignore)\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            Some(0),
+            "1 file checked, no findings (1 suppressed by --ignore)\n"
+        )
+    );
 }
 
 #[test]
@@ -505,21 +581,40 @@ fn a_suppress_rule_leaves_out_findings_under_its_paths_only() {
     let dir = configured(
         "[[validate.suppress]]\npaths = [\"legacy/**\"]\ncodes = [\"AA111\"]\nreason = \"legacy policies, tracked in TICKET-1\"\n",
     );
-    let (code, out, _) = validate_in(dir.path(), &["--show-suppressed", "legacy/old.json", "new.json"]);
+    let (code, out, _) = validate_in(
+        dir.path(),
+        &["--show-suppressed", "legacy/old.json", "new.json"],
+    );
     assert_eq!(code, Some(1), "new.json still counts");
-    assert!(out.contains("  suppressed: fargate-sim.toml: legacy policies, tracked in TICKET-1\n"), "{out}");
+    assert!(
+        out.contains("  suppressed: fargate-sim.toml: legacy policies, tracked in TICKET-1\n"),
+        "{out}"
+    );
     assert!(out.ends_with("2 files checked: 1 error, 0 security warnings, 0 warnings, 0 suggestions (1 suppressed by fargate-sim.toml)\n"), "{out}");
 }
 
 #[test]
 fn a_suppress_rule_matches_resources_of_a_plan() {
     let dir = configured("[[validate.suppress]]\nresources = [\"aws_iam_policy.*\"]\n");
-    std::fs::write(dir.path().join("plan.json"), corpus("terraform/bad-root-module.json")).unwrap();
+    std::fs::write(
+        dir.path().join("plan.json"),
+        corpus("terraform/bad-root-module.json"),
+    )
+    .unwrap();
     let (code, out, _) = validate_in(dir.path(), &["--format", "json", "plan.json"]);
     assert_eq!(code, Some(1));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let codes: Vec<&str> = v.as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["FS204"], "AA111 of aws_iam_policy.s3_read is left out");
+    let codes: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["FS204"],
+        "AA111 of aws_iam_policy.s3_read is left out"
+    );
 }
 
 #[test]
@@ -527,7 +622,11 @@ fn a_bad_configuration_key_names_the_file_line_and_column() {
     let dir = configured("[validate]\nfail_on = \"error\"\n");
     let (code, _, err) = validate_in(dir.path(), &["warn.json"]);
     assert_eq!(code, Some(2));
-    assert!(err.starts_with("error: `") && err.contains("fargate-sim.toml:2:1`: unknown field `fail_on`"), "{err}");
+    assert!(
+        err.starts_with("error: `")
+            && err.contains("fargate-sim.toml:2:1`: unknown field `fail_on`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -535,19 +634,35 @@ fn a_bad_configuration_value_names_the_choices() {
     let dir = configured("[validate]\nformat = \"xml\"\n");
     let (code, _, err) = validate_in(dir.path(), &["warn.json"]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("format = \"xml\" is not one of human, json, sarif, access-analyzer"), "{err}");
+    assert!(
+        err.contains("format = \"xml\" is not one of human, json, sarif, access-analyzer"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_baseline_reports_only_new_findings() {
     let dir = configured("");
-    let (code, _, err) = validate_in(dir.path(), &["--write-baseline", "baseline.json", "new.json"]);
+    let (code, _, err) = validate_in(
+        dir.path(),
+        &["--write-baseline", "baseline.json", "new.json"],
+    );
     assert_eq!(code, Some(1), "writing a baseline still reports");
-    assert!(err.contains("wrote 1 finding(s) to the baseline `baseline.json`"), "{err}");
+    assert!(
+        err.contains("wrote 1 finding(s) to the baseline `baseline.json`"),
+        "{err}"
+    );
     let (code, out, _) = validate_in(dir.path(), &["--baseline", "baseline.json", "new.json"]);
-    assert_eq!((code, out.as_str()), (Some(0), "1 file checked, no findings (1 suppressed by the baseline)\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            Some(0),
+            "1 file checked, no findings (1 suppressed by the baseline)\n"
+        )
+    );
     // A new defect in the same file is not in the baseline.
-    let changed = corpus("plain/bad-unknown-action.json").replace("\"Effect\"", "\"Sid\": \"a-b\", \"Effect\"");
+    let changed = corpus("plain/bad-unknown-action.json")
+        .replace("\"Effect\"", "\"Sid\": \"a-b\", \"Effect\"");
     std::fs::write(dir.path().join("new.json"), changed).unwrap();
     let (code, out, _) = validate_in(dir.path(), &["--baseline", "baseline.json", "new.json"]);
     assert_eq!(code, Some(1));
@@ -560,7 +675,10 @@ fn a_baseline_that_is_not_one_is_refused() {
     std::fs::write(dir.path().join("b.json"), "{\"version\": 1}").unwrap();
     let (code, _, err) = validate_in(dir.path(), &["--baseline", "b.json", "new.json"]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("not a fargate-sim baseline") && err.contains("missing field `findings`"), "{err}");
+    assert!(
+        err.contains("not a fargate-sim baseline") && err.contains("missing field `findings`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -589,12 +707,29 @@ fn access_analyzer_format_has_validate_policys_shape() {
 #[test]
 fn a_folder_walk_reads_templates_and_plans_and_skips_other_yaml() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("stack.yaml"), corpus("cloudformation/bad-short-forms.yaml")).unwrap();
-    std::fs::write(dir.path().join("pod.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n").unwrap();
-    std::fs::write(dir.path().join("plan.json"), corpus("terraform/good-recommended.json")).unwrap();
+    std::fs::write(
+        dir.path().join("stack.yaml"),
+        corpus("cloudformation/bad-short-forms.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("plan.json"),
+        corpus("terraform/good-recommended.json"),
+    )
+    .unwrap();
     let (_, out, _) = validate_in(dir.path(), &["--format", "json", "."]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let mut files: Vec<&str> = v.as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    let mut files: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
     files.dedup();
     assert_eq!(files, ["./stack.yaml"]);
     let (_, human, _) = validate_in(dir.path(), &["."]);
@@ -609,7 +744,10 @@ fn a_plan_without_policies_exits_3() {
 
 #[test]
 fn a_plan_without_policies_beside_a_failing_file_exits_1() {
-    let (code, _, _) = validate_with(&["tests/validate-corpus/terraform/bad-no-policies.json", UNKNOWN_ACTION]);
+    let (code, _, _) = validate_with(&[
+        "tests/validate-corpus/terraform/bad-no-policies.json",
+        UNKNOWN_ACTION,
+    ]);
     assert_eq!(code, Some(1));
 }
 
@@ -623,7 +761,8 @@ fn the_fargate_checks_run_without_role_when_the_principal_says_so() {
 
 #[test]
 fn the_irsa_checks_run_without_role_when_the_principal_says_so() {
-    let (code, out, _) = validate_with(&["tests/validate-corpus/irsa/bad-sub-wildcard-equals.json"]);
+    let (code, out, _) =
+        validate_with(&["tests/validate-corpus/irsa/bad-sub-wildcard-equals.json"]);
     assert_eq!(code, Some(1));
     assert!(out.contains("FS208 irsa-sub-wildcard-in-equals"), "{out}");
 }

@@ -1536,7 +1536,10 @@ fn check_fargate(
             );
         }
         let source_conds: smallvec::SmallVec<
-            [(&crate::policy::ConditionBlock, &crate::policy::ConditionEntry); 2],
+            [(
+                &crate::policy::ConditionBlock,
+                &crate::policy::ConditionEntry,
+            ); 2],
         > = s
             .conditions
             .iter()

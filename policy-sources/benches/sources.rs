@@ -35,9 +35,17 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     g.throughput(Throughput::Bytes(plan.len() as u64));
     g.bench_function("extract", |b| {
-        b.iter(|| extract(black_box(&plan), InputType::TerraformPlan, &Pseudo::default()))
+        b.iter(|| {
+            extract(
+                black_box(&plan),
+                InputType::TerraformPlan,
+                &Pseudo::default(),
+            )
+        })
     });
-    g.bench_function("extract_and_validate", |b| b.iter(|| read_and_validate(black_box(&plan))));
+    g.bench_function("extract_and_validate", |b| {
+        b.iter(|| read_and_validate(black_box(&plan)))
+    });
     g.finish();
 }
 

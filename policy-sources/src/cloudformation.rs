@@ -12,8 +12,8 @@ use iam_sim::codes::Code;
 use iam_sim::validate::PolicyType;
 use iam_sim::{Diagnostic, Span};
 
-use crate::tree::{self, Node, Value};
 use crate::map::Segments;
+use crate::tree::{self, Node, Value};
 use crate::{Document, Embedded, Extraction, FargateUse, Pseudo, Rendered, Unknown, excerpt};
 
 /// The text an unknown value is rendered as: a string no check reads as meaningful.
@@ -22,15 +22,47 @@ pub const PLACEHOLDER: &str = "{{unknown}}";
 /// Where each resource type keeps its policies: `(property, type)`; `Policies` of a role is a
 /// list of `{PolicyName, PolicyDocument}`.
 const POLICY_PROPERTIES: &[(&str, &str, PolicyType)] = &[
-    ("AWS::IAM::Role", "AssumeRolePolicyDocument", PolicyType::Trust),
-    ("AWS::IAM::ManagedPolicy", "PolicyDocument", PolicyType::Identity),
+    (
+        "AWS::IAM::Role",
+        "AssumeRolePolicyDocument",
+        PolicyType::Trust,
+    ),
+    (
+        "AWS::IAM::ManagedPolicy",
+        "PolicyDocument",
+        PolicyType::Identity,
+    ),
     ("AWS::IAM::Policy", "PolicyDocument", PolicyType::Identity),
-    ("AWS::IAM::RolePolicy", "PolicyDocument", PolicyType::Identity),
-    ("AWS::IAM::UserPolicy", "PolicyDocument", PolicyType::Identity),
-    ("AWS::IAM::GroupPolicy", "PolicyDocument", PolicyType::Identity),
-    ("AWS::S3::BucketPolicy", "PolicyDocument", PolicyType::Resource),
-    ("AWS::SQS::QueuePolicy", "PolicyDocument", PolicyType::Resource),
-    ("AWS::SNS::TopicPolicy", "PolicyDocument", PolicyType::Resource),
+    (
+        "AWS::IAM::RolePolicy",
+        "PolicyDocument",
+        PolicyType::Identity,
+    ),
+    (
+        "AWS::IAM::UserPolicy",
+        "PolicyDocument",
+        PolicyType::Identity,
+    ),
+    (
+        "AWS::IAM::GroupPolicy",
+        "PolicyDocument",
+        PolicyType::Identity,
+    ),
+    (
+        "AWS::S3::BucketPolicy",
+        "PolicyDocument",
+        PolicyType::Resource,
+    ),
+    (
+        "AWS::SQS::QueuePolicy",
+        "PolicyDocument",
+        PolicyType::Resource,
+    ),
+    (
+        "AWS::SNS::TopicPolicy",
+        "PolicyDocument",
+        PolicyType::Resource,
+    ),
     ("AWS::KMS::Key", "KeyPolicy", PolicyType::Resource),
 ];
 
@@ -49,11 +81,19 @@ pub fn extract(text: &str, pseudo: &Pseudo) -> Extraction {
     let root = match parsed {
         Ok(r) => r,
         Err((msg, span)) => {
-            return problem(format!("the template is not valid JSON or YAML: {msg}"), text, span);
+            return problem(
+                format!("the template is not valid JSON or YAML: {msg}"),
+                text,
+                span,
+            );
         }
     };
     let Some(Value::Map(resources)) = root.get("Resources").map(|r| &r.value) else {
-        return problem("the template has no `Resources` mapping".into(), text, root.span);
+        return problem(
+            "the template has no `Resources` mapping".into(),
+            text,
+            root.span,
+        );
     };
     let mut out = Extraction::default();
     let fargate = fargate_uses(resources);
@@ -64,7 +104,10 @@ pub fn extract(text: &str, pseudo: &Pseudo) -> Extraction {
         let Some(props) = res.get("Properties") else {
             continue;
         };
-        let uses = fargate.iter().find(|(role, _)| *role == id.text).map(|(_, u)| u.clone());
+        let uses = fargate
+            .iter()
+            .find(|(role, _)| *role == id.text)
+            .map(|(_, u)| u.clone());
         for (rt, prop, pt) in POLICY_PROPERTIES {
             if *rt == ty
                 && let Some(doc) = props.get(prop)
@@ -73,7 +116,11 @@ pub fn extract(text: &str, pseudo: &Pseudo) -> Extraction {
                     resource: id.text.clone(),
                     attribute: (*prop).to_owned(),
                     policy_type: Some(*pt),
-                    fargate: if *pt == PolicyType::Trust { uses.clone() } else { None },
+                    fargate: if *pt == PolicyType::Trust {
+                        uses.clone()
+                    } else {
+                        None
+                    },
                     document: document(text, doc, pseudo),
                 });
             }
@@ -104,7 +151,8 @@ fn problem(message: String, text: &str, span: (usize, usize)) -> Extraction {
         crate::char_span(text, span.0, span.1),
         String::new(),
     );
-    d.help = Some("fix the template so that `aws cloudformation validate-template` accepts it".into());
+    d.help =
+        Some("fix the template so that `aws cloudformation validate-template` accepts it".into());
     Extraction {
         policies: Vec::new(),
         problem: Some(d),
@@ -121,7 +169,10 @@ fn fargate_uses(resources: &[(tree::Key, Node)]) -> Vec<(String, FargateUse)> {
         let Some(props) = res.get("Properties") else {
             continue;
         };
-        let Some(role) = props.get("PodExecutionRoleArn").and_then(|r| role_of(r, resources)) else {
+        let Some(role) = props
+            .get("PodExecutionRoleArn")
+            .and_then(|r| role_of(r, resources))
+        else {
             continue;
         };
         let cluster = props.get("ClusterName").and_then(|c| match intrinsic(c) {
@@ -216,7 +267,10 @@ fn document(text: &str, doc: &Node, pseudo: &Pseudo) -> Document {
             Some(s) => whole(s),
             None => Document::NotKnown {
                 file: Span::new(doc.span.0, doc.span.1),
-                why: format!("`{}` is not known until the stack is deployed", excerpt(text, doc.span)),
+                why: format!(
+                    "`{}` is not known until the stack is deployed",
+                    excerpt(text, doc.span)
+                ),
             },
         };
     }
@@ -425,7 +479,14 @@ fn pseudo_value(name: &str, pseudo: &Pseudo) -> Option<String> {
             }
             .to_owned(),
         ),
-        "AWS::URLSuffix" => Some(if china { "amazonaws.com.cn" } else { "amazonaws.com" }.to_owned()),
+        "AWS::URLSuffix" => Some(
+            if china {
+                "amazonaws.com.cn"
+            } else {
+                "amazonaws.com"
+            }
+            .to_owned(),
+        ),
         _ => None,
     }
 }
@@ -497,10 +558,18 @@ Resources:
         let r = known(&trust.document);
         let v: serde_json::Value = serde_json::from_str(&r.text).unwrap();
         assert_eq!(v["Version"], "2012-10-17");
-        assert_eq!(v["Statement"].as_array().unwrap().len(), 1, "NoValue drops the item");
+        assert_eq!(
+            v["Statement"].as_array().unwrap().len(),
+            1,
+            "NoValue drops the item"
+        );
         // `${Cluster}` is a parameter: the whole !Sub is unknown.
         assert_eq!(r.unknowns.len(), 1);
-        assert!(r.unknowns[0].what.starts_with("!Sub 'arn:"), "{}", r.unknowns[0].what);
+        assert!(
+            r.unknowns[0].what.starts_with("!Sub 'arn:"),
+            "{}",
+            r.unknowns[0].what
+        );
         assert_eq!(x.policies[1].attribute, "Policies[0].PolicyDocument");
     }
 
@@ -509,25 +578,35 @@ Resources:
         let x = extract(YAML, &pseudo());
         let r = known(&x.policies[0].document);
         let at = r.text.find("sts:AssumeRole").unwrap() - 1;
-        let m = r.map.map(Span::new(at, at + "\"sts:AssumeRole\"".len()), YAML);
+        let m = r
+            .map
+            .map(Span::new(at, at + "\"sts:AssumeRole\"".len()), YAML);
         assert_eq!(&YAML[m.start..m.end], "sts:AssumeRole");
     }
 
     #[test]
     fn sub_and_join_resolve_from_pseudo_parameters() {
-        let n = tree::from_yaml("a: !Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root ${!Literal}'").unwrap();
+        let n = tree::from_yaml(
+            "a: !Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root ${!Literal}'",
+        )
+        .unwrap();
         assert_eq!(
             resolve(n.get("a").unwrap(), &pseudo()).as_deref(),
             Some("arn:aws:iam::111122223333:root ${Literal}")
         );
-        let n = tree::from_json(r#"{"a": {"Fn::Join": [":", ["x", {"Ref": "AWS::Region"}]]}}"#).unwrap();
-        assert_eq!(resolve(n.get("a").unwrap(), &pseudo()).as_deref(), Some("x:eu-west-1"));
+        let n = tree::from_json(r#"{"a": {"Fn::Join": [":", ["x", {"Ref": "AWS::Region"}]]}}"#)
+            .unwrap();
+        assert_eq!(
+            resolve(n.get("a").unwrap(), &pseudo()).as_deref(),
+            Some("x:eu-west-1")
+        );
         assert_eq!(resolve(n.get("a").unwrap(), &Pseudo::default()), None);
     }
 
     #[test]
     fn a_sub_with_variables_uses_them() {
-        let n = tree::from_yaml("a: !Sub ['${X}-${AWS::Region}', {X: !Ref AWS::AccountId}]").unwrap();
+        let n =
+            tree::from_yaml("a: !Sub ['${X}-${AWS::Region}', {X: !Ref AWS::AccountId}]").unwrap();
         assert_eq!(
             resolve(n.get("a").unwrap(), &pseudo()).as_deref(),
             Some("111122223333-eu-west-1")
@@ -538,7 +617,9 @@ Resources:
     fn a_document_from_if_is_not_known() {
         let t = "Resources:\n  P:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument: !If [C, {}, {}]\n";
         let x = extract(t, &pseudo());
-        assert!(matches!(&x.policies[0].document, Document::NotKnown { why, .. } if why.contains("!If")));
+        assert!(
+            matches!(&x.policies[0].document, Document::NotKnown { why, .. } if why.contains("!If"))
+        );
     }
 
     #[test]
@@ -562,9 +643,16 @@ Resources:
 
     #[test]
     fn an_error_next_to_a_wide_character_spans_whole_characters() {
-        for t in ["{\"Resources\": {\"a\": \u{7a3}}}", "{\"Resources\": \u{7a3}\u{0}", "Resources: [\u{7a3}"] {
+        for t in [
+            "{\"Resources\": {\"a\": \u{7a3}}}",
+            "{\"Resources\": \u{7a3}\u{0}",
+            "Resources: [\u{7a3}",
+        ] {
             let d = extract(t, &pseudo()).problem.unwrap();
-            assert!(t.is_char_boundary(d.span.start) && t.is_char_boundary(d.span.end), "{t:?} {d:?}");
+            assert!(
+                t.is_char_boundary(d.span.start) && t.is_char_boundary(d.span.end),
+                "{t:?} {d:?}"
+            );
         }
     }
 
@@ -572,6 +660,12 @@ Resources:
     fn a_literal_role_arn_links_by_role_name() {
         let t = "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: exec\n      AssumeRolePolicyDocument: {}\n  P:\n    Type: AWS::EKS::FargateProfile\n    Properties:\n      ClusterName: !Ref C\n      PodExecutionRoleArn: arn:aws:iam::111122223333:role/exec\n  C:\n    Type: AWS::EKS::Cluster\n    Properties:\n      Name: prod\n";
         let x = extract(t, &pseudo());
-        assert_eq!(x.policies[0].fargate.as_ref().and_then(|f| f.cluster.as_deref()), Some("prod"));
+        assert_eq!(
+            x.policies[0]
+                .fargate
+                .as_ref()
+                .and_then(|f| f.cluster.as_deref()),
+            Some("prod")
+        );
     }
 }

@@ -63,9 +63,10 @@ impl InputType {
             }
             return InputType::Policy;
         }
-        if body.lines().any(|l| {
-            l.starts_with("Resources:") || l.starts_with("AWSTemplateFormatVersion:")
-        }) {
+        if body
+            .lines()
+            .any(|l| l.starts_with("Resources:") || l.starts_with("AWSTemplateFormatVersion:"))
+        {
             return InputType::CloudFormation;
         }
         InputType::Policy
@@ -85,9 +86,13 @@ impl InputType {
         };
         let body = text.trim_start_matches('\u{feff}').trim_start();
         if body.starts_with('{') {
-            return ["\"format_version\"", "\"AWSTemplateFormatVersion\"", "\"Resources\""]
-                .iter()
-                .any(|k| body.contains(k));
+            return [
+                "\"format_version\"",
+                "\"AWSTemplateFormatVersion\"",
+                "\"Resources\"",
+            ]
+            .iter()
+            .any(|k| body.contains(k));
         }
         body.lines()
             .any(|l| l.starts_with("Resources:") || l.starts_with("AWSTemplateFormatVersion:"))
@@ -250,9 +255,15 @@ mod tests {
 
     #[test]
     fn a_plan_or_template_prefix_may_be_large_and_a_policy_may_not() {
-        assert!(InputType::may_be_large(br#"{"format_version":"1.2","terraform_version":"1.9""#));
-        assert!(InputType::may_be_large(b"AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"));
-        assert!(!InputType::may_be_large(br#"{"Version":"2012-10-17","Statement":[{"#));
+        assert!(InputType::may_be_large(
+            br#"{"format_version":"1.2","terraform_version":"1.9""#
+        ));
+        assert!(InputType::may_be_large(
+            b"AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"
+        ));
+        assert!(!InputType::may_be_large(
+            br#"{"Version":"2012-10-17","Statement":[{"#
+        ));
         assert!(!InputType::may_be_large(&[0u8; 4096]));
     }
 

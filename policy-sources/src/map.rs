@@ -115,13 +115,17 @@ fn list_escapes(raw: &str) -> Vec<Escape> {
         text += run;
         let (raw_len, text_len) = match b.get(i + 1) {
             Some(b'u') => {
-                let hi = raw.get(i + 2..i + 6).and_then(|h| u16::from_str_radix(h, 16).ok());
+                let hi = raw
+                    .get(i + 2..i + 6)
+                    .and_then(|h| u16::from_str_radix(h, 16).ok());
                 let pair = hi.is_some_and(|h| (0xD800..0xDC00).contains(&h))
                     && raw.get(i + 6..i + 8) == Some("\\u");
                 if pair {
                     (12, 4)
                 } else {
-                    let c = hi.and_then(|h| char::from_u32(u32::from(h))).map_or(1, char::len_utf8);
+                    let c = hi
+                        .and_then(|h| char::from_u32(u32::from(h)))
+                        .map_or(1, char::len_utf8);
                     (6, c)
                 }
             }

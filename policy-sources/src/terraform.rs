@@ -21,7 +21,11 @@ use crate::{Document, Embedded, Extraction, FargateUse, Rendered};
 /// The attributes that hold policies, by resource type: `(type, attribute, policy type)`; a
 /// `None` type is decided by the document (a policy document data source's `json`).
 const POLICY_ATTRIBUTES: &[(&str, &str, Option<PolicyType>)] = &[
-    ("aws_iam_role", "assume_role_policy", Some(PolicyType::Trust)),
+    (
+        "aws_iam_role",
+        "assume_role_policy",
+        Some(PolicyType::Trust),
+    ),
     ("aws_iam_policy", "policy", Some(PolicyType::Identity)),
     ("aws_iam_role_policy", "policy", Some(PolicyType::Identity)),
     ("aws_iam_user_policy", "policy", Some(PolicyType::Identity)),
@@ -217,7 +221,11 @@ pub fn extract(text: &str) -> Extraction {
         plan.planned_values.as_ref(),
         plan.prior_state.as_ref().and_then(|s| s.values.as_ref()),
     ];
-    for m in states.into_iter().flatten().filter_map(|v| v.root_module.as_ref()) {
+    for m in states
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.root_module.as_ref())
+    {
         walk(m, &mut |r: &Resource<'_>| {
             if !seen.insert(r.address.to_string()) {
                 return;
@@ -243,7 +251,11 @@ pub fn extract(text: &str) -> Extraction {
             if inst.ty != *ty {
                 continue;
             }
-            let fargate = if *pt == Some(PolicyType::Trust) { fargate.clone() } else { None };
+            let fargate = if *pt == Some(PolicyType::Trust) {
+                fargate.clone()
+            } else {
+                None
+            };
             if let Some(doc) = document(text, inst.values.get(attr), inst.unknown.get(attr)) {
                 out.policies.push(Embedded {
                     resource: inst.address.clone(),
@@ -365,7 +377,9 @@ fn role_of_module<'r, 'a>(roles: &[&'r Instance<'a>], refs: &[String]) -> Option
         .filter(|r| r.rsplit('.').nth(1) == Some("module"))
         .find_map(|m| {
             let inside = format!("{m}.");
-            let mut found = roles.iter().filter(|r| unindexed(&r.address).starts_with(&inside));
+            let mut found = roles
+                .iter()
+                .filter(|r| unindexed(&r.address).starts_with(&inside));
             match (found.next(), found.next()) {
                 (Some(one), None) => Some(*one),
                 _ => None,
@@ -385,14 +399,23 @@ struct ConfigProfile {
 }
 
 /// `(role instance address, the profile that uses it)` for every Fargate profile.
-fn fargate_links(instances: &[Instance<'_>], config: Option<&Configuration<'_>>) -> Vec<(String, FargateUse)> {
+fn fargate_links(
+    instances: &[Instance<'_>],
+    config: Option<&Configuration<'_>>,
+) -> Vec<(String, FargateUse)> {
     let mut out = Vec::new();
-    let roles: Vec<&Instance<'_>> = instances.iter().filter(|i| i.ty == "aws_iam_role").collect();
+    let roles: Vec<&Instance<'_>> = instances
+        .iter()
+        .filter(|i| i.ty == "aws_iam_role")
+        .collect();
     let mut refs: Vec<ConfigProfile> = Vec::new();
     if let Some(root) = config.and_then(|c| c.root_module.as_ref()) {
         config_profiles(root, "", &mut refs);
     }
-    for p in instances.iter().filter(|i| i.ty == "aws_eks_fargate_profile") {
+    for p in instances
+        .iter()
+        .filter(|i| i.ty == "aws_eks_fargate_profile")
+    {
         let profile_base = unindexed(&p.address);
         let conf = refs.iter().find(|c| c.address == profile_base);
         // The role: by the known ARN, or by the configuration's reference.
@@ -439,7 +462,11 @@ fn fargate_links(instances: &[Instance<'_>], config: Option<&Configuration<'_>>)
 
 /// The Fargate profiles of the configuration, child modules included.
 fn config_profiles(m: &ConfigModule<'_>, prefix: &str, out: &mut Vec<ConfigProfile>) {
-    for r in m.resources.iter().filter(|r| r.ty == "aws_eks_fargate_profile") {
+    for r in m
+        .resources
+        .iter()
+        .filter(|r| r.ty == "aws_eks_fargate_profile")
+    {
         let refs = |name: &str| -> Vec<String> {
             r.expressions
                 .get(name)
@@ -449,7 +476,10 @@ fn config_profiles(m: &ConfigModule<'_>, prefix: &str, out: &mut Vec<ConfigProfi
                         .map(|x| {
                             // `aws_iam_role.exec[0].arn` and `aws_iam_role.exec` both name the role.
                             let x = unindexed(x);
-                            let x = x.strip_suffix(".arn").or_else(|| x.strip_suffix(".name")).unwrap_or(&x);
+                            let x = x
+                                .strip_suffix(".arn")
+                                .or_else(|| x.strip_suffix(".name"))
+                                .unwrap_or(&x);
                             format!("{prefix}{x}")
                         })
                         .collect()
@@ -583,6 +613,9 @@ mod tests {
 
     #[test]
     fn instance_keys_are_removed() {
-        assert_eq!(unindexed(r#"module.a[0].aws_iam_role.r["x]y"]"#), "module.a.aws_iam_role.r");
+        assert_eq!(
+            unindexed(r#"module.a[0].aws_iam_role.r["x]y"]"#),
+            "module.a.aws_iam_role.r"
+        );
     }
 }

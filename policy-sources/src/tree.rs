@@ -332,7 +332,10 @@ pub fn from_yaml(text: &str) -> Result<Node, SyntaxError> {
                     // A copy placed deep can nest past the limit the parser's own nesting
                     // keeps.
                     if stack.len() + depth(n) > MAX_DEPTH {
-                        return Err(("an alias nests the document too deeply".into(), (start, end)));
+                        return Err((
+                            "an alias nests the document too deeply".into(),
+                            (start, end),
+                        ));
                     }
                     nodes += size(n);
                     if nodes > MAX_NODES {
@@ -357,10 +360,30 @@ pub fn from_yaml(text: &str) -> Result<Node, SyntaxError> {
             Some(Open::Seq(items, ..)) => items.push(node),
             Some(Open::Map(items, key, ..)) => match key.take() {
                 None => match node.value {
-                    Value::Str(s) => *key = Some(Key { text: s, span: node.span }),
-                    Value::Number(s) => *key = Some(Key { text: s, span: node.span }),
-                    Value::Bool(b) => *key = Some(Key { text: b.to_string(), span: node.span }),
-                    Value::Null => *key = Some(Key { text: String::new(), span: node.span }),
+                    Value::Str(s) => {
+                        *key = Some(Key {
+                            text: s,
+                            span: node.span,
+                        })
+                    }
+                    Value::Number(s) => {
+                        *key = Some(Key {
+                            text: s,
+                            span: node.span,
+                        })
+                    }
+                    Value::Bool(b) => {
+                        *key = Some(Key {
+                            text: b.to_string(),
+                            span: node.span,
+                        })
+                    }
+                    Value::Null => {
+                        *key = Some(Key {
+                            text: String::new(),
+                            span: node.span,
+                        })
+                    }
                     _ => return Err(("a mapping key that is not a plain value".into(), node.span)),
                 },
                 Some(k) => items.push((k, node)),
@@ -401,10 +424,18 @@ mod tests {
     #[test]
     fn a_short_form_tag_is_an_intrinsic() {
         let n = yaml("a: !Sub 'arn:${AWS::Partition}'\nb: !GetAtt [R, Arn]\nc: !Ref X\n");
-        let Some(Node { value: Value::Tagged(t, inner), .. }) = n.get("a") else { panic!() };
+        let Some(Node {
+            value: Value::Tagged(t, inner),
+            ..
+        }) = n.get("a")
+        else {
+            panic!()
+        };
         assert_eq!(t, "Fn::Sub");
         assert_eq!(inner.as_str(), Some("arn:${AWS::Partition}"));
-        assert!(matches!(&n.get("b").unwrap().value, Value::Tagged(t, i) if t == "Fn::GetAtt" && matches!(i.value, Value::Seq(_))));
+        assert!(
+            matches!(&n.get("b").unwrap().value, Value::Tagged(t, i) if t == "Fn::GetAtt" && matches!(i.value, Value::Seq(_)))
+        );
         assert!(matches!(&n.get("c").unwrap().value, Value::Tagged(t, _) if t == "Ref"));
     }
 

@@ -53,14 +53,18 @@ pub fn plan(n: usize) -> String {
         };
         let address = format!("{module}.{ty}.r{i}");
         let values = json!({attr: doc, "name": format!("r{i}"), "path": "/", "tags": null});
-        planned.push(json!({"address": address, "mode": "managed", "type": ty, "name": format!("r{i}"),
+        planned.push(
+            json!({"address": address, "mode": "managed", "type": ty, "name": format!("r{i}"),
             "provider_name": "registry.terraform.io/hashicorp/aws", "schema_version": 0,
-            "values": values, "sensitive_values": {}}));
-        changes.push(json!({"address": address, "module_address": module, "mode": "managed", "type": ty,
+            "values": values, "sensitive_values": {}}),
+        );
+        changes.push(
+            json!({"address": address, "module_address": module, "mode": "managed", "type": ty,
             "name": format!("r{i}"), "provider_name": "registry.terraform.io/hashicorp/aws",
             "change": {"actions": ["create"], "before": null, "after": values,
                 "after_unknown": {"arn": true, "id": true, "tags_all": true},
-                "before_sensitive": false, "after_sensitive": {"tags_all": {}}}}));
+                "before_sensitive": false, "after_sensitive": {"tags_all": {}}}}),
+        );
     }
     json!({
         "format_version": "1.2",

@@ -77,7 +77,13 @@ impl Finding {
             .origin
             .as_deref()
             .map_or(("", ""), |o| (o.resource.as_str(), o.attribute.as_str()));
-        for part in [self.d.code.as_str(), res, attr, &self.d.path, &self.d.message] {
+        for part in [
+            self.d.code.as_str(),
+            res,
+            attr,
+            &self.d.path,
+            &self.d.message,
+        ] {
             for b in part.bytes().chain([0]) {
                 h ^= u64::from(b);
                 h = h.wrapping_mul(0x0100_0000_01b3);
@@ -132,7 +138,14 @@ pub fn check(sources: Vec<Source>, plan: &Plan) -> Vec<Checked> {
     sources.into_iter().map(|s| check_one(s, plan)).collect()
 }
 
-fn check_one(Source { path, content, yaml }: Source, plan: &Plan) -> Checked {
+fn check_one(
+    Source {
+        path,
+        content,
+        yaml,
+    }: Source,
+    plan: &Plan,
+) -> Checked {
     let text = match content {
         Ok(Content::Text(text)) => text,
         Ok(Content::NotUtf8 { offset, byte }) => {
@@ -145,7 +158,10 @@ fn check_one(Source { path, content, yaml }: Source, plan: &Plan) -> Checked {
         }
         Err((size, limit)) => {
             let d = if limit > iam_sim::policy::MAX_POLICY_BYTES as u64 {
-                let how_big = size.map_or_else(|| format!("more than {limit} bytes"), |s| format!("{s} bytes"));
+                let how_big = size.map_or_else(
+                    || format!("more than {limit} bytes"),
+                    |s| format!("{s} bytes"),
+                );
                 Diagnostic::new(
                     Code::DocumentTooLarge,
                     format!("the file is {how_big}; fargate-sim reads Terraform plans and CloudFormation templates up to {limit} bytes"),
@@ -164,12 +180,20 @@ fn check_one(Source { path, content, yaml }: Source, plan: &Plan) -> Checked {
             };
         }
     };
-    let kind = plan.input_type.unwrap_or_else(|| match InputType::detect(&text) {
-        InputType::Policy if yaml && !text.trim_start_matches('\u{feff}').trim_start().starts_with('{') => {
-            InputType::CloudFormation
-        }
-        k => k,
-    });
+    let kind = plan
+        .input_type
+        .unwrap_or_else(|| match InputType::detect(&text) {
+            InputType::Policy
+                if yaml
+                    && !text
+                        .trim_start_matches('\u{feff}')
+                        .trim_start()
+                        .starts_with('{') =>
+            {
+                InputType::CloudFormation
+            }
+            k => k,
+        });
     let findings = match kind {
         InputType::Policy if text.len() > iam_sim::policy::MAX_POLICY_BYTES => {
             vec![Finding::plain(too_large(Some(text.len() as u64)))]
@@ -261,7 +285,10 @@ fn policy_findings(e: &Embedded, plan: &Plan, file: &str) -> Vec<Diagnostic> {
         Document::NotKnown { file, why } => {
             let mut d = Diagnostic::new(
                 Code::ValueNotKnown,
-                format!("`{}` of `{}` is {why}: it was not checked", e.attribute, e.resource),
+                format!(
+                    "`{}` of `{}` is {why}: it was not checked",
+                    e.attribute, e.resource
+                ),
                 *file,
                 String::new(),
             );
@@ -293,7 +320,10 @@ fn rendered_findings(r: &Rendered, opts: &Options, file: &str) -> Vec<Diagnostic
     for (u, _) in r.unknowns.iter().zip(hid).filter(|(_, h)| *h) {
         let mut d = Diagnostic::new(
             Code::ValueNotKnown,
-            format!("`{}` is not known until the stack is deployed: the checks of this value were skipped", u.what),
+            format!(
+                "`{}` is not known until the stack is deployed: the checks of this value were skipped",
+                u.what
+            ),
             u.file,
             String::new(),
         );

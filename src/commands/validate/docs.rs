@@ -50,7 +50,10 @@ fn sections() -> &'static HashMap<&'static str, &'static str> {
 
 /// The description of `code` in docs/findings.md.
 pub fn description(code: Code) -> Option<&'static str> {
-    sections().get(code.as_str()).copied().filter(|s| !s.is_empty())
+    sections()
+        .get(code.as_str())
+        .copied()
+        .filter(|s| !s.is_empty())
 }
 
 /// Access Analyzer's issue code for a finding: the `(UPPER_SNAKE)` its section names (the
@@ -83,6 +86,9 @@ mod tests {
     #[test]
     fn access_analyzer_codes_come_from_the_page() {
         assert_eq!(issue_code(Code::MissingVersion), "MISSING_VERSION");
-        assert_eq!(issue_code(Code::FargateConfusedDeputy), "FARGATE_CONFUSED_DEPUTY");
+        assert_eq!(
+            issue_code(Code::FargateConfusedDeputy),
+            "FARGATE_CONFUSED_DEPUTY"
+        );
     }
 }

@@ -196,7 +196,6 @@ impl FailOn {
     }
 }
 
-
 /// The largest plan or template read (policy documents keep their own limit, 1 MiB).
 pub const MAX_SOURCE_BYTES: u64 = 256 << 20;
 
@@ -213,7 +212,10 @@ fn is_yaml(p: &Path) -> bool {
 /// and `*.template` files that are CloudFormation templates; links followed, loops and
 /// non-regular files skipped with a note), `-` for standard input (once). A file over the limit
 /// or not in UTF-8 is a finding about that file; a path that cannot be read stops the run.
-fn collect(paths: &[PathBuf], forced: Option<InputType>) -> Result<(Vec<Source>, Vec<String>), String> {
+fn collect(
+    paths: &[PathBuf],
+    forced: Option<InputType>,
+) -> Result<(Vec<Source>, Vec<String>), String> {
     let mut out = Vec::new();
     let mut notes = Vec::new();
     // A policy is read up to 1 MiB; a file whose first bytes say it may be a plan or a
@@ -224,7 +226,12 @@ fn collect(paths: &[PathBuf], forced: Option<InputType>) -> Result<(Vec<Source>,
         Some(_) => true,
         None => InputType::may_be_large(prefix),
     };
-    let read = |p: &Path| match input::read_sniffed(p, input::MAX_POLICY_BYTES, MAX_SOURCE_BYTES, large_ok) {
+    let read = |p: &Path| match input::read_sniffed(
+        p,
+        input::MAX_POLICY_BYTES,
+        MAX_SOURCE_BYTES,
+        large_ok,
+    ) {
         Ok(c) => Ok(Ok(c)),
         Err(InputError::TooLarge { size, limit, .. }) => Ok(Err((size, limit))),
         Err(e) => Err(e.to_string()),
@@ -275,7 +282,11 @@ struct Settings {
     plan: check::Plan,
 }
 
-fn enum_setting<T: ValueEnum>(file: &Config, key: &str, value: Option<&String>) -> Result<Option<T>, String> {
+fn enum_setting<T: ValueEnum>(
+    file: &Config,
+    key: &str,
+    value: Option<&String>,
+) -> Result<Option<T>, String> {
     value
         .map(|v| {
             T::from_str(v, false).map_err(|_| {
@@ -285,7 +296,10 @@ fn enum_setting<T: ValueEnum>(file: &Config, key: &str, value: Option<&String>) 
                     .collect();
                 format!(
                     "`{}`: {key} = \"{v}\" is not one of {}",
-                    file.path.as_deref().unwrap_or(Path::new(settings::CONFIG_NAME)).display(),
+                    file.path
+                        .as_deref()
+                        .unwrap_or(Path::new(settings::CONFIG_NAME))
+                        .display(),
                     names.join(", ")
                 )
             })
@@ -384,7 +398,8 @@ fn run_inner(args: &Args) -> Result<Exit, String> {
     {
         return Err("--namespace and --service-account go together".into());
     }
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let config = Config::load(args.config.as_deref(), &cwd)?;
     let s = settings(args, &config)?;
     let baseline = s.baseline.as_deref().map(Baseline::load).transpose()?;

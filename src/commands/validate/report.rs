@@ -56,7 +56,10 @@ pub fn human(checked: &[Checked], show_suppressed: bool) -> String {
                         .as_ref()
                         .map(|p| format!("; the pod execution role of {p}"))
                         .unwrap_or_default();
-                    s.push_str(&format!("  in: {} ({}{at}){used}\n", o.resource, o.attribute));
+                    s.push_str(&format!(
+                        "  in: {} ({}{at}){used}\n",
+                        o.resource, o.attribute
+                    ));
                     s.push_str(rest);
                 }
                 None => s.push_str(&rendered),
@@ -70,7 +73,10 @@ pub fn human(checked: &[Checked], show_suppressed: bool) -> String {
     let total: usize = counts.iter().sum();
     let files = checked.len();
     let noun = if files == 1 { "file" } else { "files" };
-    let embedded = checked.iter().filter(|c| c.kind != InputType::Policy).count();
+    let embedded = checked
+        .iter()
+        .filter(|c| c.kind != InputType::Policy)
+        .count();
     let kinds = if embedded == 0 {
         String::new()
     } else {
@@ -94,11 +100,16 @@ pub fn human(checked: &[Checked], show_suppressed: bool) -> String {
     let n = ignored + by_rule + by_baseline;
     let left_out = match parts.len() {
         0 => String::new(),
-        1 => format!(" ({n} suppressed {})", parts[0].split_once(' ').map_or("", |(_, r)| r)),
+        1 => format!(
+            " ({n} suppressed {})",
+            parts[0].split_once(' ').map_or("", |(_, r)| r)
+        ),
         _ => format!(" ({n} suppressed: {})", parts.join(", ")),
     };
     if total == 0 {
-        s.push_str(&format!("{files} {noun} checked{kinds}, no findings{left_out}\n"));
+        s.push_str(&format!(
+            "{files} {noun} checked{kinds}, no findings{left_out}\n"
+        ));
     } else {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
@@ -247,7 +258,9 @@ mod tests {
 
     #[test]
     fn a_condition_key_with_dots_is_one_element() {
-        let p = path_elements("Statement[0].Condition.StringEquals.oidc.eks.eu-west-1.amazonaws.com/id/X:sub");
+        let p = path_elements(
+            "Statement[0].Condition.StringEquals.oidc.eks.eu-west-1.amazonaws.com/id/X:sub",
+        );
         assert_eq!(
             p,
             vec![

@@ -57,7 +57,11 @@ fn rule(code: Code) -> ReportingDescriptor {
     ReportingDescriptor::builder()
         .id(code.as_str())
         .name(code.name())
-        .short_description(MultiformatMessageString::builder().text(code.summary()).build())
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(code.summary())
+                .build(),
+        )
         .full_description(
             MultiformatMessageString::builder()
                 .text(docs::description(code).unwrap_or(code.summary()))
@@ -71,7 +75,9 @@ fn rule(code: Code) -> ReportingDescriptor {
 
 /// The first folder from `cwd` upward that holds `.git`: SARIF locations are relative to it.
 fn repository_root(cwd: &Path) -> Option<PathBuf> {
-    cwd.ancestors().find(|d| d.join(".git").exists()).map(Path::to_owned)
+    cwd.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_owned)
 }
 
 /// Characters kept as they are in a SARIF artifact URI (a relative URI reference, RFC 3986):
@@ -90,7 +96,9 @@ pub fn artifact_uri(path: &str, root: Option<(&Path, &Path)>) -> String {
     let rel = root
         .and_then(|(cwd, root)| {
             let abs = super::settings::normalize(&cwd.join(path));
-            abs.strip_prefix(root).ok().map(|p| p.to_string_lossy().into_owned())
+            abs.strip_prefix(root)
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| path.to_owned());
     let slashed = rel.replace('\\', "/");
@@ -113,7 +121,11 @@ pub fn log(checked: &[Checked], show_suppressed: bool, cwd: &Path) -> Sarif {
         .flat_map(|c| shown(c, show_suppressed))
         .map(|f| f.d.code)
         .collect();
-    let table: Vec<Code> = Code::ALL.iter().copied().filter(|c| used.contains(c)).collect();
+    let table: Vec<Code> = Code::ALL
+        .iter()
+        .copied()
+        .filter(|c| used.contains(c))
+        .collect();
     let mut results = Vec::new();
     for c in checked {
         let idx = LineIndex::new(&c.text);

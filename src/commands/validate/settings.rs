@@ -124,7 +124,11 @@ impl Config {
     pub fn load(explicit: Option<&Path>, dir: &Path) -> Result<Self, String> {
         let path = match explicit {
             Some(p) => p.to_owned(),
-            None => match dir.ancestors().map(|d| d.join(CONFIG_NAME)).find(|p| p.is_file()) {
+            None => match dir
+                .ancestors()
+                .map(|d| d.join(CONFIG_NAME))
+                .find(|p| p.is_file())
+            {
                 Some(p) => p,
                 None => return Ok(Self::none()),
             },
@@ -146,7 +150,11 @@ impl Config {
         })?;
         let mut rules = Vec::new();
         for (i, r) in file.validate.suppress.iter().enumerate() {
-            let name = format!("`{}`: [[validate.suppress]] number {}", path.display(), i + 1);
+            let name = format!(
+                "`{}`: [[validate.suppress]] number {}",
+                path.display(),
+                i + 1
+            );
             if r.paths.is_empty() && r.resources.is_empty() {
                 return Err(format!(
                     "{name} has neither `paths` nor `resources`; to leave a code out everywhere, list it in `ignore`"
@@ -171,7 +179,10 @@ impl Config {
                 paths: set(&r.paths)?,
                 resources: set(&r.resources)?,
                 codes,
-                reason: r.reason.clone().unwrap_or_else(|| format!("suppress rule {}", i + 1)),
+                reason: r
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| format!("suppress rule {}", i + 1)),
             });
         }
         for c in &file.validate.ignore {
@@ -348,7 +359,10 @@ mod tests {
 
     #[test]
     fn dot_dot_is_resolved_without_the_file_system() {
-        assert_eq!(normalize(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
     }
 
     #[test]
@@ -373,7 +387,11 @@ mod tests {
     #[test]
     fn the_file_is_found_from_a_subfolder() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(CONFIG_NAME), "[validate]\nregion = \"eu-west-1\"\n").unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_NAME),
+            "[validate]\nregion = \"eu-west-1\"\n",
+        )
+        .unwrap();
         let sub = dir.path().join("a/b");
         std::fs::create_dir_all(&sub).unwrap();
         let c = Config::load(None, &sub).unwrap();
