@@ -88,6 +88,22 @@ pub enum Content {
     },
 }
 
+impl Content {
+    /// Bytes as text, or where they stop being UTF-8.
+    fn of(bytes: Vec<u8>) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(s) => Content::Text(s),
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                Content::NotUtf8 {
+                    offset,
+                    byte: e.as_bytes().get(offset).copied().unwrap_or(0),
+                }
+            }
+        }
+    }
+}
+
 /// Opens `path` (or takes standard input for `-`) for reading.
 fn open(path: &Path) -> Result<(Box<dyn Read>, Option<u64>), InputError> {
     if path == Path::new("-") {
@@ -186,16 +202,7 @@ pub fn read_sniffed(
     if bytes.len() as u64 > limit {
         return Err(too_large(limit, size));
     }
-    Ok(match String::from_utf8(bytes) {
-        Ok(s) => Content::Text(s),
-        Err(e) => {
-            let offset = e.utf8_error().valid_up_to();
-            Content::NotUtf8 {
-                offset,
-                byte: e.as_bytes().get(offset).copied().unwrap_or(0),
-            }
-        }
-    })
+    Ok(Content::of(bytes))
 }
 
 /// Reads `path` as [`read_bytes`] does and checks that it is UTF-8.
@@ -204,16 +211,7 @@ pub fn read_sniffed(
 /// As [`read_bytes`].
 pub fn read_content(path: &Path, limit: u64) -> Result<Content, InputError> {
     let bytes = read_bytes(path, limit)?;
-    Ok(match String::from_utf8(bytes) {
-        Ok(s) => Content::Text(s),
-        Err(e) => {
-            let offset = e.utf8_error().valid_up_to();
-            Content::NotUtf8 {
-                offset,
-                byte: e.as_bytes().get(offset).copied().unwrap_or(0),
-            }
-        }
-    })
+    Ok(Content::of(bytes))
 }
 
 /// Reads `path` as UTF-8 text, with a message naming the first bad byte otherwise.

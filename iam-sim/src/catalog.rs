@@ -590,9 +590,8 @@ fn tokens_overlap(a: &[Tok], b: &[Tok]) -> bool {
     if a == [Tok::Star] || b == [Tok::Star] {
         return true;
     }
-    let (n, m) = (a.len(), b.len());
-    // ok[i][j]: the suffixes a[i..] and b[j..] share a match. Small tables live on the stack.
-    let cells = (n + 1) * (m + 1);
+    // Small tables live on the stack.
+    let cells = (a.len() + 1) * (b.len() + 1);
     let mut small = [false; 256];
     let mut large = Vec::new();
     let ok: &mut [bool] = if cells <= small.len() {
@@ -601,6 +600,14 @@ fn tokens_overlap(a: &[Tok], b: &[Tok]) -> bool {
         large.resize(cells, false);
         &mut large
     };
+    overlap_by_table(a, b, ok)
+}
+
+/// Whether the two token runs share a match, by the full table (`ok` has
+/// `(a.len() + 1) * (b.len() + 1)` cells; `ok[i][j]`: the suffixes `a[i..]` and `b[j..]` share
+/// a match).
+fn overlap_by_table(a: &[Tok], b: &[Tok], ok: &mut [bool]) -> bool {
+    let (n, m) = (a.len(), b.len());
     let at = |i: usize, j: usize| i * (m + 1) + j;
     for i in (0..=n).rev() {
         for j in (0..=m).rev() {
@@ -623,27 +630,6 @@ fn tokens_overlap(a: &[Tok], b: &[Tok]) -> bool {
 mod tests {
     use super::*;
 
-    /// The table alone, without the shortcuts of `tokens_overlap`.
-    fn overlap_by_table(a: &[Tok], b: &[Tok]) -> bool {
-        let (n, m) = (a.len(), b.len());
-        let mut ok = vec![false; (n + 1) * (m + 1)];
-        let at = |i: usize, j: usize| i * (m + 1) + j;
-        for i in (0..=n).rev() {
-            for j in (0..=m).rev() {
-                ok[at(i, j)] = match (a.get(i), b.get(j)) {
-                    (None, None) => true,
-                    (Some(Tok::Star), _) => ok[at(i + 1, j)] || (j < m && ok[at(i, j + 1)]),
-                    (_, Some(Tok::Star)) => ok[at(i, j + 1)] || (i < n && ok[at(i + 1, j)]),
-                    (Some(x), Some(y)) => {
-                        (*x == Tok::One || *y == Tok::One || x == y) && ok[at(i + 1, j + 1)]
-                    }
-                    _ => false,
-                };
-            }
-        }
-        ok[at(0, 0)]
-    }
-
     fn toks(s: &str) -> Vec<Tok> {
         s.chars()
             .map(|c| match c {
@@ -658,13 +644,15 @@ mod tests {
         #[test]
         fn the_shortcuts_agree_with_the_table(a in "[ab*?]{0,12}", b in "[ab*?]{0,12}") {
             let (a, b) = (toks(&a), toks(&b));
-            proptest::prop_assert_eq!(tokens_overlap(&a, &b), overlap_by_table(&a, &b));
+            let mut table = vec![false; (a.len() + 1) * (b.len() + 1)];
+            proptest::prop_assert_eq!(tokens_overlap(&a, &b), overlap_by_table(&a, &b, &mut table));
         }
 
         #[test]
         fn long_patterns_use_the_heap_table_and_agree(a in "[ab*?]{14,40}", b in "[ab*?]{14,40}") {
             let (a, b) = (toks(&a), toks(&b));
-            proptest::prop_assert_eq!(tokens_overlap(&a, &b), overlap_by_table(&a, &b));
+            let mut table = vec![false; (a.len() + 1) * (b.len() + 1)];
+            proptest::prop_assert_eq!(tokens_overlap(&a, &b), overlap_by_table(&a, &b, &mut table));
         }
     }
 
