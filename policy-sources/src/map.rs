@@ -83,7 +83,23 @@ impl SourceMap {
     #[must_use]
     pub fn map(&self, span: Span, file: &str) -> Span {
         match self {
-            SourceMap::Segments(s) => s.map(span),
+            SourceMap::Segments(s) => {
+                let m = s.map(span);
+                // A finding about part of a rewritten node (the opening brace of a policy that
+                // is a YAML mapping) points at the node's first line, not all its lines.
+                match s.innermost(span.start) {
+                    Some(seg)
+                        if !seg.verbatim() && span.end - span.start < seg.text.1 - seg.text.0 =>
+                    {
+                        let first_line = file
+                            .get(m.start..m.end)
+                            .and_then(|t| t.find('\n'))
+                            .map_or(m.end, |n| m.start + n);
+                        Span::new(m.start, first_line.max(m.start))
+                    }
+                    _ => m,
+                }
+            }
             SourceMap::Literal { at, len, escapes } => {
                 let Some(raw) = file.get(*at..*at + *len) else {
                     return Span::new(0, 0);
