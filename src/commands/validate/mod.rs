@@ -64,13 +64,16 @@ pub struct Args {
     /// What the inputs are (default: detect from each file's content).
     #[arg(long, value_enum)]
     pub input_type: Option<InputTypeArg>,
-    /// The policy type (default: detect; a document with Principal and sts: actions is a trust policy).
+    /// The policy type (default: in plans and templates the attribute's; else detected: a
+    /// document with Principal and sts: actions is a trust policy).
     #[arg(long, value_enum)]
     pub policy_type: Option<TypeArg>,
-    /// Check the trust policy against the role's purpose.
+    /// Check the trust policy against this purpose only (default: each trust policy's purpose
+    /// is inferred from its principals: the Fargate pods service principal, an oidc.eks.*
+    /// provider; and from a Fargate profile of the same plan or template that uses the role).
     #[arg(long, value_enum)]
     pub role: Option<RoleArg>,
-    /// The EKS cluster (for --role fargate-pod-execution: its profiles' ARNs must match aws:SourceArn).
+    /// The EKS cluster (for the Fargate checks: its profiles' ARNs must match aws:SourceArn).
     #[arg(long)]
     pub cluster: Option<String>,
     /// The cluster's region; in templates, `AWS::Region`.
@@ -79,13 +82,13 @@ pub struct Args {
     /// The cluster's account; in templates, `AWS::AccountId`.
     #[arg(long)]
     pub account: Option<String>,
-    /// The cluster's IAM OIDC provider ARN (for --role irsa).
+    /// The cluster's IAM OIDC provider ARN (for the IRSA checks).
     #[arg(long, value_name = "ARN")]
     pub oidc_provider: Option<String>,
-    /// The service account's namespace (for --role irsa).
+    /// The service account's namespace (for the IRSA checks).
     #[arg(long)]
     pub namespace: Option<String>,
-    /// The service account (for --role irsa).
+    /// The service account (for the IRSA checks).
     #[arg(long)]
     pub service_account: Option<String>,
     /// Output format [default: human].
@@ -393,9 +396,7 @@ pub fn run(args: &Args) -> Exit {
 }
 
 fn run_inner(args: &Args) -> Result<Exit, String> {
-    if args.role == Some(RoleArg::Irsa)
-        && (args.namespace.is_some() != args.service_account.is_some())
-    {
+    if args.namespace.is_some() != args.service_account.is_some() {
         return Err("--namespace and --service-account go together".into());
     }
     let cwd =
