@@ -371,13 +371,9 @@ fn trusts_fargate_pods(p: &Policy) -> bool {
 /// Whether an Allow statement trusts an EKS cluster's OIDC provider (`oidc.eks.…`): the role is
 /// for a service account.
 fn trusts_eks_oidc(p: &Policy) -> bool {
-    allows(p).any(|s| match s.principal.as_ref().map(|p| &p.value) {
-        Some(PrincipalValue::Map(m)) => m
-            .iter()
-            .filter(|e| e.kind.value == "Federated")
-            .flat_map(|e| &e.values)
-            .any(|v| oidc_host(&v.value).is_some_and(|h| h.starts_with("oidc.eks."))),
-        _ => false,
+    allows(p).any(|s| {
+        principal_values(s, "Federated")
+            .any(|(v, _)| oidc_host(v).is_some_and(|h| h.starts_with("oidc.eks.")))
     })
 }
 
@@ -1017,13 +1013,21 @@ fn statement_actions(s: &Statement) -> impl Iterator<Item = &str> {
 
 /// The values of the statement's `Service` principals.
 fn service_values(s: &Statement) -> impl Iterator<Item = (&str, Span)> {
+    principal_values(s, "Service")
+}
+
+/// The values of one kind of principal (`Service`, `Federated`) of a statement.
+fn principal_values<'s>(
+    s: &'s Statement,
+    kind: &'static str,
+) -> impl Iterator<Item = (&'s str, Span)> {
     let entries = match s.principal.as_ref().map(|p| &p.value) {
         Some(PrincipalValue::Map(m)) => m.as_slice(),
         _ => &[],
     };
     entries
         .iter()
-        .filter(|e| e.kind.value == "Service")
+        .filter(move |e| e.kind.value == kind)
         .flat_map(|e| e.values.iter().map(|v| (v.value.as_str(), v.span)))
 }
 
@@ -1632,18 +1636,8 @@ fn check_fargate(
 
 fn check_irsa(v: &mut V<'_>, provider: Option<&str>, namespace: Option<&str>, sa: Option<&str>) {
     let p = v.policy;
-    let fed: Vec<(&Statement, &str, Span)> = p
-        .statements
-        .iter()
-        .filter(|s| s.effect.as_ref().is_some_and(|e| e.value == Effect::Allow))
-        .flat_map(|s| match s.principal.as_ref().map(|p| &p.value) {
-            Some(PrincipalValue::Map(m)) => m
-                .iter()
-                .filter(|e| e.kind.value == "Federated")
-                .flat_map(|e| e.values.iter().map(|v| (s, v.value.as_str(), v.span)))
-                .collect::<Vec<_>>(),
-            _ => Vec::new(),
-        })
+    let fed: Vec<(&Statement, &str, Span)> = allows(p)
+        .flat_map(|s| principal_values(s, "Federated").map(move |(v, span)| (s, v, span)))
         .filter(|(_, v, _)| oidc_host(v).is_some())
         .collect();
     let web: Vec<&(&Statement, &str, Span)> = fed
