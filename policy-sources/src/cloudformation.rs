@@ -72,11 +72,9 @@ const INLINE_POLICIES: &[&str] = &["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM
 /// Reads a template.
 #[must_use]
 pub fn extract(text: &str, pseudo: &Pseudo) -> Extraction {
-    let body = text.trim_start_matches('\u{feff}').trim_start();
-    let parsed = if body.starts_with('{') {
-        tree::from_json(text)
-    } else {
-        tree::from_yaml(text)
+    let parsed = match crate::Shape::of(text) {
+        crate::Shape::Json(_) => tree::from_json(text),
+        crate::Shape::Other(_) => tree::from_yaml(text),
     };
     let root = match parsed {
         Ok(r) => r,
@@ -375,7 +373,9 @@ impl Renderer<'_> {
                 }
                 self.out.push('}');
             }
-            Value::Tagged(..) => unreachable_tag(self),
+            // A tag is an intrinsic (`intrinsic` above takes every `Tagged`), so this arm is
+            // not reached; `null` rather than trusting that.
+            Value::Tagged(..) => self.out.push_str("null"),
         }
         self.record((start, self.out.len()), n.span);
     }
@@ -389,12 +389,6 @@ impl Renderer<'_> {
             self.map.push(text, file);
         }
     }
-}
-
-/// A tag that is not an intrinsic never reaches the tree (`tree::intrinsic_of` drops it), so a
-/// `Tagged` here is always caught above; render `null` rather than trust that.
-fn unreachable_tag(r: &mut Renderer<'_>) {
-    r.out.push_str("null");
 }
 
 /// The string value of a node, when the template and the pseudo parameters tell it.

@@ -40,40 +40,44 @@ impl InputType {
         }
     }
 
-    /// Tells a file's kind from its first few kilobytes: a JSON object with `format_version`
-    /// and `planned_values` or `resource_changes` is a plan; one with `Resources` or
+    /// Tells a file's kind from its content: a JSON object with `format_version` and
+    /// `planned_values` or `resource_changes` is a plan; one with `Resources` or
     /// `AWSTemplateFormatVersion` is a template; text that is not JSON and has those at the
     /// start of a line is a YAML template; anything else is a policy.
     #[must_use]
     pub fn detect(text: &str) -> InputType {
-        let body = text.trim_start_matches('\u{feff}').trim_start();
-        if body.starts_with('{') {
+        match Shape::of(text) {
             // Top-level keys are found by name anywhere in the text: a policy never has these
             // keys (IAM rejects unknown elements), so a match inside a string is the only
             // false positive, and it needs a policy quoting them.
-            let plan = body.contains("\"format_version\"")
-                && (body.contains("\"planned_values\"") || body.contains("\"resource_changes\""));
-            if plan {
-                return InputType::TerraformPlan;
-            }
-            if body.contains("\"AWSTemplateFormatVersion\"")
-                || (body.contains("\"Resources\"") && body.contains("\"Type\""))
+            Shape::Json(body)
+                if body.contains("\"format_version\"")
+                    && (body.contains("\"planned_values\"")
+                        || body.contains("\"resource_changes\"")) =>
             {
-                return InputType::CloudFormation;
+                InputType::TerraformPlan
             }
-            return InputType::Policy;
+            Shape::Json(body)
+                if body.contains("\"AWSTemplateFormatVersion\"")
+                    || (body.contains("\"Resources\"") && body.contains("\"Type\"")) =>
+            {
+                InputType::CloudFormation
+            }
+            Shape::Other(body) if yaml_template(body) => InputType::CloudFormation,
+            _ => InputType::Policy,
         }
-        if body
-            .lines()
-            .any(|l| l.starts_with("Resources:") || l.starts_with("AWSTemplateFormatVersion:"))
-        {
-            return InputType::CloudFormation;
-        }
-        InputType::Policy
     }
-}
 
-impl InputType {
+    /// As [`InputType::detect`], for a file named like YAML (`.yaml`, `.yml`, `.template`):
+    /// then any text that is not JSON is read as a template.
+    #[must_use]
+    pub fn detect_yaml_named(text: &str) -> InputType {
+        match (InputType::detect(text), Shape::of(text)) {
+            (InputType::Policy, Shape::Other(_)) => InputType::CloudFormation,
+            (kind, _) => kind,
+        }
+    }
+
     /// Whether a file that begins with `prefix` may be a plan or a template, and so may be
     /// read past a policy's size limit: a JSON object with `format_version`,
     /// `AWSTemplateFormatVersion` or `Resources` in its first bytes, or YAML with
@@ -84,19 +88,41 @@ impl InputType {
             Ok(t) => t,
             Err(e) => std::str::from_utf8(&prefix[..e.valid_up_to()]).unwrap_or(""),
         };
-        let body = text.trim_start_matches('\u{feff}').trim_start();
-        if body.starts_with('{') {
-            return [
+        match Shape::of(text) {
+            Shape::Json(body) => [
                 "\"format_version\"",
                 "\"AWSTemplateFormatVersion\"",
                 "\"Resources\"",
             ]
             .iter()
-            .any(|k| body.contains(k));
+            .any(|k| body.contains(k)),
+            Shape::Other(body) => yaml_template(body),
         }
-        body.lines()
-            .any(|l| l.starts_with("Resources:") || l.starts_with("AWSTemplateFormatVersion:"))
     }
+}
+
+/// A file's text after a byte order mark and leading whitespace: a JSON object, or anything
+/// else (YAML, or not a document at all).
+enum Shape<'a> {
+    Json(&'a str),
+    Other(&'a str),
+}
+
+impl<'a> Shape<'a> {
+    fn of(text: &'a str) -> Self {
+        let body = text.trim_start_matches('\u{feff}').trim_start();
+        if body.starts_with('{') {
+            Shape::Json(body)
+        } else {
+            Shape::Other(body)
+        }
+    }
+}
+
+/// A YAML template's top-level keys at the start of a line.
+fn yaml_template(body: &str) -> bool {
+    body.lines()
+        .any(|l| l.starts_with("Resources:") || l.starts_with("AWSTemplateFormatVersion:"))
 }
 
 /// Values CloudFormation gives its pseudo parameters, as far as they are known.
