@@ -133,27 +133,7 @@ fn open(path: &Path) -> Result<(Box<dyn Read>, Option<u64>), InputError> {
 /// # Errors
 /// [`InputError`]; a file over the limit is refused before anything is allocated for it.
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
-    let (reader, size) = open(path)?;
-    let too_large = |size| InputError::TooLarge {
-        path: path.to_owned(),
-        limit,
-        size,
-    };
-    if size.is_some_and(|s| s > limit) {
-        return Err(too_large(size));
-    }
-    let mut bytes = Vec::with_capacity(size.unwrap_or(8192).min(limit) as usize);
-    reader
-        .take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| InputError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large(size));
-    }
-    Ok(bytes)
+    read_limited(path, limit, limit, |_| false)
 }
 
 /// Reads `path` up to `small` bytes, or up to `large` when its first bytes pass `wants_large`
@@ -169,6 +149,15 @@ pub fn read_sniffed(
     large: u64,
     wants_large: impl Fn(&[u8]) -> bool,
 ) -> Result<Content, InputError> {
+    read_limited(path, small, large, wants_large).map(Content::of)
+}
+
+fn read_limited(
+    path: &Path,
+    small: u64,
+    large: u64,
+    wants_large: impl Fn(&[u8]) -> bool,
+) -> Result<Vec<u8>, InputError> {
     let (mut reader, size) = open(path)?;
     let io = |source| InputError::Io {
         path: path.to_owned(),
@@ -179,6 +168,10 @@ pub fn read_sniffed(
         limit,
         size,
     };
+    // With one limit there is nothing to sniff: a file over it is refused unread.
+    if large <= small && size.is_some_and(|s| s > small) {
+        return Err(too_large(small, size));
+    }
     let first = size.map_or(small, |s| s.min(small).min(64 << 10));
     let mut bytes = Vec::with_capacity(size.unwrap_or(8192).min(small) as usize);
     (&mut reader)
@@ -202,7 +195,7 @@ pub fn read_sniffed(
     if bytes.len() as u64 > limit {
         return Err(too_large(limit, size));
     }
-    Ok(Content::of(bytes))
+    Ok(bytes)
 }
 
 /// Reads `path` as [`read_bytes`] does and checks that it is UTF-8.
@@ -210,8 +203,7 @@ pub fn read_sniffed(
 /// # Errors
 /// As [`read_bytes`].
 pub fn read_content(path: &Path, limit: u64) -> Result<Content, InputError> {
-    let bytes = read_bytes(path, limit)?;
-    Ok(Content::of(bytes))
+    read_bytes(path, limit).map(Content::of)
 }
 
 /// Reads `path` as UTF-8 text, with a message naming the first bad byte otherwise.
