@@ -108,7 +108,15 @@ pub struct Checked {
 impl Checked {
     /// The findings that count.
     pub fn counted(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.suppressed.is_none())
+        self.shown(false)
+    }
+
+    /// The findings a report shows: those that count, and the suppressed ones too with
+    /// `with_suppressed` (`--show-suppressed`).
+    pub fn shown(&self, with_suppressed: bool) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(move |f| with_suppressed || f.suppressed.is_none())
     }
 }
 
@@ -124,7 +132,7 @@ pub struct Source {
 }
 
 /// What the run knows and was asked.
-pub struct Plan {
+pub struct Setup {
     /// The options for a policy file.
     pub options: Options,
     /// The input type, when `--input-type` names one.
@@ -134,8 +142,8 @@ pub struct Plan {
 }
 
 /// Checks every input.
-pub fn check(sources: Vec<Source>, plan: &Plan) -> Vec<Checked> {
-    sources.into_iter().map(|s| check_one(s, plan)).collect()
+pub fn check(sources: Vec<Source>, setup: &Setup) -> Vec<Checked> {
+    sources.into_iter().map(|s| check_one(s, setup)).collect()
 }
 
 fn check_one(
@@ -144,68 +152,56 @@ fn check_one(
         content,
         yaml,
     }: Source,
-    plan: &Plan,
+    setup: &Setup,
 ) -> Checked {
-    let text = match content {
-        Ok(Content::Text(text)) => text,
-        Ok(Content::NotUtf8 { offset, byte }) => {
-            return Checked {
-                path,
-                text: String::new(),
-                kind: plan.input_type.unwrap_or(InputType::Policy),
-                findings: vec![Finding::plain(not_utf8(offset, byte))],
-            };
+    let unread = match content {
+        Ok(Content::Text(text)) => Ok(text),
+        Ok(Content::NotUtf8 { offset, byte }) => Err(not_utf8(offset, byte)),
+        Err((size, limit)) if limit > iam_sim::policy::MAX_POLICY_BYTES as u64 => {
+            let how_big = size.map_or_else(
+                || format!("more than {limit} bytes"),
+                |s| format!("{s} bytes"),
+            );
+            Err(Diagnostic::new(
+                Code::DocumentTooLarge,
+                format!("the file is {how_big}; fargate-sim reads Terraform plans and CloudFormation templates up to {limit} bytes"),
+                Span::new(0, 0),
+                String::new(),
+            )
+            .with_help("validate the plan of a smaller configuration, or split the template"))
         }
-        Err((size, limit)) => {
-            let d = if limit > iam_sim::policy::MAX_POLICY_BYTES as u64 {
-                let how_big = size.map_or_else(
-                    || format!("more than {limit} bytes"),
-                    |s| format!("{s} bytes"),
-                );
-                Diagnostic::new(
-                    Code::DocumentTooLarge,
-                    format!("the file is {how_big}; fargate-sim reads Terraform plans and CloudFormation templates up to {limit} bytes"),
-                    Span::new(0, 0),
-                    String::new(),
-                )
-                .with_help("validate the plan of a smaller configuration, or split the template")
-            } else {
-                too_large(size)
-            };
+        Err((size, _)) => Err(too_large(size)),
+    };
+    let text = match unread {
+        Ok(text) => text,
+        Err(d) => {
             return Checked {
                 path,
                 text: String::new(),
-                kind: plan.input_type.unwrap_or(InputType::Policy),
+                kind: setup.input_type.unwrap_or(InputType::Policy),
                 findings: vec![Finding::plain(d)],
             };
         }
     };
-    let kind = plan
-        .input_type
-        .unwrap_or_else(|| match InputType::detect(&text) {
-            InputType::Policy
-                if yaml
-                    && !text
-                        .trim_start_matches('\u{feff}')
-                        .trim_start()
-                        .starts_with('{') =>
-            {
-                InputType::CloudFormation
-            }
-            k => k,
-        });
+    let kind = setup.input_type.unwrap_or_else(|| {
+        if yaml {
+            InputType::detect_yaml_named(&text)
+        } else {
+            InputType::detect(&text)
+        }
+    });
     let findings = match kind {
         InputType::Policy if text.len() > iam_sim::policy::MAX_POLICY_BYTES => {
             vec![Finding::plain(too_large(Some(text.len() as u64)))]
         }
-        InputType::Policy => validate(&text, &plan.options)
+        InputType::Policy => validate(&text, &setup.options)
             .findings
             .into_iter()
             .map(Finding::plain)
             .collect(),
         _ => {
-            let x = policy_sources::extract(&text, kind, &plan.pseudo);
-            embedded(&text, kind, x, plan)
+            let x = policy_sources::extract(&text, kind, &setup.pseudo);
+            embedded(&text, kind, x, setup)
         }
     };
     Checked {
@@ -217,7 +213,7 @@ fn check_one(
 }
 
 /// The findings of every policy of a plan or template, in file coordinates.
-fn embedded(text: &str, kind: InputType, x: Extraction, plan: &Plan) -> Vec<Finding> {
+fn embedded(text: &str, kind: InputType, x: Extraction, setup: &Setup) -> Vec<Finding> {
     if let Some(problem) = x.problem {
         return vec![Finding::plain(problem)];
     }
@@ -247,7 +243,7 @@ fn embedded(text: &str, kind: InputType, x: Extraction, plan: &Plan) -> Vec<Find
             attribute: e.attribute.clone(),
             fargate_profile: e.fargate.as_ref().map(|f| f.profile.clone()),
         });
-        let found = policy_findings(&e, plan, text);
+        let found = policy_findings(&e, setup, text);
         out.extend(found.into_iter().map(|d| Finding {
             d,
             origin: Some(Rc::clone(&origin)),
@@ -261,8 +257,8 @@ fn embedded(text: &str, kind: InputType, x: Extraction, plan: &Plan) -> Vec<Find
 /// The options for one embedded policy: its attribute's type (unless `--policy-type` says),
 /// and the Fargate checks with its profile's cluster when a profile of the file uses the role
 /// (unless `--role` says otherwise).
-fn options_for(e: &Embedded, plan: &Plan) -> Options {
-    let mut o = plan.options.clone();
+fn options_for(e: &Embedded, setup: &Setup) -> Options {
+    let mut o = setup.options.clone();
     if o.policy_type.is_none() {
         o.policy_type = e.policy_type;
     }
@@ -280,7 +276,7 @@ fn options_for(e: &Embedded, plan: &Plan) -> Options {
     o
 }
 
-fn policy_findings(e: &Embedded, plan: &Plan, file: &str) -> Vec<Diagnostic> {
+fn policy_findings(e: &Embedded, setup: &Setup, file: &str) -> Vec<Diagnostic> {
     match &e.document {
         Document::NotKnown { file, why } => {
             let mut d = Diagnostic::new(
@@ -295,7 +291,7 @@ fn policy_findings(e: &Embedded, plan: &Plan, file: &str) -> Vec<Diagnostic> {
             d.help = Some("check the rendered policy once it is known, or write it where its value is known (a policy document data source, a literal)".into());
             vec![d]
         }
-        Document::Known(r) => rendered_findings(r, &options_for(e, plan), file),
+        Document::Known(r) => rendered_findings(r, &options_for(e, setup), file),
     }
 }
 

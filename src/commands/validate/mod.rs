@@ -282,7 +282,7 @@ struct Settings {
     show_suppressed: bool,
     ignore: Vec<Code>,
     baseline: Option<PathBuf>,
-    plan: check::Plan,
+    setup: check::Setup,
 }
 
 fn enum_setting<T: ValueEnum>(
@@ -368,7 +368,7 @@ fn settings(args: &Args, file: &Config) -> Result<Settings, String> {
             .baseline
             .clone()
             .or_else(|| v.baseline.as_deref().map(|b| file.resolve(b))),
-        plan: check::Plan {
+        setup: check::Setup {
             options: Options {
                 policy_type,
                 infer_purpose: purpose.is_none(),
@@ -404,11 +404,11 @@ fn run_inner(args: &Args) -> Result<Exit, String> {
     let config = Config::load(args.config.as_deref(), &cwd)?;
     let s = settings(args, &config)?;
     let baseline = s.baseline.as_deref().map(Baseline::load).transpose()?;
-    let (sources, notes) = collect(&args.paths, s.plan.input_type)?;
+    let (sources, notes) = collect(&args.paths, s.setup.input_type)?;
     for n in &notes {
         output::note(&format!("note: {n}"));
     }
-    let mut checked = check::check(sources, &s.plan);
+    let mut checked = check::check(sources, &s.setup);
     for c in &mut checked {
         for f in &mut c.findings {
             if s.ignore.contains(&f.d.code) {
@@ -422,8 +422,7 @@ fn run_inner(args: &Args) -> Result<Exit, String> {
     }
     if let Some(path) = &args.write_baseline {
         let b = Baseline::of(&checked);
-        let text = serde_json::to_string_pretty(&b).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(path, text)
+        std::fs::write(path, pretty(&b))
             .map_err(|e| format!("cannot write the baseline `{}`: {e}", path.display()))?;
         output::note(&format!(
             "note: wrote {} finding(s) to the baseline `{}`",
@@ -432,12 +431,11 @@ fn run_inner(args: &Args) -> Result<Exit, String> {
         ));
     }
     let show = s.show_suppressed;
-    let json_text = |v: &dyn erased::Json| v.pretty() + "\n";
     let written = match s.format {
         Format::Human => output::human(&report::human(&checked, show)),
-        Format::Json => output::raw(&json_text(&report::json(&checked, show))),
-        Format::AccessAnalyzer => output::raw(&json_text(&report::access_analyzer(&checked, show))),
-        Format::Sarif => output::raw(&json_text(&sarif::log(&checked, show, &cwd))),
+        Format::Json => output::raw(&pretty(&report::json(&checked, show))),
+        Format::AccessAnalyzer => output::raw(&pretty(&report::access_analyzer(&checked, show))),
+        Format::Sarif => output::raw(&pretty(&sarif::log(&checked, show, &cwd))),
     };
     if let Err(closed) = written {
         return Ok(closed.into());
@@ -458,14 +456,7 @@ fn verdict(checked: &[Checked], threshold: Severity) -> Exit {
     }
 }
 
-/// Pretty JSON of any report.
-mod erased {
-    pub trait Json {
-        fn pretty(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn pretty(&self) -> String {
-            serde_json::to_string_pretty(self).unwrap_or_default()
-        }
-    }
+/// A report as pretty JSON, with a final line break.
+fn pretty(report: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
 }

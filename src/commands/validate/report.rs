@@ -7,15 +7,9 @@ use iam_sim::{LineIndex, Severity};
 use policy_sources::InputType;
 use serde_json::json;
 
-use super::check::{Checked, Finding, Suppressed};
+use super::check::{Checked, Suppressed};
 use super::docs;
 use crate::render;
-
-fn shown(c: &Checked, show_suppressed: bool) -> impl Iterator<Item = &Finding> {
-    c.findings
-        .iter()
-        .filter(move |f| show_suppressed || f.suppressed.is_none())
-}
 
 /// The human report.
 pub fn human(checked: &[Checked], show_suppressed: bool) -> String {
@@ -39,7 +33,7 @@ pub fn human(checked: &[Checked], show_suppressed: bool) -> String {
                 Some(Suppressed::Baseline) => by_baseline += 1,
             }
         }
-        for f in shown(c, show_suppressed) {
+        for f in c.shown(show_suppressed) {
             let rendered = render::diagnostic(&f.d, Path::new(&c.path), &c.text, &idx);
             match &f.origin {
                 Some(o) => {
@@ -134,7 +128,7 @@ pub fn json(checked: &[Checked], show_suppressed: bool) -> serde_json::Value {
     let mut all = Vec::new();
     for c in checked {
         let idx = LineIndex::new(&c.text);
-        for f in shown(c, show_suppressed) {
+        for f in c.shown(show_suppressed) {
             let d = &f.d;
             let mut finding = json!({
                 "file": c.path,
@@ -179,7 +173,7 @@ pub fn access_analyzer(checked: &[Checked], show_suppressed: bool) -> serde_json
             let lc = idx.line_col(&c.text, offset);
             json!({"line": lc.line, "column": lc.column.saturating_sub(1), "offset": offset})
         };
-        for f in shown(c, show_suppressed) {
+        for f in c.shown(show_suppressed) {
             let d = &f.d;
             let finding_type = match d.severity() {
                 Severity::Error => "ERROR",

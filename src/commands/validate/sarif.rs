@@ -109,16 +109,10 @@ pub fn artifact_uri(path: &str, root: Option<(&Path, &Path)>) -> String {
 pub fn log(checked: &[Checked], show_suppressed: bool, cwd: &Path) -> Sarif {
     let root = repository_root(cwd);
     let root_pair = root.as_deref().map(|r| (cwd, r));
-    fn shown(c: &Checked, all: bool) -> Vec<&super::check::Finding> {
-        c.findings
-            .iter()
-            .filter(|f| all || f.suppressed.is_none())
-            .collect()
-    }
     // Only the rules the results use, so that a clean run stays small.
     let used: std::collections::HashSet<Code> = checked
         .iter()
-        .flat_map(|c| shown(c, show_suppressed))
+        .flat_map(|c| c.shown(show_suppressed))
         .map(|f| f.d.code)
         .collect();
     let table: Vec<Code> = Code::ALL
@@ -130,7 +124,7 @@ pub fn log(checked: &[Checked], show_suppressed: bool, cwd: &Path) -> Sarif {
     for c in checked {
         let idx = LineIndex::new(&c.text);
         let uri = artifact_uri(&c.path, root_pair);
-        for f in shown(c, show_suppressed) {
+        for f in c.shown(show_suppressed) {
             let d = &f.d;
             let (s, e) = (
                 idx.line_col(&c.text, d.span.start),
