@@ -111,6 +111,10 @@ pub enum ErrorType {
     ResourceNotFoundException,
     /// 400.
     ResourceLimitExceededException,
+    /// 404 (TagResource, UntagResource, ListTagsForResource on an unknown ARN).
+    NotFoundException,
+    /// 400 (a tagging request EKS cannot accept).
+    BadRequestException,
 }
 
 impl ErrorType {
@@ -118,7 +122,7 @@ impl ErrorType {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorType::ResourceInUseException => 409,
-            ErrorType::ResourceNotFoundException => 404,
+            ErrorType::ResourceNotFoundException | ErrorType::NotFoundException => 404,
             _ => 400,
         }
     }
@@ -135,7 +139,8 @@ pub struct EksError {
 }
 
 impl EksError {
-    fn new(kind: ErrorType, message: impl Into<String>) -> Self {
+    /// An error of `kind` with EKS's `message`.
+    pub fn new(kind: ErrorType, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
@@ -164,7 +169,7 @@ impl RoleSource for InMemoryRoles {
 }
 
 /// Ids for profile ARNs (node addresses come from the subnets, see [`AddressPool`]).
-pub trait Ids {
+pub trait Ids: Send {
     /// A UUID-shaped id (8-4-4-4-12 hex).
     fn uuid(&mut self) -> String;
 }
@@ -739,6 +744,24 @@ impl Cluster {
         Ok((profile, replaced))
     }
 
+    /// The name of the profile with this ARN.
+    pub fn profile_named_by(&self, arn: &str) -> Option<&str> {
+        self.profiles
+            .values()
+            .find(|s| s.profile.fargate_profile_arn == arn)
+            .map(|s| s.profile.fargate_profile_name.as_str())
+    }
+
+    /// A profile's tags, to change (TagResource, UntagResource).
+    pub fn profile_tags_mut(&mut self, name: &str) -> Option<&mut BTreeMap<String, String>> {
+        self.profiles.get_mut(name).map(|s| &mut s.profile.tags)
+    }
+
+    /// Whether any profile is left (in any status).
+    pub fn has_profiles(&self) -> bool {
+        !self.profiles.is_empty()
+    }
+
     /// The compiled profiles that are ACTIVE, in name order.
     pub fn active_profiles(&self) -> impl Iterator<Item = &CompiledProfile> {
         self.profiles
@@ -840,7 +863,7 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), EksError> {
+pub(crate) fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), EksError> {
     let bad = |m: String| Err(EksError::new(ErrorType::InvalidParameterException, m));
     if tags.len() > MAX_TAGS {
         return bad(format!(

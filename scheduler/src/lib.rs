@@ -26,6 +26,7 @@
 
 pub mod addresses;
 pub mod cluster;
+pub mod control_plane;
 pub mod eksctl;
 pub mod placement;
 pub mod pod;
@@ -33,8 +34,9 @@ pub mod quantity;
 pub mod sizing;
 
 pub use cluster::{
-    Cluster, CreateProfile, EksError, ErrorType, FargateProfile, Ids, InMemoryRoles, RoleSource,
-    Selector, SeqIds, Status, Subnet,
+    Cluster, CreateProfile, Delays, EksError, ErrorType, FargateProfile, Ids, InMemoryRoles,
+    RoleSource, Selector, SeqIds, Status, Subnet,
 };
+pub use control_plane::{ApiServer, ClusterInfo, ClusterStatus, ControlPlane, CreateCluster};
 pub use placement::{Placement, place};
 pub use pod::{Pod, parse_manifests};
