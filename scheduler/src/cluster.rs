@@ -118,6 +118,19 @@ pub enum ErrorType {
 }
 
 impl ErrorType {
+    /// The type's name, as `x-amzn-ErrorType` carries it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorType::InvalidParameterException => "InvalidParameterException",
+            ErrorType::InvalidRequestException => "InvalidRequestException",
+            ErrorType::ResourceInUseException => "ResourceInUseException",
+            ErrorType::ResourceNotFoundException => "ResourceNotFoundException",
+            ErrorType::ResourceLimitExceededException => "ResourceLimitExceededException",
+            ErrorType::NotFoundException => "NotFoundException",
+            ErrorType::BadRequestException => "BadRequestException",
+        }
+    }
+
     /// The HTTP status EKS answers with.
     pub fn http_status(self) -> u16 {
         match self {
@@ -742,6 +755,13 @@ impl Cluster {
             }
         }
         Ok((profile, replaced))
+    }
+
+    /// The ARN of the profile with this name.
+    pub fn profile_arn(&self, name: &str) -> Option<&str> {
+        self.profiles
+            .get(name)
+            .map(|s| s.profile.fargate_profile_arn.as_str())
     }
 
     /// The name of the profile with this ARN.

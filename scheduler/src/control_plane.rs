@@ -435,6 +435,12 @@ impl ControlPlane {
         Ok(&mut self.entry_mut(name)?.fargate)
     }
 
+    /// The ARN of a cluster's profile, when both exist.
+    pub fn profile_arn(&self, cluster: &str, name: &str) -> Option<String> {
+        let e = self.clusters.get(cluster)?;
+        e.fargate.profile_arn(name).map(str::to_owned)
+    }
+
     /// CreateFargateProfile: the cluster must be ACTIVE.
     ///
     /// # Errors
