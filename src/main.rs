@@ -42,6 +42,16 @@ enum Command {
     Simulate(Box<commands::simulate::Args>),
     /// Place the pods of Kubernetes manifests on a cluster's Fargate profiles, as EKS would.
     Schedule(commands::schedule::Args),
+    /// Serve one local AWS endpoint (S3, STS, IAM, EKS) with IAM enforced, in front of LocalStack.
+    Up(commands::up::Args),
+    /// Stop what `up --detach` started.
+    Down,
+    /// Say whether a detached `up` runs, and where (exit 1 when none does).
+    Status {
+        /// Print JSON.
+        #[arg(long, value_name = "FORMAT", value_parser = ["human", "json"], default_value = "human")]
+        format: String,
+    },
     /// Find, start or install the LocalStack this tool uses.
     #[command(subcommand)]
     Localstack(commands::localstack::Command),
@@ -54,6 +64,9 @@ fn main() -> Exit {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::Schedule(args) => commands::schedule::run(&args),
+        Command::Up(args) => commands::up::run(&args),
+        Command::Down => commands::up::down(),
+        Command::Status { format } => commands::up::status(format == "json"),
         Command::Localstack(cmd) => commands::localstack::run(&cmd),
     }
 }

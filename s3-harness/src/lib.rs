@@ -5,6 +5,8 @@
 //! - [`client`]: AWS SDK for Rust clients (S3, IAM, STS) configured for that endpoint.
 //! - [`gateway`]: an HTTP server on loopback in front of LocalStack that decides STS and S3
 //!   requests with `iam-sim` (LocalStack's free edition enforces no IAM).
+//! - [`emulator`]: LocalStack and the endpoint together, as `fargate-sim up` and users' tests
+//!   start them.
 //! - [`flow`]: the chapter — profiles, bucket, role, the S3-reading pod — with a ledger of what
 //!   it created and a cleanup that always runs.
 //!
@@ -14,6 +16,7 @@
 pub mod client;
 #[cfg(feature = "docker")]
 mod docker;
+pub mod emulator;
 pub mod flow;
 pub mod gateway;
 pub mod journal;

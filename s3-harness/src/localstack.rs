@@ -295,6 +295,20 @@ impl LocalStack {
     }
 }
 
+impl LocalStack {
+    /// Stops a LocalStack started here at once (its state is in memory and is lost either way),
+    /// instead of the graceful stop that dropping it makes (about 2 s). Given and Docker
+    /// instances are left to their usual drop.
+    pub fn stop_now(mut self) {
+        if let Guard::Host { stdin, .. } = &mut self.guard
+            && let Some(mut pipe) = stdin.take()
+        {
+            use std::io::Write as _;
+            let _ = pipe.write_all(b"now\n");
+        }
+    }
+}
+
 impl Drop for LocalStack {
     fn drop(&mut self) {
         if let Guard::Host { child, stdin } = &mut self.guard {
@@ -328,11 +342,13 @@ pub fn env_endpoint() -> Option<(String, &'static str)> {
 
 /// The script run by `sh`: start LocalStack in the background, wait until our end of the
 /// stdin pipe closes (handle dropped, or this process died for any reason), then stop
-/// LocalStack gracefully and finally kill the whole process group. This is what guarantees
+/// LocalStack gracefully and finally kill the whole process group; the line `now` kills the
+/// group at once ([`LocalStack::stop_now`]). This is what guarantees
 /// that a LocalStack started from a test never outlives the test process.
 const WATCHDOG: &str = r#""$0" -c "$2" >>"$1" 2>&1 </dev/null &
 p=$!
-read _ignored
+read how
+[ "$how" = now ] && kill -KILL 0
 kill -TERM "$p" 2>/dev/null
 i=0
 while kill -0 "$p" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i+1)); done

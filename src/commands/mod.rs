@@ -4,4 +4,5 @@ pub mod demo;
 pub mod localstack;
 pub mod schedule;
 pub mod simulate;
+pub mod up;
 pub mod validate;

@@ -99,6 +99,10 @@ struct State {
     log: Mutex<std::collections::VecDeque<Decided>>,
     requests: AtomicU64,
     vpc_endpoint: Option<VpcEndpoint>,
+    /// Every decision, to whoever listens (`up` prints them).
+    decided: tokio::sync::broadcast::Sender<Decided>,
+    /// The EKS control plane the gateway serves itself (LocalStack's free edition has no EKS).
+    eks: Mutex<scheduler::ControlPlane>,
 }
 
 /// A running gateway; stops when dropped.
@@ -146,7 +150,31 @@ impl Gateway {
         root: Creds,
         vpc_endpoint: Option<VpcEndpoint>,
     ) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(
+            upstream,
+            region,
+            account,
+            root,
+            vpc_endpoint,
+            &Listen::default(),
+        )
+        .await
+    }
+
+    /// [`Gateway::start_with`] on the port and with the EKS timing of `listen`.
+    ///
+    /// # Errors
+    /// A port could not be bound (taken, say).
+    pub async fn start_on(
+        upstream: &str,
+        region: &str,
+        account: &str,
+        root: Creds,
+        vpc_endpoint: Option<VpcEndpoint>,
+        listen: &Listen,
+    ) -> std::io::Result<Self> {
+        let eks_delay = listen.eks_delay;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", listen.port)).await?;
         let addr = listener.local_addr()?;
         let via_listener = match &vpc_endpoint {
             Some(_) => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await?),
@@ -155,6 +183,7 @@ impl Gateway {
         let via_addr = via_listener.as_ref().map(|l| l.local_addr()).transpose()?;
         let clients = Clients::new(upstream, region, &root).await;
         let http = HttpClient::builder(TokioExecutor::new()).build_http();
+        let eks = control_plane(region, account, &format!("http://{addr}"), eks_delay);
         let state = Arc::new(State {
             upstream: upstream.trim_end_matches('/').to_owned(),
             account: account.to_owned(),
@@ -167,6 +196,8 @@ impl Gateway {
             log: Mutex::new(std::collections::VecDeque::new()),
             requests: AtomicU64::new(0),
             vpc_endpoint,
+            eks: Mutex::new(eks),
+            decided: tokio::sync::broadcast::channel(1024).0,
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         serve(listener, state.clone(), false, stopped.clone());
@@ -205,6 +236,12 @@ impl Gateway {
             .unwrap_or_default()
     }
 
+    /// Every decision from now on, as it is made (a receiver that falls more than 1024
+    /// decisions behind skips the oldest and is told how many).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Decided> {
+        self.state.decided.subscribe()
+    }
+
     /// Forgets cached policies (after changes made directly in LocalStack).
     pub fn invalidate(&self) {
         if let Ok(mut r) = self.state.roles.lock() {
@@ -227,6 +264,59 @@ impl Drop for Gateway {
             let _ = s.send(true);
         }
     }
+}
+
+/// Where the gateway listens and how fast its EKS clusters and profiles change state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Listen {
+    /// The loopback port (0: any free port).
+    pub port: u16,
+    /// Seconds a cluster or Fargate profile stays CREATING or DELETING.
+    pub eks_delay: f64,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            eks_delay: 0.05,
+        }
+    }
+}
+
+/// The CA certificate a cluster's kubeconfig carries. The Kubernetes API is served over plain
+/// HTTP on loopback, so no TLS is made with it; it is there because kubeconfig writers (`aws
+/// eks update-kubeconfig`) require `certificateAuthority.data`. It has no private key anywhere.
+const CLUSTER_CA_PEM: &str = include_str!("cluster-ca.pem");
+
+fn control_plane(region: &str, account: &str, api: &str, delay: f64) -> scheduler::ControlPlane {
+    use base64::Engine as _;
+    use scheduler::SeqIds;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
+    let mut next = seed;
+    let mut plane = scheduler::ControlPlane::new(
+        region,
+        account,
+        scheduler::ApiServer {
+            endpoint: api.to_owned(),
+            certificate_authority: base64::engine::general_purpose::STANDARD.encode(CLUSTER_CA_PEM),
+        },
+        Box::new(SeqIds::new(seed)),
+        Box::new(move || {
+            next = next.wrapping_add(0x9e37_79b9);
+            Box::new(SeqIds::new(next))
+        }),
+    );
+    let delays = scheduler::Delays {
+        create: delay,
+        delete: delay,
+    };
+    plane.cluster_delays = delays;
+    plane.profile_delays = delays;
+    plane
 }
 
 /// An S3 gateway VPC endpoint in front of the cluster's subnets.
@@ -343,18 +433,53 @@ async fn handle(
         "sts" => handle_sts(&state, &parts, &headers, &body, &auth).await,
         "iam" => handle_iam(&state, &parts, &body, &auth).await,
         "s3" => handle_s3(&state, peer, via_endpoint, &parts, &headers, body, &auth).await,
-        other => respond(
-            StatusCode::FORBIDDEN,
-            "application/xml",
-            s3_error(
-                "AccessDenied",
-                &format!("the gateway does not serve the `{other}` service"),
-                None,
-                &request_id(&state),
-            ),
-        ),
+        "eks" => handle_eks(&state, peer, &parts, &headers, &body, &auth).await,
+        other => not_served(other, &headers, &request_id(&state)),
     };
     Ok(resp)
+}
+
+/// The services the gateway serves, for the refusal of any other.
+pub const SERVED: &str = "s3, sts, iam and eks";
+
+/// A service the gateway does not serve: refused (never passed through unenforced), in the
+/// error shape of the client's protocol so that the CLI and SDKs print the message — EC2's
+/// XML, the query protocol's XML, or JSON with `x-amzn-ErrorType` (both JSON protocols).
+fn not_served(service: &str, headers: &[(String, String)], rid: &str) -> Resp {
+    let message = format!(
+        "fargate-sim serves {SERVED}; the `{service}` service is not served here, so the request was refused"
+    );
+    let content_type = headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map_or("", |(_, v)| v.as_str());
+    let code = "NotImplemented";
+    if service == "ec2" {
+        return respond(
+            StatusCode::NOT_IMPLEMENTED,
+            "text/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>{}</Message></Error></Errors><RequestID>{rid}</RequestID></Response>",
+                errors::xml_escape(&message)
+            ),
+        );
+    }
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        return respond(
+            StatusCode::NOT_IMPLEMENTED,
+            "text/xml",
+            query_error(service, false, code, &message, rid),
+        );
+    }
+    let mut resp = respond(
+        StatusCode::NOT_IMPLEMENTED,
+        "application/json",
+        serde_json::json!({ "__type": code, "message": message }).to_string(),
+    );
+    if let Ok(v) = code.parse() {
+        resp.headers_mut().insert("x-amzn-errortype", v);
+    }
+    resp
 }
 
 fn form(body: &[u8]) -> HashMap<String, String> {
@@ -420,6 +545,7 @@ fn rebuild(status: StatusCode, headers: hyper::HeaderMap, body: Bytes) -> Resp {
 fn bad_gateway(state: &State, service: &str, e: &str) -> Resp {
     let message = format!("the IAM gateway could not get an answer from LocalStack: {e}");
     match service {
+        "eks" => eks_error(503, "ServerException", &message, &request_id(state)),
         "iam" | "sts" => respond(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/xml",
@@ -447,17 +573,21 @@ fn record(
     decision: Decision,
     message: Option<String>,
 ) {
+    let decided = Decided {
+        action: action.to_owned(),
+        resource: resource.to_owned(),
+        principal: principal.to_owned(),
+        decision,
+        message,
+    };
+    if state.decided.receiver_count() > 0 {
+        let _ = state.decided.send(decided.clone());
+    }
     if let Ok(mut l) = state.log.lock() {
         if l.len() >= DECISION_LOG {
             l.pop_front();
         }
-        l.push_back(Decided {
-            action: action.to_owned(),
-            resource: resource.to_owned(),
-            principal: principal.to_owned(),
-            decision,
-            message,
-        });
+        l.push_back(decided);
     }
 }
 
@@ -767,23 +897,27 @@ async fn handle_s3(
     let secret = session
         .as_ref()
         .map_or(state.root.secret_access_key.as_str(), |s| s.secret.as_str());
-    if let Err(e) = sigv4::verify_s3(
-        parts.method.as_str(),
-        pq,
-        headers,
-        auth,
-        secret,
-        session.as_ref().map(|s| s.token.as_str()),
-    ) {
-        let msg = match e {
-            sigv4::SignatureError::Mismatch => "The request signature we calculated does not match the signature you provided. Check your key and signing method.".to_owned(),
-            sigv4::SignatureError::Malformed(m) => format!("The request signature could not be checked: {m}"),
-            sigv4::SignatureError::Missing => "The request is not signed.".to_owned(),
+    let checked = sigv4::check_time(headers, std::time::SystemTime::now()).and_then(|()| {
+        sigv4::verify_s3(
+            parts.method.as_str(),
+            pq,
+            headers,
+            auth,
+            secret,
+            session.as_ref().map(|s| s.token.as_str()),
+        )
+    });
+    if let Err(e) = checked {
+        let (code, msg) = match e {
+            sigv4::SignatureError::Mismatch => ("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.".to_owned()),
+            sigv4::SignatureError::Skewed { .. } => ("RequestTimeTooSkewed", "The difference between the request time and the current time is too large.".to_owned()),
+            sigv4::SignatureError::Malformed(m) => ("SignatureDoesNotMatch", format!("The request signature could not be checked: {m}")),
+            sigv4::SignatureError::Missing => ("SignatureDoesNotMatch", "The request is not signed.".to_owned()),
         };
         return respond(
             StatusCode::FORBIDDEN,
             "application/xml",
-            s3_error("SignatureDoesNotMatch", &msg, None, &rid),
+            s3_error(code, &msg, None, &rid),
         );
     }
     let copy_source = headers.iter().any(|(k, _)| k == "x-amz-copy-source");
@@ -933,4 +1067,251 @@ async fn handle_s3(
         }
     }
     rebuild(status, hdrs, out)
+}
+
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// An EKS answer as HTTP: JSON, with `x-amzn-ErrorType` for errors.
+fn eks_answer(r: endpoint::eks::Response, rid: &str) -> Resp {
+    let mut resp = respond(
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        "application/json",
+        r.body,
+    );
+    if let Some(kind) = r.error_type
+        && let Ok(v) = kind.parse()
+    {
+        resp.headers_mut().insert("x-amzn-errortype", v);
+    }
+    if let Ok(v) = rid.parse() {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+fn eks_error(status: u16, kind: &'static str, message: &str, rid: &str) -> Resp {
+    eks_answer(
+        endpoint::eks::Response {
+            status,
+            error_type: Some(kind),
+            body: serde_json::json!({ "message": message }).to_string(),
+        },
+        rid,
+    )
+}
+
+/// The words AWS's JSON services use for a signature the service refuses.
+fn signature_refused(e: &sigv4::SignatureError, rid: &str) -> Resp {
+    let message = match e {
+        sigv4::SignatureError::Mismatch => "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".to_owned(),
+        sigv4::SignatureError::Skewed { request_time } => {
+            let now = std::time::SystemTime::now();
+            format!(
+                "Signature expired: {request_time} is now earlier than {} ({} - 15 min.)",
+                amz_date(now - sigv4::MAX_SKEW),
+                amz_date(now)
+            )
+        }
+        sigv4::SignatureError::Malformed(m) => format!("The request signature could not be checked: {m}"),
+        sigv4::SignatureError::Missing => "Missing Authentication Token".to_owned(),
+    };
+    eks_error(403, "InvalidSignatureException", &message, rid)
+}
+
+/// `yyyymmddThhmmssZ`.
+fn amz_date(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// The trust policy of a role in this account, as text (`None` when there is no such role).
+async fn trust_document(state: &State, role_arn: &str) -> Result<Option<String>, String> {
+    let in_account = iam_sim::arn::Arn::parse(role_arn)
+        .is_some_and(|a| a.service == "iam" && a.account == state.account);
+    if !in_account {
+        return Ok(None);
+    }
+    match state
+        .clients
+        .iam
+        .get_role()
+        .role_name(role_name(role_arn))
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .role()
+            .and_then(|r| r.assume_role_policy_document())
+            .map(decode_policy_document)),
+        Err(e) => match e.as_service_error() {
+            Some(s) if s.is_no_such_entity_exception() => Ok(None),
+            _ => Err(format!("GetRole {role_arn}: {e}")),
+        },
+    }
+}
+
+/// EKS, served by the gateway over its control plane. Every call is signed; for callers other
+/// than the account root each [`endpoint::Access`] the call needs (the EKS action, then
+/// `iam:PassRole` on a role handed to EKS) is decided by `iam-sim`.
+async fn handle_eks(
+    state: &State,
+    peer: SocketAddr,
+    parts: &hyper::http::request::Parts,
+    headers: &[(String, String)],
+    body: &Bytes,
+    auth: &sigv4::AuthHeader,
+) -> Resp {
+    let rid = request_id(state);
+    let Some((principal, session)) = caller_of(state, &auth.access_key_id) else {
+        return eks_error(
+            403,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+            &rid,
+        );
+    };
+    let secret = session
+        .as_ref()
+        .map_or(state.root.secret_access_key.as_str(), |s| s.secret.as_str());
+    let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let checked = sigv4::check_time(headers, std::time::SystemTime::now()).and_then(|()| {
+        sigv4::verify(
+            parts.method.as_str(),
+            pq,
+            headers,
+            auth,
+            secret,
+            session.as_ref().map(|s| s.token.as_str()),
+            sigv4::Payload::Body(body),
+        )
+    });
+    if let Err(e) = checked {
+        return signature_refused(&e, &rid);
+    }
+    if body.len() > endpoint::eks::MAX_BODY {
+        return eks_error(
+            413,
+            "RequestEntityTooLargeException",
+            &format!(
+                "The request body is {} bytes; EKS requests are at most {} bytes here.",
+                body.len(),
+                endpoint::eks::MAX_BODY
+            ),
+            &rid,
+        );
+    }
+    let req = endpoint::eks::Request {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        body,
+    };
+    let call = match endpoint::eks::parse(&req) {
+        Ok(c) => c,
+        Err(r) => return eks_answer(r, &rid),
+    };
+    let accesses = match state.eks.lock() {
+        Ok(plane) => call.accesses(&plane),
+        Err(_) => return eks_error(500, "ServerException", "the EKS state is unusable", &rid),
+    };
+    if let Some(s) = &session {
+        let identity = match role_policies(state, role_name(&s.role_arn)).await {
+            Ok(p) => p,
+            Err(e) => return eks_error(503, "ServerException", &e, &rid),
+        };
+        let set = PolicySet {
+            identity: identity.identity.clone(),
+            session: s.policy.as_deref().cloned(),
+            ..PolicySet::default()
+        };
+        for a in &accesses {
+            let mut ctx = Context::new();
+            ctx.insert("aws:SourceIp", ContextValue::Single(peer.ip().to_string()));
+            ctx.insert("aws:SecureTransport", ContextValue::Single("false".into()));
+            ctx.insert(
+                "aws:RequestedRegion",
+                ContextValue::Single(auth.region.clone()),
+            );
+            for (k, v) in &a.context {
+                let value = match v.as_slice() {
+                    [one] if !k.eq_ignore_ascii_case("aws:TagKeys") => {
+                        ContextValue::Single(one.clone())
+                    }
+                    _ => ContextValue::Multi(v.clone()),
+                };
+                ctx.insert(k, value);
+            }
+            let request =
+                iam_sim::Request::new(&principal, a.action, &a.resource, Some(&state.account), ctx);
+            let resp = set.evaluate(&request);
+            if resp.decision != Decision::Allow {
+                let clause = iam_sim::explain::access_denied_clause(&resp, a.action);
+                let mut msg = format!(
+                    "User: {principal} is not authorized to perform: {} on resource: {}",
+                    a.action, a.resource
+                );
+                if !clause.is_empty() {
+                    msg.push(' ');
+                    msg.push_str(&clause);
+                }
+                record(
+                    state,
+                    a.action,
+                    &a.resource,
+                    &principal,
+                    resp.decision,
+                    Some(format!("AccessDeniedException: {msg}")),
+                );
+                return eks_error(403, "AccessDeniedException", &msg, &rid);
+            }
+            record(
+                state,
+                a.action,
+                &a.resource,
+                &principal,
+                resp.decision,
+                None,
+            );
+        }
+    }
+    let mut roles = scheduler::InMemoryRoles::default();
+    if let Some(role) = call.role_to_check() {
+        match trust_document(state, role).await {
+            Ok(Some(doc)) => {
+                roles.0.insert(role.to_owned(), doc);
+            }
+            Ok(None) => {}
+            Err(e) => return bad_gateway(state, "eks", &e),
+        }
+    }
+    let answer = match state.eks.lock() {
+        Ok(mut plane) => call.run(&mut plane, &roles, now_secs()),
+        Err(_) => return eks_error(500, "ServerException", "the EKS state is unusable", &rid),
+    };
+    eks_answer(answer, &rid)
 }

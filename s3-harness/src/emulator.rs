@@ -1,0 +1,176 @@
+//! The emulator as a library: LocalStack found or started, and the endpoint in front of it
+//! that serves S3, STS and IAM with IAM enforced and EKS from its own control plane. `up`, and
+//! users' own tests, start it with [`Emulator::start`]; dropping it stops everything it
+//! started.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), s3_harness::HarnessError> {
+//! use s3_harness::emulator::{Emulator, Options};
+//! let emu = Emulator::start(Options::default()).await?;
+//! let conf = emu.sdk_config().await; // the account root's test credentials
+//! let s3 = s3_harness::s3::Client::new(&conf);
+//! # let _ = s3;
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+
+use crate::HarnessError;
+use crate::client::{Creds, sdk_config};
+use crate::gateway::{Gateway, Listen};
+use crate::localstack::{self, LocalStack, Progress};
+
+/// How to start the emulator.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The endpoint's loopback port (0: any free port).
+    pub port: u16,
+    /// Seconds an EKS cluster or Fargate profile stays CREATING or DELETING.
+    pub eks_delay: f64,
+    /// The region the endpoint answers for.
+    pub region: String,
+    /// Which LocalStack (given endpoint, Docker, host mode).
+    pub localstack: localstack::Options,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            eks_delay: 0.05,
+            region: "eu-west-1".to_owned(),
+            localstack: localstack::Options::default(),
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops the endpoint, then LocalStack if it was started here.
+#[derive(Debug)]
+pub struct Emulator {
+    // Field order is drop order: the endpoint stops before LocalStack does.
+    gateway: Gateway,
+    localstack: LocalStack,
+    region: String,
+}
+
+/// LocalStack's account, which the test credentials act as the root of.
+pub const ACCOUNT: &str = "000000000000";
+
+impl Emulator {
+    /// Finds or starts LocalStack, then starts the endpoint.
+    ///
+    /// # Errors
+    /// No LocalStack could be found or started, or the port could not be bound.
+    pub async fn start(options: Options) -> Result<Self, HarnessError> {
+        Self::start_reporting(options, Arc::new(|_| {})).await
+    }
+
+    /// [`Emulator::start`], reporting LocalStack's slow steps to `progress`.
+    ///
+    /// # Errors
+    /// See [`Emulator::start`].
+    pub async fn start_reporting(
+        options: Options,
+        progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    ) -> Result<Self, HarnessError> {
+        let ls_options = options.localstack.clone();
+        let localstack = tokio::task::spawn_blocking(move || {
+            LocalStack::obtain_with(&ls_options, &|p| progress(p))
+        })
+        .await
+        .map_err(|e| HarnessError::Environment {
+            reason: format!("starting LocalStack was interrupted: {e}"),
+            log: None,
+        })??;
+        let listen = Listen {
+            port: options.port,
+            eks_delay: options.eks_delay,
+        };
+        let gateway = Gateway::start_on(
+            localstack.endpoint(),
+            &options.region,
+            ACCOUNT,
+            Creds::test_account(),
+            None,
+            &listen,
+        )
+        .await
+        .map_err(|e| HarnessError::Environment {
+            reason: if e.kind() == std::io::ErrorKind::AddrInUse {
+                format!(
+                    "port {} on 127.0.0.1 is taken; choose another with --port",
+                    options.port
+                )
+            } else {
+                format!(
+                    "the endpoint could not listen on 127.0.0.1:{}: {e}",
+                    options.port
+                )
+            },
+            log: None,
+        })?;
+        Ok(Self {
+            gateway,
+            localstack,
+            region: options.region,
+        })
+    }
+
+    /// Stops the endpoint, then LocalStack at once if it was started here (its state is lost
+    /// either way); dropping the emulator stops LocalStack gracefully instead (about 2 s).
+    pub fn stop_now(self) {
+        let Self {
+            gateway,
+            localstack,
+            ..
+        } = self;
+        drop(gateway);
+        localstack.stop_now();
+    }
+
+    /// The endpoint's URL (`AWS_ENDPOINT_URL`).
+    pub fn endpoint(&self) -> &str {
+        self.gateway.endpoint()
+    }
+
+    /// The LocalStack behind it.
+    pub fn localstack(&self) -> &LocalStack {
+        &self.localstack
+    }
+
+    /// The gateway (its decisions, its cache).
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// The region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The account root's credentials (LocalStack's test keys).
+    pub fn root_credentials(&self) -> Creds {
+        Creds::test_account()
+    }
+
+    /// An SDK configuration for the endpoint as the account root.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        sdk_config(self.endpoint(), &self.region, &Creds::test_account()).await
+    }
+
+    /// An SDK configuration for the endpoint with other credentials (an IAM user's keys, a
+    /// session).
+    pub async fn sdk_config_as(&self, creds: &Creds) -> aws_config::SdkConfig {
+        sdk_config(self.endpoint(), &self.region, creds).await
+    }
+
+    /// The environment a client needs: `AWS_ENDPOINT_URL`, the root's keys, the region.
+    pub fn environment(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint().to_owned()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_REGION", self.region.clone()),
+        ]
+    }
+}
