@@ -40,19 +40,49 @@ async fn raw(url: &str, method: &str, headers: &[(&str, &str)]) -> (u16, String)
 }
 
 #[tokio::test]
+async fn a_request_more_than_15_minutes_old_is_request_time_too_skewed() {
+    let gw = gateway().await;
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(16 * 60);
+    let date = s3_harness::gateway::sigv4::format_amz_date(then);
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=test/{}/eu-west-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00",
+        &date[..8]
+    );
+    let (status, text) = raw(
+        gw.endpoint(),
+        "GET",
+        &[
+            ("Authorization", &auth),
+            ("x-amz-date", &date),
+            ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(
+        text.contains("<Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message>"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn unsigned_and_wrongly_signed_requests_are_refused() {
     let gw = gateway().await;
     let (status, text) = raw(gw.endpoint(), "GET", &[]).await;
     assert_eq!(status, 403);
     assert!(text.contains("<Code>AccessDenied</Code>"));
 
-    let bad = "AWS4-HMAC-SHA256 Credential=test/20261125/eu-west-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000";
+    let now = s3_harness::gateway::sigv4::format_amz_date(std::time::SystemTime::now());
+    let bad = format!(
+        "AWS4-HMAC-SHA256 Credential=test/{}/eu-west-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000",
+        &now[..8]
+    );
     let (status, text) = raw(
         gw.endpoint(),
         "GET",
         &[
-            ("Authorization", bad),
-            ("x-amz-date", "20261125T120000Z"),
+            ("Authorization", &bad),
+            ("x-amz-date", &now),
             ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
         ],
     )

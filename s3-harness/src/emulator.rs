@@ -95,7 +95,7 @@ impl Emulator {
             &listen,
         )
         .await
-        .map_err(|e| HarnessError::Environment {
+        .map_err(|e| HarnessError::Listen {
             reason: if e.kind() == std::io::ErrorKind::AddrInUse {
                 format!(
                     "port {} on 127.0.0.1 is taken; choose another with --port",
@@ -107,7 +107,6 @@ impl Emulator {
                     options.port
                 )
             },
-            log: None,
         })?;
         Ok(Self {
             gateway,

@@ -34,6 +34,12 @@ pub use {aws_sdk_iam as iam, aws_sdk_s3 as s3, aws_sdk_sts as sts};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HarnessError {
+    /// The endpoint could not listen on its loopback port.
+    #[error("{reason}")]
+    Listen {
+        /// What went wrong, naming the port and the flag that changes it.
+        reason: String,
+    },
     /// The endpoint URL cannot be used at all.
     #[error("`{endpoint}` is not a usable endpoint: {reason}")]
     BadEndpoint {

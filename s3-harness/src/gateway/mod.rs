@@ -1113,40 +1113,14 @@ fn signature_refused(e: &sigv4::SignatureError, rid: &str) -> Resp {
             let now = std::time::SystemTime::now();
             format!(
                 "Signature expired: {request_time} is now earlier than {} ({} - 15 min.)",
-                amz_date(now - sigv4::MAX_SKEW),
-                amz_date(now)
+                sigv4::format_amz_date(now - sigv4::MAX_SKEW),
+                sigv4::format_amz_date(now)
             )
         }
         sigv4::SignatureError::Malformed(m) => format!("The request signature could not be checked: {m}"),
         sigv4::SignatureError::Missing => "Missing Authentication Token".to_owned(),
     };
     eks_error(403, "InvalidSignatureException", &message, rid)
-}
-
-/// `yyyymmddThhmmssZ`.
-fn amz_date(t: std::time::SystemTime) -> String {
-    let secs = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
 }
 
 /// The trust policy of a role in this account, as text (`None` when there is no such role).

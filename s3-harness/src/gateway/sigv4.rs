@@ -86,6 +86,32 @@ pub fn parse_amz_date(s: &str) -> Option<SystemTime> {
     Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs))
 }
 
+/// `yyyymmddThhmmssZ`, the form of `x-amz-date`.
+pub fn format_amz_date(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
 /// Why a signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignatureError {
@@ -299,6 +325,9 @@ mod tests {
             86_401
         );
         assert!(parse_amz_date("2026-11-25T12:00:00Z").is_none());
+        let t = parse_amz_date("20261206T174512Z").unwrap();
+        assert_eq!(format_amz_date(t), "20261206T174512Z");
+        assert_eq!(format_amz_date(SystemTime::UNIX_EPOCH), "19700101T000000Z");
     }
 
     #[test]
