@@ -246,11 +246,19 @@ async fn a_session_without_pass_role_cannot_create_a_fargate_profile() {
     let root = Creds::test_account();
     let cluster_role = role(&ep, &unique("eks-cluster"), EKS_TRUST);
     let exec_role = role(&ep, &unique("s3-read"), &fargate_trust());
+    let user_name = unique("dev");
+    let user = s3_harness::Clients::new(&ep, "eu-west-1", &root)
+        .await
+        .create_user_with_key(&user_name)
+        .await
+        .unwrap();
     let admin_name = unique("eks-admin");
     let admin = role(
         &ep,
         &admin_name,
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]}"#,
+        &format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{user_name}"}},"Action":"sts:AssumeRole"}}]}}"#
+        ),
     );
     let put = aws(
         &ep,
@@ -284,7 +292,7 @@ async fn a_session_without_pass_role_cannot_create_a_fargate_profile() {
     assert!(o.status.success(), "{}", stderr(&o));
     let session = aws(
         &ep,
-        &root,
+        &user,
         &[
             "sts",
             "assume-role",
@@ -305,7 +313,6 @@ async fn a_session_without_pass_role_cannot_create_a_fargate_profile() {
         secret_access_key: parts[1].clone(),
         session_token: Some(parts[2].clone()),
     };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let o = aws(
         &ep,
         &dev,

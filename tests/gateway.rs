@@ -17,6 +17,16 @@ async fn gateway() -> Gateway {
     .unwrap()
 }
 
+/// An IAM user made through the gateway, with a key the gateway knows: its ARN and clients.
+async fn user(gw: &Gateway, admin: &Clients) -> (String, Clients) {
+    let name = unique("gw-user");
+    let creds = admin.create_user_with_key(&name).await.unwrap();
+    (
+        format!("arn:aws:iam::000000000000:user/{name}"),
+        Clients::new(gw.endpoint(), "eu-west-1", &creds).await,
+    )
+}
+
 async fn raw(url: &str, method: &str, headers: &[(&str, &str)]) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = url.trim_start_matches("http://");
@@ -136,12 +146,15 @@ async fn a_session_reads_what_its_role_allows_and_gets_s3_errors_otherwise() {
         .await
         .unwrap();
     let role = unique("gw-role");
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]}"#;
+    let (dev_arn, dev) = user(&gw, &admin).await;
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{dev_arn}"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
     admin
         .iam
         .create_role()
         .role_name(&role)
-        .assume_role_policy_document(trust)
+        .assume_role_policy_document(&trust)
         .send()
         .await
         .unwrap();
@@ -158,7 +171,7 @@ async fn a_session_reads_what_its_role_allows_and_gets_s3_errors_otherwise() {
         .send()
         .await
         .unwrap();
-    let assumed = admin
+    let assumed = dev
         .sts
         .assume_role()
         .role_arn(format!("arn:aws:iam::000000000000:role/{role}"))
@@ -317,6 +330,35 @@ async fn a_session_reads_what_its_role_allows_and_gets_s3_errors_otherwise() {
 }
 
 #[tokio::test]
+async fn the_account_root_may_not_assume_a_role() {
+    let gw = gateway().await;
+    let admin = Clients::new(gw.endpoint(), "eu-west-1", &Creds::test_account()).await;
+    let role = unique("gw-root");
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]}"#;
+    admin
+        .iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let se = admin
+        .sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::000000000000:role/{role}"))
+        .role_session_name("t")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(
+        s3_harness::sts::error::ProvideErrorMetadata::message(&se),
+        Some("Roles may not be assumed by root accounts.")
+    );
+}
+
+#[tokio::test]
 async fn assume_role_follows_the_trust_policy() {
     let gw = gateway().await;
     let admin = Clients::new(gw.endpoint(), "eu-west-1", &Creds::test_account()).await;
@@ -330,7 +372,8 @@ async fn assume_role_follows_the_trust_policy() {
         .send()
         .await
         .unwrap();
-    let err = admin
+    let (dev_arn, dev) = user(&gw, &admin).await;
+    let err = dev
         .sts
         .assume_role()
         .role_arn(format!("arn:aws:iam::000000000000:role/{role}"))
@@ -345,7 +388,7 @@ async fn assume_role_follows_the_trust_policy() {
     );
     assert_eq!(
         s3_harness::sts::error::ProvideErrorMetadata::message(&se),
-        Some(format!("User: arn:aws:iam::000000000000:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::000000000000:role/{role}").as_str())
+        Some(format!("User: {dev_arn} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::000000000000:role/{role}").as_str())
     );
     admin
         .iam

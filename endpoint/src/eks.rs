@@ -205,12 +205,12 @@ impl Call {
             })
         };
         let eks = |action: &'static str, resource: String, context| Access {
-            action,
+            action: action.into(),
             resource,
             context,
         };
         let pass = |role: &str| Access {
-            action: "iam:PassRole",
+            action: "iam:PassRole".into(),
             resource: role.to_owned(),
             context: vec![(
                 "iam:PassedToService".to_owned(),

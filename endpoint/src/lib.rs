@@ -14,7 +14,7 @@ pub mod eks;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Access {
     /// `eks:CreateCluster`, `iam:PassRole`, …
-    pub action: &'static str,
+    pub action: std::borrow::Cow<'static, str>,
     /// The resource ARN, or `*`.
     pub resource: String,
     /// Condition keys and their values (several values for a multivalued key).

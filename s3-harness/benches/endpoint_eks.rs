@@ -94,12 +94,16 @@ fn main() {
         let admin = Clients::new(gw.endpoint(), "eu-west-1", &root).await;
         let id = std::process::id();
         let eks_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-        let user_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]}"#;
+        // The account root may not assume roles: an IAM user made through the gateway does.
+        let user = format!("bench-user-{id}");
+        let user_creds = admin.create_user_with_key(&user).await.unwrap();
+        let as_user = Clients::new(gw.endpoint(), "eu-west-1", &user_creds).await;
+        let user_trust = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{user}"}},"Action":"sts:AssumeRole"}}]}}"#);
         admin.iam.create_role().role_name(format!("bench-eks-{id}")).assume_role_policy_document(eks_trust).send().await.unwrap();
         let dev = format!("bench-dev-{id}");
-        admin.iam.create_role().role_name(&dev).assume_role_policy_document(user_trust).send().await.unwrap();
+        admin.iam.create_role().role_name(&dev).assume_role_policy_document(&user_trust).send().await.unwrap();
         admin.iam.put_role_policy().role_name(&dev).policy_name("eks").policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"eks:*","Resource":"*"}]}"#).send().await.unwrap();
-        let a = admin.sts.assume_role().role_arn(format!("arn:aws:iam::000000000000:role/{dev}")).role_session_name("bench").send().await.unwrap();
+        let a = as_user.sts.assume_role().role_arn(format!("arn:aws:iam::000000000000:role/{dev}")).role_session_name("bench").send().await.unwrap();
         let c = a.credentials().unwrap();
         let session = Creds { access_key_id: c.access_key_id().into(), secret_access_key: c.secret_access_key().into(), session_token: Some(c.session_token().into()) };
         let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Full<Bytes>>();

@@ -74,10 +74,14 @@ fn main() {
         admin.create_bucket_in(&bucket, "eu-west-1").await.unwrap();
         admin.s3.put_object().bucket(&bucket).key("k").body(ByteStream::from_static(BODY)).send().await.unwrap();
         let role = format!("load-{id}");
-        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]}"#;
-        admin.iam.create_role().role_name(&role).assume_role_policy_document(trust).send().await.unwrap();
+        // The account root may not assume roles: an IAM user made through the gateway does.
+        let user = format!("bench-user-{}", std::process::id());
+        let user_creds = admin.create_user_with_key(&user).await.unwrap();
+        let as_user = Clients::new(gw.endpoint(), "eu-west-1", &user_creds).await;
+        let trust = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{user}"}},"Action":"sts:AssumeRole"}}]}}"#);
+        admin.iam.create_role().role_name(&role).assume_role_policy_document(&trust).send().await.unwrap();
         admin.iam.attach_role_policy().role_name(&role).policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send().await.unwrap();
-        let a = admin.sts.assume_role().role_arn(format!("arn:aws:iam::000000000000:role/{role}")).role_session_name("load").send().await.unwrap();
+        let a = as_user.sts.assume_role().role_arn(format!("arn:aws:iam::000000000000:role/{role}")).role_session_name("load").send().await.unwrap();
         let c = a.credentials().unwrap();
         let session = Creds {
             access_key_id: c.access_key_id().into(),

@@ -175,6 +175,37 @@ impl Clients {
             .map(|_| ())
             .map_err(|e| crate::HarnessError::aws(format!("CreateBucket {bucket}"), &e))
     }
+
+    /// Creates an IAM user and an access key for it: the credentials to call as that user. Made
+    /// through the fargate-sim endpoint, the key is known to it (its secret is only ever in
+    /// this answer).
+    ///
+    /// # Errors
+    /// The service's error, with the user named.
+    pub async fn create_user_with_key(&self, name: &str) -> Result<Creds, crate::HarnessError> {
+        self.iam
+            .create_user()
+            .user_name(name)
+            .send()
+            .await
+            .map_err(|e| crate::HarnessError::aws(format!("CreateUser {name}"), &e))?;
+        let key = self
+            .iam
+            .create_access_key()
+            .user_name(name)
+            .send()
+            .await
+            .map_err(|e| crate::HarnessError::aws(format!("CreateAccessKey {name}"), &e))?;
+        let k = key.access_key().ok_or_else(|| crate::HarnessError::Aws {
+            operation: format!("CreateAccessKey {name}"),
+            message: "the answer holds no access key".into(),
+        })?;
+        Ok(Creds {
+            access_key_id: k.access_key_id().to_owned(),
+            secret_access_key: k.secret_access_key().to_owned(),
+            session_token: None,
+        })
+    }
 }
 
 /// Decodes a policy document as IAM returns it: URL-encoded in some calls, plain JSON in others

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use s3_harness::emulator::{Emulator, Options};
-use s3_harness::gateway::Decided;
+use s3_harness::gateway::{Decided, Event};
 use s3_harness::localstack::{self, CacheDirs};
 use serde::{Deserialize, Serialize};
 
@@ -247,7 +247,11 @@ fn serve(args: &Args, dirs: &CacheDirs) -> Exit {
                 _ = tokio::signal::ctrl_c() => break,
                 _ = term.recv() => break,
                 d = decisions.recv() => match d {
-                    Ok(d) => show(&d, format),
+                    Ok(Event::Decided(d)) => show(&d, format),
+                    Ok(Event::Upstream(e)) => match format {
+                        Format::Human => eprintln!("! {}", output::visible(&e)),
+                        Format::Json => eprintln!("{}", serde_json::json!({"event": "upstream-error", "message": e})),
+                    },
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         eprintln!("· {n} decisions were not shown (the terminal fell behind)");
                     }
@@ -270,11 +274,15 @@ fn show(d: &Decided, format: Format) {
     match format {
         Format::Human => {
             let line = format!(
-                "{:<12} {} {} on {}{}",
+                "{:<12} {} {} on {}{}{}",
                 d.decision.as_str(),
                 d.principal,
                 d.action,
                 d.resource,
+                d.statement
+                    .as_deref()
+                    .map(|s| format!("\n             by {s}"))
+                    .unwrap_or_default(),
                 d.message
                     .as_deref()
                     .map(|m| format!("\n             {m}"))
@@ -290,6 +298,7 @@ fn show(d: &Decided, format: Format) {
                 "action": d.action,
                 "resource": d.resource,
                 "decision": d.decision.as_str(),
+                "statement": d.statement,
                 "message": d.message,
             })
         ),

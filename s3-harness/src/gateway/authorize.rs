@@ -1,0 +1,149 @@
+//! Step two of every request: the caller's policies, and `iam-sim`'s decision on each access
+//! the request needs — recorded, and for `up`, with the statement that decided it.
+
+use std::net::SocketAddr;
+
+use iam_sim::{Context, ContextValue, Decision, PolicySet, Request};
+
+use super::caller::{Caller, Kind};
+use super::{State, policies, record};
+
+/// The policies on the caller's side: its identity policies (a role's, a user's with its
+/// groups'), and a role session's session policy. The root has none (it is allowed
+/// everything its account's resource policies do not deny).
+pub(super) async fn identity(state: &State, caller: &Caller) -> Result<PolicySet, String> {
+    let (identity, session) = match &caller.kind {
+        Kind::Root => (Vec::new(), None),
+        Kind::User { name } => (policies::user(state, name).await?.as_ref().clone(), None),
+        Kind::RoleSession { role_arn, policy } => (
+            policies::role(state, policies::role_name(role_arn))
+                .await?
+                .identity
+                .clone(),
+            policy.as_deref().cloned(),
+        ),
+    };
+    Ok(PolicySet {
+        identity,
+        session,
+        ..PolicySet::default()
+    })
+}
+
+/// The condition keys every request carries.
+pub(super) fn base_context(peer: SocketAddr, region: &str, caller: &Caller) -> Context {
+    let mut ctx = Context::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    ctx.insert("aws:SourceIp", ContextValue::Single(peer.ip().to_string()));
+    ctx.insert("aws:SecureTransport", ContextValue::Single("false".into()));
+    ctx.insert("aws:EpochTime", ContextValue::Single(now.to_string()));
+    ctx.insert(
+        "aws:RequestedRegion",
+        ContextValue::Single(region.to_owned()),
+    );
+    if caller.token.is_some() {
+        ctx.insert(
+            "aws:MultiFactorAuthPresent",
+            ContextValue::Single("false".into()),
+        );
+    }
+    ctx
+}
+
+/// Adds an access's own keys to a context (`aws:TagKeys` is always multivalued).
+pub(super) fn with_keys(mut ctx: Context, keys: &[(String, Vec<String>)]) -> Context {
+    for (k, v) in keys {
+        let value = match v.as_slice() {
+            [one] if !k.eq_ignore_ascii_case("aws:TagKeys") => ContextValue::Single(one.clone()),
+            _ => ContextValue::Multi(v.clone()),
+        };
+        ctx.insert(k, value);
+    }
+    ctx
+}
+
+/// A refusal: the decision and AWS's "because …" clause.
+#[derive(Debug, Clone)]
+pub(super) struct Denied {
+    /// `because no identity-based policy allows the ACTION action`, … (may be empty).
+    pub clause: String,
+}
+
+/// Decides one access for `caller` on `set` and records it; `message` words the refusal the
+/// caller will get (recorded with it).
+pub(super) fn decide(
+    state: &State,
+    caller: &Caller,
+    set: &PolicySet,
+    action: &str,
+    resource: &str,
+    ctx: Context,
+    message: impl Fn(&Denied) -> String,
+) -> Result<(), Denied> {
+    let req = Request::new(&caller.arn, action, resource, Some(&state.account), ctx);
+    let resp = set.evaluate(&req);
+    let statement = if state.decided.receiver_count() > 0 {
+        deciding_statement(set, &req, &resp)
+    } else {
+        None
+    };
+    if resp.decision == Decision::Allow {
+        record(
+            state,
+            action,
+            resource,
+            &caller.arn,
+            resp.decision,
+            None,
+            statement,
+        );
+        return Ok(());
+    }
+    let denied = Denied {
+        clause: iam_sim::explain::access_denied_clause(&resp, action),
+    };
+    record(
+        state,
+        action,
+        resource,
+        &caller.arn,
+        resp.decision,
+        Some(message(&denied)),
+        statement,
+    );
+    Err(denied)
+}
+
+/// The statement that decided, as `identity policy 1, line 4:7 (Sid AllowRead)`.
+fn deciding_statement(set: &PolicySet, req: &Request, resp: &iam_sim::Response) -> Option<String> {
+    let explained = iam_sim::explain::explain(set, req, resp);
+    let r = explained.deciding.first()?;
+    Some(format!(
+        "{} policy {}, statement at {}:{}{}",
+        r.policy,
+        r.index + 1,
+        r.line,
+        r.column,
+        r.sid
+            .as_deref()
+            .map(|s| format!(" (Sid {s})"))
+            .unwrap_or_default()
+    ))
+}
+
+/// `User: ARN is not authorized to perform: ACTION on resource: RESOURCE` and the clause, as
+/// IAM, STS and EKS word it (S3 quotes the resource, see `errors::access_denied_message`).
+pub(super) fn not_authorized(caller: &Caller, action: &str, resource: &str, d: &Denied) -> String {
+    let mut m = format!(
+        "User: {} is not authorized to perform: {action} on resource: {resource}",
+        caller.arn
+    );
+    if !d.clause.is_empty() {
+        m.push(' ');
+        m.push_str(&d.clause);
+    }
+    m
+}

@@ -1,0 +1,101 @@
+//! EKS, served by the gateway over its control plane through the REST-JSON adapter
+//! (`endpoint::eks`): for callers other than the account root, each access the call needs (the
+//! EKS action, then `iam:PassRole` on a role handed to EKS) is decided by `iam-sim` first.
+
+use hyper::StatusCode;
+
+use super::authorize::{self, base_context, not_authorized, with_keys};
+use super::caller::Service;
+use super::{Incoming, Resp, State, bad_gateway, now_secs, policies, respond};
+
+/// An EKS answer as HTTP: JSON, with `x-amzn-ErrorType` for errors.
+fn answer(r: endpoint::eks::Response, rid: &str) -> Resp {
+    let mut resp = respond(
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        "application/json",
+        r.body,
+    );
+    if let Some(kind) = r.error_type
+        && let Ok(v) = kind.parse()
+    {
+        resp.headers_mut().insert("x-amzn-errortype", v);
+    }
+    if let Ok(v) = rid.parse() {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+pub(super) async fn serve(state: &State, req: Incoming<'_>) -> Resp {
+    let rid = &req.rid;
+    if req.body.len() > endpoint::eks::MAX_BODY {
+        return Service::Eks.error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            &format!(
+                "The request body is {} bytes; EKS requests are at most {} bytes here.",
+                req.body.len(),
+                endpoint::eks::MAX_BODY
+            ),
+            rid,
+        );
+    }
+    let request = endpoint::eks::Request {
+        method: req.parts.method.as_str(),
+        path: req.parts.uri.path(),
+        query: req.parts.uri.query(),
+        body: &req.body,
+    };
+    let call = match endpoint::eks::parse(&request) {
+        Ok(c) => c,
+        Err(r) => return answer(r, rid),
+    };
+    let unusable = || {
+        Service::Eks.error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServerException",
+            "the EKS state is unusable",
+            rid,
+        )
+    };
+    let caller = &req.caller;
+    if !caller.is_root() {
+        let accesses = match state.eks.lock() {
+            Ok(plane) => call.accesses(&plane),
+            Err(_) => return unusable(),
+        };
+        let set = match authorize::identity(state, caller).await {
+            Ok(s) => s,
+            Err(e) => return bad_gateway(state, Service::Eks, &e),
+        };
+        for a in &accesses {
+            let ctx = with_keys(base_context(req.peer, req.region, caller), &a.context);
+            let message = |d: &authorize::Denied| not_authorized(caller, &a.action, &a.resource, d);
+            if let Err(d) =
+                authorize::decide(state, caller, &set, &a.action, &a.resource, ctx, message)
+            {
+                return Service::Eks.error(
+                    StatusCode::FORBIDDEN,
+                    "AccessDeniedException",
+                    &message(&d),
+                    rid,
+                );
+            }
+        }
+    }
+    let mut roles = scheduler::InMemoryRoles::default();
+    if let Some(role) = call.role_to_check() {
+        match policies::trust_document(state, role).await {
+            Ok(Some(doc)) => {
+                roles.0.insert(role.to_owned(), doc);
+            }
+            Ok(None) => {}
+            Err(e) => return bad_gateway(state, Service::Eks, &e),
+        }
+    }
+    let result = match state.eks.lock() {
+        Ok(mut plane) => call.run(&mut plane, &roles, now_secs()),
+        Err(_) => return unusable(),
+    };
+    answer(result, rid)
+}
