@@ -446,3 +446,355 @@ fn a_taken_port_is_a_one_line_error_naming_it() {
         format!("error: port {port} on 127.0.0.1 is taken; choose another with --port")
     );
 }
+
+/// An IAM user made through the endpoint with the CLI, and its key.
+fn cli_user(endpoint: &str, name: &str) -> Creds {
+    let root = Creds::test_account();
+    let o = aws(
+        endpoint,
+        &root,
+        &["iam", "create-user", "--user-name", name],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aws(
+        endpoint,
+        &root,
+        &[
+            "iam",
+            "create-access-key",
+            "--user-name",
+            name,
+            "--query",
+            "AccessKey.[AccessKeyId,SecretAccessKey]",
+            "--output",
+            "text",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let (id, secret) = out.split_once('\t').unwrap();
+    Creds {
+        access_key_id: id.to_owned(),
+        secret_access_key: secret.to_owned(),
+        session_token: None,
+    }
+}
+
+/// A bucket in eu-west-1 holding `hello.txt` (made as the root, with the CLI).
+fn bucket_with_hello(endpoint: &str) -> String {
+    let root = Creds::test_account();
+    let bucket = unique("chapter");
+    let o = aws(
+        endpoint,
+        &root,
+        &[
+            "s3api",
+            "create-bucket",
+            "--bucket",
+            &bucket,
+            "--region",
+            "eu-west-1",
+            "--create-bucket-configuration",
+            "LocationConstraint=eu-west-1",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), "Hello from S3\n").unwrap();
+    let o = aws(
+        endpoint,
+        &root,
+        &[
+            "s3",
+            "cp",
+            file.path().to_str().unwrap(),
+            &format!("s3://{bucket}/hello.txt"),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    bucket
+}
+
+/// GET a URL on loopback; status and body.
+async fn http_get(url: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_iam_user_without_a_policy_is_denied_the_object_in_aws_words() {
+    let emu = emulator().await;
+    let ep = emu.endpoint().to_owned();
+    let bucket = bucket_with_hello(&ep);
+    let name = unique("dev");
+    let dev = cli_user(&ep, &name);
+    let o = aws(
+        &ep,
+        &dev,
+        &[
+            "s3api",
+            "get-object",
+            "--bucket",
+            &bucket,
+            "--key",
+            "hello.txt",
+            "/dev/null",
+        ],
+    );
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "\nAn error occurred (AccessDenied) when calling the GetObject operation: User: arn:aws:iam::000000000000:user/{name} is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::{bucket}/hello.txt\" because no identity-based policy allows the s3:GetObject action\n"
+        )
+    );
+    // `aws s3 cp` asks HeadObject first: a HEAD answer has no body, so the CLI shows the status.
+    let o = aws(
+        &ep,
+        &dev,
+        &["s3", "cp", &format!("s3://{bucket}/hello.txt"), "-"],
+    );
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "download failed: s3://{bucket}/hello.txt to - An error occurred (403) when calling the HeadObject operation: Forbidden\n"
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_iam_user_needs_iam_create_role_to_create_a_role() {
+    let emu = emulator().await;
+    let ep = emu.endpoint().to_owned();
+    let name = unique("dev");
+    let dev = cli_user(&ep, &name);
+    let role = unique("s3-read");
+    let o = aws(
+        &ep,
+        &dev,
+        &[
+            "iam",
+            "create-role",
+            "--role-name",
+            &role,
+            "--assume-role-policy-document",
+            &fargate_trust(),
+        ],
+    );
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "\nAn error occurred (AccessDenied) when calling the CreateRole operation: User: arn:aws:iam::000000000000:user/{name} is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::000000000000:role/{role} because no identity-based policy allows the iam:CreateRole action\n"
+        )
+    );
+    // Allowed once the user's policy says so (the cache is cleared by the change).
+    let o = aws(
+        &ep,
+        &Creds::test_account(),
+        &[
+            "iam",
+            "put-user-policy",
+            "--user-name",
+            &name,
+            "--policy-name",
+            "roles",
+            "--policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:CreateRole","Resource":"*"}]}"#,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aws(
+        &ep,
+        &dev,
+        &[
+            "iam",
+            "create-role",
+            "--role-name",
+            &role,
+            "--assume-role-policy-document",
+            &fargate_trust(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_whose_trust_does_not_name_the_caller_is_refused_by_sts() {
+    let emu = emulator().await;
+    let ep = emu.endpoint().to_owned();
+    let name = unique("dev");
+    let dev = cli_user(&ep, &name);
+    let exec_role = role(&ep, &unique("s3-read"), &fargate_trust());
+    let o = aws(
+        &ep,
+        &dev,
+        &[
+            "sts",
+            "assume-role",
+            "--role-arn",
+            &exec_role,
+            "--role-session-name",
+            "try",
+        ],
+    );
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "\nAn error occurred (AccessDenied) when calling the AssumeRole operation: User: arn:aws:iam::000000000000:user/{name} is not authorized to perform: sts:AssumeRole on resource: {exec_role}\n"
+        )
+    );
+    let o = aws(
+        &ep,
+        &Creds::test_account(),
+        &[
+            "sts",
+            "assume-role",
+            "--role-arn",
+            &exec_role,
+            "--role-session-name",
+            "try",
+        ],
+    );
+    assert_eq!(
+        stderr(&o),
+        "\nAn error occurred (AccessDenied) when calling the AssumeRole operation: Roles may not be assumed by root accounts.\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_token_acts_as_its_user() {
+    let emu = emulator().await;
+    let ep = emu.endpoint().to_owned();
+    let bucket = bucket_with_hello(&ep);
+    let name = unique("dev");
+    let dev = cli_user(&ep, &name);
+    let o = aws(
+        &ep,
+        &Creds::test_account(),
+        &[
+            "iam",
+            "attach-user-policy",
+            "--user-name",
+            &name,
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aws(
+        &ep,
+        &dev,
+        &[
+            "sts",
+            "get-session-token",
+            "--query",
+            "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]",
+            "--output",
+            "text",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let parts: Vec<&str> = out.split('\t').collect();
+    let session = Creds {
+        access_key_id: parts[0].to_owned(),
+        secret_access_key: parts[1].to_owned(),
+        session_token: Some(parts[2].to_owned()),
+    };
+    let o = aws(
+        &ep,
+        &session,
+        &["s3", "cp", &format!("s3://{bucket}/hello.txt"), "-"],
+    );
+    assert_eq!(stdout(&o), "Hello from S3", "{}", stderr(&o));
+    // Without its token, the session's key is refused.
+    let tokenless = Creds {
+        session_token: None,
+        ..session
+    };
+    let o = aws(&ep, &tokenless, &["sts", "get-caller-identity"]);
+    assert_eq!(
+        stderr(&o),
+        "\nAn error occurred (InvalidClientTokenId) when calling the GetCallerIdentity operation: The security token included in the request is invalid.\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn presigned_urls_are_verified_and_expire() {
+    let emu = emulator().await;
+    let ep = emu.endpoint().to_owned();
+    let bucket = bucket_with_hello(&ep);
+    let root = Creds::test_account();
+    let url = |extra: &[&str]| {
+        let mut args = vec!["s3", "presign"];
+        let target = format!("s3://{bucket}/hello.txt");
+        args.push(&target);
+        args.extend_from_slice(extra);
+        let o = aws(&ep, &root, &args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    // The AWS CLI v1 signs presigned URLs with S3's SigV2 query authentication.
+    let v2 = url(&[]);
+    assert!(v2.contains("AWSAccessKeyId="), "{v2}");
+    assert_eq!(http_get(&v2).await, (200, "Hello from S3\n".to_owned()));
+    let tampered = v2.replace("hello.txt", "other.txt");
+    let (status, body) = http_get(&tampered).await;
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
+    let short = url(&["--expires-in", "1"]);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, body) = http_get(&short).await;
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("<Code>AccessDenied</Code><Message>Request has expired</Message>"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sigv4_presigned_url_is_verified() {
+    let emu = emulator().await;
+    let ep = emu.endpoint().to_owned();
+    let bucket = bucket_with_hello(&ep);
+    let conf = emu.sdk_config().await;
+    let s3 = s3_harness::s3::Client::from_conf(
+        s3_harness::s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let presigned = s3
+        .get_object()
+        .bucket(&bucket)
+        .key("hello.txt")
+        .presigned(
+            s3_harness::s3::presigning::PresigningConfig::expires_in(
+                std::time::Duration::from_secs(60),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let url = presigned.uri().to_owned();
+    assert!(url.contains("X-Amz-Algorithm=AWS4-HMAC-SHA256"), "{url}");
+    assert_eq!(http_get(&url).await, (200, "Hello from S3\n".to_owned()));
+}

@@ -35,8 +35,10 @@ credential scope.
 
   S3    every request signed and decided by fargate-sim's IAM engine (identity, bucket and
         session policies), then forwarded to LocalStack
-  STS   AssumeRole decided on the role's trust policy; sessions remembered for S3 and EKS
-  IAM   the account root's calls forwarded to LocalStack; other callers are refused
+  STS   AssumeRole decided on the role's trust policy and the caller's policies (the root
+        may not assume roles); AssumeRole and GetSessionToken sessions remembered
+  IAM   decided like S3 for IAM users and sessions, then forwarded; access keys made with
+        `aws iam create-access-key` through the endpoint are known to it
   EKS   served by fargate-sim itself: clusters, Fargate profiles, tags (EKS's rules and words)
   anything else: refused with an error that names the services served
 
@@ -93,8 +95,8 @@ fn exports(endpoint: &str, region: &str) -> String {
 }
 
 const BANNER: &str = concat!(
-    "  enforced: S3, STS and EKS — every call signed and decided by fargate-sim's IAM engine\n",
-    "  IAM: the account root's calls only (other callers are refused)\n",
+    "  enforced: S3, STS, IAM and EKS — every call signature-checked, and every caller but the\n",
+    "    account root decided by fargate-sim's IAM engine (the root: resource policies only)\n",
     "  other services: refused (an AWS-shaped error names the services served)"
 );
 
@@ -208,7 +210,7 @@ fn serve(args: &Args, dirs: &CacheDirs) -> Exit {
                     "endpoint": emu.endpoint(),
                     "localstack": emu.localstack().endpoint(),
                     "region": emu.region(),
-                    "enforced": {"s3": true, "sts": true, "eks": true, "iam": "root only", "other": "refused"},
+                    "enforced": {"s3": true, "sts": true, "iam": true, "eks": true, "other": "refused"},
                 })
             ),
         }

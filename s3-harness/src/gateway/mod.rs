@@ -93,6 +93,7 @@ pub struct Decided {
 struct State {
     upstream: String,
     account: String,
+    region: String,
     clients: Clients,
     http: HttpClient<HttpConnector, Full<Bytes>>,
     /// Every access key the gateway knows (the root's, IAM users' made through it, sessions'),
@@ -194,6 +195,7 @@ impl Gateway {
         let state = Arc::new(State {
             upstream: upstream.trim_end_matches('/').to_owned(),
             account: account.to_owned(),
+            region: region.to_owned(),
             clients,
             http,
             callers: Mutex::new(HashMap::from([(
@@ -425,26 +427,38 @@ async fn handle(
         })
         .collect();
     let rid = request_id(&state);
-    let auth = headers
+    let header_auth = headers
         .iter()
         .find(|(k, _)| k == "authorization")
         .and_then(|(_, a)| sigv4::parse_auth(a));
-    let Some(auth) = auth else {
-        return Ok(respond(
-            StatusCode::FORBIDDEN,
-            "application/xml",
-            s3_error(
-                "AccessDenied",
-                "Anonymous and unsigned requests are refused: sign the request with SigV4",
-                None,
-                &rid,
-            ),
-        ));
+    let signed = match header_auth {
+        Some(a) => Signed::Header(a),
+        None => match sigv4::presigned(parts.uri.query()) {
+            Some(p) => Signed::Query(p),
+            None => {
+                return Ok(respond(
+                    StatusCode::FORBIDDEN,
+                    "application/xml",
+                    s3_error(
+                        "AccessDenied",
+                        "Anonymous and unsigned requests are refused: sign the request with SigV4",
+                        None,
+                        &rid,
+                    ),
+                ));
+            }
+        },
     };
-    let Some(service) = Service::parse(&auth.service) else {
-        return Ok(not_served(&auth.service, &headers, &rid));
+    let (service_name, region) = match &signed {
+        Signed::Header(a) | Signed::Query(sigv4::Presigned::V4 { auth: a, .. }) => {
+            (a.service.as_str(), a.region.clone())
+        }
+        Signed::Query(sigv4::Presigned::V2 { .. }) => ("s3", state.region.clone()),
     };
-    let caller = match authenticate(&state, service, &parts, &headers, &body, &auth) {
+    let Some(service) = Service::parse(service_name) else {
+        return Ok(not_served(service_name, &headers, &rid));
+    };
+    let caller = match authenticate(&state, service, &parts, &headers, &body, &signed) {
         Ok(c) => c,
         Err(why) => return Ok(service.refuse(&why, &rid)),
     };
@@ -454,7 +468,7 @@ async fn handle(
         body,
         peer,
         via_endpoint,
-        region: &auth.region,
+        region: &region,
         rid,
         caller,
     };
@@ -489,44 +503,79 @@ impl Incoming<'_> {
     }
 }
 
+/// How a request is signed.
+enum Signed {
+    /// In the `Authorization` header.
+    Header(sigv4::AuthHeader),
+    /// In the query: a presigned URL.
+    Query(sigv4::Presigned),
+}
+
 /// Step one of every request: the access key is known, the session's token is the one it was
-/// given, the session has not expired, the request's time is within 15 minutes, and the
-/// signature is right (S3's rules, or every other service's over the body).
+/// given, the session has not expired, the request's time is within 15 minutes (a presigned
+/// URL: before its expiry), and the signature is right (S3's rules, or every other service's
+/// over the body).
 fn authenticate(
     state: &State,
     service: Service,
     parts: &hyper::http::request::Parts,
     headers: &[(String, String)],
     body: &Bytes,
-    auth: &sigv4::AuthHeader,
+    signed: &Signed,
 ) -> Result<Arc<Caller>, Refusal> {
+    let access_key_id = match signed {
+        Signed::Header(a) => a.access_key_id.as_str(),
+        Signed::Query(p) => p.access_key_id(),
+    };
     let caller = state
         .callers
         .lock()
         .ok()
-        .and_then(|c| c.get(&auth.access_key_id).cloned())
+        .and_then(|c| c.get(access_key_id).cloned())
         .ok_or(Refusal::UnknownKey)?;
-    let token = headers
-        .iter()
-        .find(|(k, _)| k == "x-amz-security-token")
-        .map(|(_, v)| v.as_str());
-    caller.admit(token, now_secs())?;
-    sigv4::check_time(headers, std::time::SystemTime::now()).map_err(Refusal::Signature)?;
-    let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let payload = match service {
-        Service::S3 => sigv4::Payload::S3Header,
-        _ => sigv4::Payload::Body(body),
+    let token = match signed {
+        Signed::Header(_) => headers
+            .iter()
+            .find(|(k, _)| k == "x-amz-security-token")
+            .map(|(_, v)| v.as_str()),
+        Signed::Query(p) => p.token(),
     };
-    sigv4::verify(
-        parts.method.as_str(),
-        pq,
-        headers,
-        auth,
-        &caller.secret,
-        caller.token.as_deref(),
-        payload,
-    )
-    .map_err(Refusal::Signature)?;
+    caller.admit(token, now_secs())?;
+    match signed {
+        Signed::Header(auth) => {
+            sigv4::check_time(headers, std::time::SystemTime::now()).map_err(Refusal::Signature)?;
+            let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let payload = match service {
+                Service::S3 => sigv4::Payload::S3Header,
+                _ => sigv4::Payload::Body(body),
+            };
+            sigv4::verify(
+                parts.method.as_str(),
+                pq,
+                headers,
+                auth,
+                &caller.secret,
+                caller.token.as_deref(),
+                payload,
+            )
+            .map_err(Refusal::Signature)?;
+        }
+        Signed::Query(p) => {
+            sigv4::verify_presigned(
+                parts.method.as_str(),
+                parts.uri.path(),
+                parts.uri.query().unwrap_or(""),
+                headers,
+                p,
+                &caller.secret,
+            )
+            .map_err(Refusal::Signature)?;
+            let now = now_secs() as u64;
+            if p.expires_at().is_none_or(|at| now >= at) {
+                return Err(Refusal::PresignExpired);
+            }
+        }
+    }
     Ok(caller)
 }
 
@@ -645,13 +694,19 @@ async fn forward(
         })
 }
 
+/// LocalStack's answer, passed on. The body's length is the body's, except for an answer
+/// without a body (HEAD), which keeps the length of what a GET would return, as S3 sends it.
 fn rebuild(status: StatusCode, headers: hyper::HeaderMap, body: Bytes) -> Resp {
+    let keep_length = body.is_empty();
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
     for (k, v) in &headers {
-        if k != hyper::header::TRANSFER_ENCODING && k != hyper::header::CONTENT_LENGTH {
-            r.headers_mut().append(k, v.clone());
+        if k == hyper::header::TRANSFER_ENCODING
+            || (k == hyper::header::CONTENT_LENGTH && !keep_length)
+        {
+            continue;
         }
+        r.headers_mut().append(k, v.clone());
     }
     r
 }

@@ -14,7 +14,9 @@ pub(super) async fn serve(state: &State, req: Incoming<'_>) -> Resp {
     let parts = req.parts;
     let path = parts.uri.path();
     let copy_source = req.header("x-amz-copy-source").is_some();
-    let access = match s3map::map(parts.method.as_str(), path, parts.uri.query(), copy_source) {
+    // A presigned URL's own parameters are authentication, not part of the operation.
+    let query = parts.uri.query().map(super::sigv4::query_without_signature);
+    let access = match s3map::map(parts.method.as_str(), path, query.as_deref(), copy_source) {
         Ok(a) => a,
         Err(u) => {
             let msg = format!(
