@@ -798,3 +798,77 @@ async fn a_sigv4_presigned_url_is_verified() {
     assert!(url.contains("X-Amz-Algorithm=AWS4-HMAC-SHA256"), "{url}");
     assert_eq!(http_get(&url).await, (200, "Hello from S3\n".to_owned()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passthrough_forwards_other_services_to_localstack() {
+    let emu = Emulator::start(Options {
+        passthrough: true,
+        localstack: localstack::Options {
+            endpoint: Some(localstack().endpoint().to_owned()),
+            ..localstack::Options::default()
+        },
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let o = aws(
+        emu.endpoint(),
+        &Creds::test_account(),
+        &["dynamodb", "list-tables"],
+    );
+    // LocalStack's own answer (the project's LocalStack runs S3, IAM and STS only), not the
+    // endpoint's refusal.
+    let err = stderr(&o);
+    assert!(!err.contains("fargate-sim serves"), "{err}");
+    assert!(err.contains("dynamodb"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn localstack_gone_is_a_503_in_the_services_shape_and_an_event() {
+    // A port nothing listens on: what the endpoint sees once LocalStack has stopped.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let gw = s3_harness::gateway::Gateway::start(
+        &dead,
+        "eu-west-1",
+        "000000000000",
+        Creds::test_account(),
+    )
+    .await
+    .unwrap();
+    let mut events = gw.subscribe();
+    let o = aws(
+        gw.endpoint(),
+        &Creds::test_account(),
+        &["s3api", "list-buckets"],
+    );
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(
+            "\nAn error occurred (ServiceUnavailable) when calling the ListBuckets operation (reached max retries: 0): fargate-sim could not get an answer from LocalStack: "
+        ),
+        "{err}"
+    );
+    let upstream = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            if let s3_harness::gateway::Event::Upstream(m) = events.recv().await.unwrap() {
+                return m;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        upstream.starts_with("s3: fargate-sim could not get an answer from LocalStack"),
+        "{upstream}"
+    );
+    // EKS is served by the endpoint itself, with or without LocalStack.
+    let o = aws(
+        gw.endpoint(),
+        &Creds::test_account(),
+        &["eks", "list-clusters"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -29,6 +29,8 @@ pub struct Options {
     pub eks_delay: f64,
     /// The region the endpoint answers for.
     pub region: String,
+    /// Forward services other than S3, STS, IAM and EKS to LocalStack, unenforced.
+    pub passthrough: bool,
     /// Which LocalStack (given endpoint, Docker, host mode).
     pub localstack: localstack::Options,
 }
@@ -39,6 +41,7 @@ impl Default for Options {
             port: 0,
             eks_delay: 0.05,
             region: "eu-west-1".to_owned(),
+            passthrough: false,
             localstack: localstack::Options::default(),
         }
     }
@@ -85,6 +88,7 @@ impl Emulator {
         let listen = Listen {
             port: options.port,
             eks_delay: options.eks_delay,
+            passthrough: options.passthrough,
         };
         let gateway = Gateway::start_on(
             localstack.endpoint(),

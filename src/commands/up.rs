@@ -66,6 +66,10 @@ pub struct Args {
     /// How decisions are shown.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Forward services other than S3, STS, IAM and EKS to LocalStack as they are, with no IAM
+    /// check (they are refused otherwise).
+    #[arg(long)]
+    pub passthrough: bool,
     /// Do not use Docker for LocalStack even if a daemon is reachable.
     #[arg(long)]
     pub no_docker: bool,
@@ -98,6 +102,12 @@ const BANNER: &str = concat!(
     "  enforced: S3, STS, IAM and EKS — every call signature-checked, and every caller but the\n",
     "    account root decided by fargate-sim's IAM engine (the root: resource policies only)\n",
     "  other services: refused (an AWS-shaped error names the services served)"
+);
+
+const BANNER_PASSTHROUGH: &str = concat!(
+    "  enforced: S3, STS, IAM and EKS — every call signature-checked, and every caller but the\n",
+    "    account root decided by fargate-sim's IAM engine (the root: resource policies only)\n",
+    "  other services: NOT ENFORCED — forwarded to LocalStack as they are (--passthrough)"
 );
 
 /// Runs `up`.
@@ -178,6 +188,7 @@ fn serve(args: &Args, dirs: &CacheDirs) -> Exit {
     let options = Options {
         port: args.port,
         eks_delay: args.eks_delay,
+        passthrough: args.passthrough,
         localstack: localstack::Options {
             no_docker: args.no_docker,
             ..localstack::Options::default()
@@ -198,10 +209,11 @@ fn serve(args: &Args, dirs: &CacheDirs) -> Exit {
         let mut decisions = emu.gateway().subscribe();
         match format {
             Format::Human => eprintln!(
-                "· fargate-sim endpoint ready at {} in {:.1} s (LocalStack at {})\n{BANNER}\n· press Ctrl-C to stop",
+                "· fargate-sim endpoint ready at {} in {:.1} s (LocalStack at {})\n{}\n· press Ctrl-C to stop",
                 emu.endpoint(),
                 started.elapsed().as_secs_f64(),
-                emu.localstack().endpoint()
+                emu.localstack().endpoint(),
+                if args.passthrough { BANNER_PASSTHROUGH } else { BANNER }
             ),
             Format::Json => eprintln!(
                 "{}",
@@ -210,7 +222,7 @@ fn serve(args: &Args, dirs: &CacheDirs) -> Exit {
                     "endpoint": emu.endpoint(),
                     "localstack": emu.localstack().endpoint(),
                     "region": emu.region(),
-                    "enforced": {"s3": true, "sts": true, "iam": true, "eks": true, "other": "refused"},
+                    "enforced": {"s3": true, "sts": true, "iam": true, "eks": true, "other": if args.passthrough { "forwarded unenforced" } else { "refused" }},
                 })
             ),
         }
@@ -342,6 +354,7 @@ fn detach(args: &Args, dirs: &CacheDirs) -> Exit {
             Format::Json => "json",
         })
         .arg("--detached-child")
+        .args(args.passthrough.then_some("--passthrough"))
         .stdin(std::process::Stdio::null())
         .stdout(log)
         .stderr(log2)

@@ -92,6 +92,8 @@ pub struct Decided {
 
 struct State {
     upstream: String,
+    /// Forward unserved services unenforced (`up --passthrough`).
+    passthrough: bool,
     account: String,
     region: String,
     clients: Clients,
@@ -194,6 +196,7 @@ impl Gateway {
         let eks = control_plane(region, account, &format!("http://{addr}"), eks_delay);
         let state = Arc::new(State {
             upstream: upstream.trim_end_matches('/').to_owned(),
+            passthrough: listen.passthrough,
             account: account.to_owned(),
             region: region.to_owned(),
             clients,
@@ -289,6 +292,9 @@ pub struct Listen {
     pub port: u16,
     /// Seconds a cluster or Fargate profile stays CREATING or DELETING.
     pub eks_delay: f64,
+    /// Forward the services the gateway does not serve to LocalStack, unenforced (they are
+    /// refused otherwise).
+    pub passthrough: bool,
 }
 
 impl Default for Listen {
@@ -296,6 +302,7 @@ impl Default for Listen {
         Self {
             port: 0,
             eks_delay: 0.05,
+            passthrough: false,
         }
     }
 }
@@ -456,6 +463,13 @@ async fn handle(
         Signed::Query(sigv4::Presigned::V2 { .. }) => ("s3", state.region.clone()),
     };
     let Some(service) = Service::parse(service_name) else {
+        if state.passthrough {
+            // `up --passthrough`: other services go to LocalStack as they are, unenforced.
+            return Ok(match forward(&state, &parts, body).await {
+                Ok((s, h, b)) => rebuild(s, h, b),
+                Err(e) => bad_gateway(&state, Service::S3, &e),
+            });
+        }
         return Ok(not_served(service_name, &headers, &rid));
     };
     let caller = match authenticate(&state, service, &parts, &headers, &body, &signed) {
