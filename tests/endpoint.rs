@@ -872,3 +872,77 @@ async fn localstack_gone_is_a_503_in_the_services_shape_and_an_event() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn up_in_the_foreground_prints_each_decision_with_the_statement_that_decided() {
+    use std::io::{BufRead, BufReader};
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
+        .env("FARGATE_SIM_CACHE_DIR", cache.path())
+        .env("FARGATE_SIM_LOCALSTACK_URL", localstack().endpoint())
+        .env_remove("AWS_ENDPOINT_URL")
+        .args(["up", "--port", "0", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let endpoint = loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "up ended early");
+        if let Some(url) = line.trim().strip_prefix("export AWS_ENDPOINT_URL=") {
+            break url.to_owned();
+        }
+    };
+    let bucket = bucket_with_hello(&endpoint);
+    let name = unique("reader");
+    let reader = cli_user(&endpoint, &name);
+    let o = aws(
+        &endpoint,
+        &Creds::test_account(),
+        &[
+            "iam",
+            "attach-user-policy",
+            "--user-name",
+            &name,
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aws(
+        &endpoint,
+        &reader,
+        &[
+            "s3api",
+            "get-object",
+            "--bucket",
+            &bucket,
+            "--key",
+            "hello.txt",
+            "/dev/null",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let decision: serde_json::Value = err
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "decision" && v["action"] == "s3:GetObject")
+        .unwrap_or_else(|| panic!("no GetObject decision in:\n{err}"));
+    assert_eq!(decision["decision"], "Allow");
+    assert_eq!(
+        decision["principal"],
+        format!("arn:aws:iam::000000000000:user/{name}")
+    );
+    let statement = decision["statement"].as_str().unwrap();
+    assert!(
+        statement.starts_with("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess:"),
+        "{statement}"
+    );
+}

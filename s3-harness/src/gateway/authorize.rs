@@ -8,25 +8,42 @@ use iam_sim::{Context, ContextValue, Decision, PolicySet, Request};
 use super::caller::{Caller, Kind};
 use super::{State, policies, record};
 
+/// The policies a request is decided on, with the names of the identity policies (for the
+/// decision lines).
+#[derive(Debug, Default)]
+pub(super) struct Policies {
+    /// The set `iam-sim` decides on.
+    pub set: PolicySet,
+    /// Names of `set.identity`, in order.
+    pub names: Vec<String>,
+}
+
 /// The policies on the caller's side: its identity policies (a role's, a user's with its
 /// groups'), and a role session's session policy. The root has none (it is allowed
 /// everything its account's resource policies do not deny).
-pub(super) async fn identity(state: &State, caller: &Caller) -> Result<PolicySet, String> {
-    let (identity, session) = match &caller.kind {
-        Kind::Root => (Vec::new(), None),
-        Kind::User { name } => (policies::user(state, name).await?.as_ref().clone(), None),
-        Kind::RoleSession { role_arn, policy } => (
-            policies::role(state, policies::role_name(role_arn))
-                .await?
-                .identity
-                .clone(),
-            policy.as_deref().cloned(),
-        ),
+pub(super) async fn identity(state: &State, caller: &Caller) -> Result<Policies, String> {
+    let (identity, names, session) = match &caller.kind {
+        Kind::Root => (Vec::new(), Vec::new(), None),
+        Kind::User { name } => {
+            let p = policies::user(state, name).await?;
+            (p.identity.clone(), p.names.clone(), None)
+        }
+        Kind::RoleSession { role_arn, policy } => {
+            let p = policies::role(state, policies::role_name(role_arn)).await?;
+            (
+                p.identity.clone(),
+                p.names.clone(),
+                policy.as_deref().cloned(),
+            )
+        }
     };
-    Ok(PolicySet {
-        identity,
-        session,
-        ..PolicySet::default()
+    Ok(Policies {
+        set: PolicySet {
+            identity,
+            session,
+            ..PolicySet::default()
+        },
+        names,
     })
 }
 
@@ -77,16 +94,16 @@ pub(super) struct Denied {
 pub(super) fn decide(
     state: &State,
     caller: &Caller,
-    set: &PolicySet,
+    policies: &Policies,
     action: &str,
     resource: &str,
     ctx: Context,
     message: impl Fn(&Denied) -> String,
 ) -> Result<(), Denied> {
     let req = Request::new(&caller.arn, action, resource, Some(&state.account), ctx);
-    let resp = set.evaluate(&req);
+    let resp = policies.set.evaluate(&req);
     let statement = if state.decided.receiver_count() > 0 {
-        deciding_statement(set, &req, &resp)
+        deciding_statement(policies, &req, &resp)
     } else {
         None
     };
@@ -117,14 +134,27 @@ pub(super) fn decide(
     Err(denied)
 }
 
-/// The statement that decided, as `identity policy 1, line 4:7 (Sid AllowRead)`.
-fn deciding_statement(set: &PolicySet, req: &Request, resp: &iam_sim::Response) -> Option<String> {
-    let explained = iam_sim::explain::explain(set, req, resp);
+/// The statement that decided, as `arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess:4:7 (Sid
+/// AllowRead)` or `bucket policy:3:5`.
+fn deciding_statement(
+    policies: &Policies,
+    req: &Request,
+    resp: &iam_sim::Response,
+) -> Option<String> {
+    let explained = iam_sim::explain::explain(&policies.set, req, resp);
     let r = explained.deciding.first()?;
+    let name = match r.policy {
+        "identity" => policies
+            .names
+            .get(r.index)
+            .cloned()
+            .unwrap_or_else(|| format!("identity policy {}", r.index + 1)),
+        "resource" => "bucket policy".to_owned(),
+        "endpoint" => "VPC endpoint policy".to_owned(),
+        other => format!("{other} policy"),
+    };
     Some(format!(
-        "{} policy {}, statement at {}:{}{}",
-        r.policy,
-        r.index + 1,
+        "{name}:{}:{}{}",
         r.line,
         r.column,
         r.sid

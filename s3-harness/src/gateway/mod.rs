@@ -85,8 +85,9 @@ pub struct Decided {
     pub decision: Decision,
     /// For a denial, the error message the caller got.
     pub message: Option<String>,
-    /// The statement that decided (`identity policy 1, statement at 4:7 (Sid Read)`), when
-    /// someone was listening (`up`); `None` for an implicit deny.
+    /// The statement that decided (`POLICY:LINE:COL (Sid S)`, the policy named by its ARN or
+    /// as `inline policy NAME of role R`, `bucket policy`), when someone was listening
+    /// (`up`); `None` for an implicit deny and the root's allows.
     pub statement: Option<String>,
 }
 
@@ -102,7 +103,7 @@ struct State {
     /// by access key id.
     callers: Mutex<HashMap<String, Arc<Caller>>>,
     roles: Mutex<HashMap<String, Arc<policies::RolePolicies>>>,
-    users: Mutex<HashMap<String, Arc<Vec<CompiledPolicy>>>>,
+    users: Mutex<HashMap<String, Arc<policies::UserPolicies>>>,
     buckets: Mutex<HashMap<String, Option<Arc<CompiledPolicy>>>>,
     /// The latest decisions, at most `DECISION_LOG` (a long-running gateway must not keep
     /// every decision it ever made).

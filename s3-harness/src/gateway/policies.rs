@@ -17,6 +17,17 @@ pub(super) struct RolePolicies {
     pub trust: Option<CompiledPolicy>,
     /// Attached managed and inline policies.
     pub identity: Vec<CompiledPolicy>,
+    /// Their names, in the same order (a managed policy's ARN, `inline policy NAME`).
+    pub names: Vec<String>,
+}
+
+/// An IAM user's identity policies with their names.
+#[derive(Debug, Default)]
+pub(super) struct UserPolicies {
+    /// Attached and inline, its own and its groups'.
+    pub identity: Vec<CompiledPolicy>,
+    /// Their names, in the same order.
+    pub names: Vec<String>,
 }
 
 fn parse(what: &str, doc: &str) -> Result<CompiledPolicy, String> {
@@ -71,6 +82,7 @@ pub(super) async fn role(state: &State, role_name: &str) -> Result<Arc<RolePolic
         },
     };
     let mut identity = Vec::new();
+    let mut names = Vec::new();
     if trust.is_some() {
         let attached = iam
             .list_attached_role_policies()
@@ -83,6 +95,7 @@ pub(super) async fn role(state: &State, role_name: &str) -> Result<Arc<RolePolic
                 && let Some(policy) = managed(state, arn).await?
             {
                 identity.push(policy);
+                names.push(arn.to_owned());
             }
         }
         let inline = iam
@@ -103,9 +116,14 @@ pub(super) async fn role(state: &State, role_name: &str) -> Result<Arc<RolePolic
                 &format!("inline policy {name}"),
                 p.policy_document(),
             )?);
+            names.push(format!("inline policy {name} of role {role_name}"));
         }
     }
-    let loaded = Arc::new(RolePolicies { trust, identity });
+    let loaded = Arc::new(RolePolicies {
+        trust,
+        identity,
+        names,
+    });
     if let Ok(mut r) = state.roles.lock() {
         r.insert(role_name.to_owned(), loaded.clone());
     }
@@ -113,10 +131,7 @@ pub(super) async fn role(state: &State, role_name: &str) -> Result<Arc<RolePolic
 }
 
 /// An IAM user's identity policies: attached and inline, its own and its groups'.
-pub(super) async fn user(
-    state: &State,
-    user_name: &str,
-) -> Result<Arc<Vec<CompiledPolicy>>, String> {
+pub(super) async fn user(state: &State, user_name: &str) -> Result<Arc<UserPolicies>, String> {
     if let Some(p) = state
         .users
         .lock()
@@ -127,6 +142,7 @@ pub(super) async fn user(
     }
     let iam = &state.clients.iam;
     let mut identity = Vec::new();
+    let mut names = Vec::new();
     let attached = iam
         .list_attached_user_policies()
         .user_name(user_name)
@@ -138,6 +154,7 @@ pub(super) async fn user(
             && let Some(policy) = managed(state, arn).await?
         {
             identity.push(policy);
+            names.push(arn.to_owned());
         }
     }
     let inline = iam
@@ -158,6 +175,7 @@ pub(super) async fn user(
             &format!("inline policy {name}"),
             p.policy_document(),
         )?);
+        names.push(format!("inline policy {name} of user {user_name}"));
     }
     let groups = iam
         .list_groups_for_user()
@@ -178,6 +196,7 @@ pub(super) async fn user(
                 && let Some(policy) = managed(state, arn).await?
             {
                 identity.push(policy);
+                names.push(format!("{arn} (group {group})"));
             }
         }
         let inline = iam
@@ -198,9 +217,10 @@ pub(super) async fn user(
                 &format!("inline policy {name} of group {group}"),
                 p.policy_document(),
             )?);
+            names.push(format!("inline policy {name} of group {group}"));
         }
     }
-    let loaded = Arc::new(identity);
+    let loaded = Arc::new(UserPolicies { identity, names });
     if let Ok(mut u) = state.users.lock() {
         u.insert(user_name.to_owned(), loaded.clone());
     }

@@ -94,7 +94,7 @@ async fn assume_role(
         PolicySet::default()
     } else {
         match authorize::identity(state, caller).await {
-            Ok(s) => s,
+            Ok(p) => p.set,
             Err(e) => return bad_gateway(state, Service::Sts, &e),
         }
     };
