@@ -946,3 +946,72 @@ fn up_in_the_foreground_prints_each_decision_with_the_statement_that_decided() {
         "{statement}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_rust_sdk_drives_eks_and_gets_eks_errors() {
+    use s3_harness::eks::error::ProvideErrorMetadata;
+    use s3_harness::eks::types::{FargateProfileSelector, FargateProfileStatus, VpcConfigRequest};
+    let emu = emulator().await;
+    let ep = emu.endpoint().to_owned();
+    let root = s3_harness::Clients::new(&ep, "eu-west-1", &Creds::test_account()).await;
+    let cluster_role = role(&ep, &unique("eks-cluster"), EKS_TRUST);
+    let exec_role = role(&ep, &unique("s3-read"), &fargate_trust());
+    // The chapter's trust policy names this cluster in its aws:SourceArn condition.
+    let name = "fargate-sim";
+    let created = root
+        .eks
+        .create_cluster()
+        .name(name)
+        .role_arn(&cluster_role)
+        .resources_vpc_config(
+            VpcConfigRequest::builder()
+                .subnet_ids("subnet-a")
+                .subnet_ids("subnet-b")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        created.cluster().unwrap().arn(),
+        Some(format!("arn:aws:eks:eu-west-1:000000000000:cluster/{name}").as_str())
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let profile = root
+        .eks
+        .create_fargate_profile()
+        .cluster_name(name)
+        .fargate_profile_name("test")
+        .pod_execution_role_arn(&exec_role)
+        .selectors(FargateProfileSelector::builder().namespace("test").build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        profile.fargate_profile().unwrap().status(),
+        Some(&FargateProfileStatus::Creating)
+    );
+    let err = root
+        .eks
+        .delete_cluster()
+        .name(name)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_in_use_exception(), "{err:?}");
+    assert_eq!(
+        err.message(),
+        Some("Cluster has Fargate Profiles in ACTIVE/CREATING state")
+    );
+    let missing = root
+        .eks
+        .describe_fargate_profile()
+        .cluster_name(name)
+        .fargate_profile_name("nope")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(missing.is_resource_not_found_exception(), "{missing:?}");
+}

@@ -119,7 +119,7 @@ pub async fn sdk_config_with(
         .await
 }
 
-/// The three clients the project uses, all pointed at one endpoint.
+/// The clients the project uses, all pointed at one endpoint.
 #[derive(Debug, Clone)]
 pub struct Clients {
     /// S3, path-style addressing (bucket names never become host names).
@@ -128,10 +128,12 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     /// STS.
     pub sts: aws_sdk_sts::Client,
+    /// EKS (served by the fargate-sim endpoint; LocalStack's free edition has none).
+    pub eks: aws_sdk_eks::Client,
 }
 
 impl Clients {
-    /// Builds S3, IAM and STS clients for `endpoint`.
+    /// Builds S3, IAM, STS and EKS clients for `endpoint`.
     pub async fn new(endpoint: &str, region: &str, creds: &Creds) -> Self {
         Self::with_timeouts(endpoint, region, creds, Timeouts::DEFAULT).await
     }
@@ -148,6 +150,7 @@ impl Clients {
             s3,
             iam: aws_sdk_iam::Client::new(&conf),
             sts: aws_sdk_sts::Client::new(&conf),
+            eks: aws_sdk_eks::Client::new(&conf),
         }
     }
 }

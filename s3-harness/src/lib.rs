@@ -28,7 +28,7 @@ pub use client::{Clients, Creds};
 
 pub use localstack::{LocalStack, Progress};
 /// The SDK crates, re-exported so that callers name the same versions.
-pub use {aws_sdk_iam as iam, aws_sdk_s3 as s3, aws_sdk_sts as sts};
+pub use {aws_sdk_eks as eks, aws_sdk_iam as iam, aws_sdk_s3 as s3, aws_sdk_sts as sts};
 
 /// Everything that can go wrong while finding, starting or using LocalStack.
 #[derive(Debug, thiserror::Error)]
