@@ -52,6 +52,9 @@ enum Command {
         #[arg(long, value_name = "FORMAT", value_parser = ["human", "json"], default_value = "human")]
         format: String,
     },
+    /// The eksctl commands the chapter uses, against `up`'s EKS endpoint.
+    #[command(subcommand)]
+    Eksctl(commands::eksctl::Command),
     /// Find, start or install the LocalStack this tool uses.
     #[command(subcommand)]
     Localstack(commands::localstack::Command),
@@ -67,6 +70,7 @@ fn main() -> Exit {
         Command::Up(args) => commands::up::run(&args),
         Command::Down => commands::up::down(),
         Command::Status { format } => commands::up::status(format == "json"),
+        Command::Eksctl(cmd) => commands::eksctl::run(&cmd),
         Command::Localstack(cmd) => commands::localstack::run(&cmd),
     }
 }

@@ -10,6 +10,7 @@ mod support;
 
 mod cli;
 mod demo;
+mod eksctl;
 mod endpoint;
 mod gateway;
 mod hostile;

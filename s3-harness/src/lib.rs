@@ -5,6 +5,7 @@
 //! - [`client`]: AWS SDK for Rust clients (S3, IAM, STS) configured for that endpoint.
 //! - [`gateway`]: an HTTP server on loopback in front of LocalStack that decides STS and S3
 //!   requests with `iam-sim` (LocalStack's free edition enforces no IAM).
+//! - [`eksctl`]: the eksctl commands the chapter uses, as a client of the endpoint's EKS.
 //! - [`emulator`]: LocalStack and the endpoint together, as `fargate-sim up` and users' tests
 //!   start them.
 //! - [`flow`]: the chapter — profiles, bucket, role, the S3-reading pod — with a ledger of what
@@ -16,6 +17,7 @@
 pub mod client;
 #[cfg(feature = "docker")]
 mod docker;
+pub mod eksctl;
 pub mod emulator;
 pub mod flow;
 pub mod gateway;

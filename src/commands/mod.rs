@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod eksctl;
 pub mod localstack;
 pub mod schedule;
 pub mod simulate;
