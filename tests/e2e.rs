@@ -12,6 +12,7 @@ mod cli;
 mod demo;
 mod eksctl;
 mod endpoint;
+mod example;
 mod gateway;
 mod hostile;
 mod localstack;
