@@ -902,6 +902,65 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
+    /// The set as borrowed slices, for [`PolicySetRef`]'s methods.
+    pub fn as_ref(&self) -> PolicySetRef<'_> {
+        PolicySetRef {
+            identity: &self.identity,
+            trust: self.trust.as_ref(),
+            resource: self.resource.as_ref(),
+            boundary: &self.boundary,
+            session: self.session.as_ref(),
+            scp: &self.scp,
+            rcp: &self.rcp,
+            endpoint: self.endpoint.as_ref(),
+        }
+    }
+
+    /// The decision alone, without allocating (unless a policy uses `${…}` variables).
+    pub fn decide(&self, req: &Request) -> Decision {
+        self.as_ref().decide(req)
+    }
+
+    /// The decision with its reasons.
+    pub fn evaluate(&self, req: &Request) -> Response {
+        self.as_ref().evaluate(req)
+    }
+
+    /// The policy a statement reference points into.
+    pub fn policy(&self, kind: PolicyKind, index: usize) -> Option<&CompiledPolicy> {
+        self.as_ref().policy(kind, index)
+    }
+}
+
+/// A [`PolicySet`] that borrows its policies, so that a server can decide with policies it
+/// holds in a cache (`Arc`s, slices) without copying them per request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PolicySetRef<'a> {
+    /// The caller's identity policies (managed and inline).
+    pub identity: &'a [CompiledPolicy],
+    /// The trust policy of the role being assumed.
+    pub trust: Option<&'a CompiledPolicy>,
+    /// A resource-based policy (bucket policy).
+    pub resource: Option<&'a CompiledPolicy>,
+    /// The caller's permissions boundary.
+    pub boundary: &'a [CompiledPolicy],
+    /// The session policy passed when the role was assumed.
+    pub session: Option<&'a CompiledPolicy>,
+    /// Service control policies.
+    pub scp: &'a [CompiledPolicy],
+    /// Resource control policies.
+    pub rcp: &'a [CompiledPolicy],
+    /// The policy of the VPC endpoint the request came through.
+    pub endpoint: Option<&'a CompiledPolicy>,
+}
+
+impl<'a> From<&'a PolicySet> for PolicySetRef<'a> {
+    fn from(set: &'a PolicySet) -> Self {
+        set.as_ref()
+    }
+}
+
+impl<'a> PolicySetRef<'a> {
     /// The decision alone, without allocating (unless a policy uses `${…}` variables).
     pub fn decide(&self, req: &Request) -> Decision {
         self.run(req, &mut NoTrace).0
@@ -932,28 +991,28 @@ impl PolicySet {
     }
 
     /// The policy a statement reference points into.
-    pub fn policy(&self, kind: PolicyKind, index: usize) -> Option<&CompiledPolicy> {
+    pub fn policy(&self, kind: PolicyKind, index: usize) -> Option<&'a CompiledPolicy> {
         match kind {
             PolicyKind::Identity => self.identity.get(index),
             // For an AssumeRole request without a trust policy, the resource-based policy
             // plays the role's trust policy (see `role_policy`), and is reported as such.
-            PolicyKind::Trust => self.trust.as_ref().or(self.resource.as_ref()),
-            PolicyKind::Resource => self.resource.as_ref(),
+            PolicyKind::Trust => self.trust.or(self.resource),
+            PolicyKind::Resource => self.resource,
             PolicyKind::Boundary => self.boundary.get(index),
-            PolicyKind::Session => self.session.as_ref(),
+            PolicyKind::Session => self.session,
             PolicyKind::Scp => self.scp.get(index),
             PolicyKind::Rcp => self.rcp.get(index),
-            PolicyKind::Endpoint => self.endpoint.as_ref(),
+            PolicyKind::Endpoint => self.endpoint,
         }
     }
 
-    fn role_policy(&self, req: &Request) -> Option<(PolicyKind, &CompiledPolicy)> {
+    fn role_policy(&self, req: &Request) -> Option<(PolicyKind, &'a CompiledPolicy)> {
         if req.is_assume
-            && let Some(t) = &self.trust
+            && let Some(t) = self.trust
         {
             return Some((PolicyKind::Trust, t));
         }
-        self.resource.as_ref().map(|r| {
+        self.resource.map(|r| {
             (
                 if req.is_assume {
                     PolicyKind::Trust
@@ -981,21 +1040,20 @@ impl PolicySet {
         // 1. Explicit deny anywhere that applies to this caller.
         let mut denied = false;
         let mut groups: [(PolicyKind, &[CompiledPolicy]); 5] = [
-            (PolicyKind::Scp, if is_iam { &self.scp } else { &[] }),
-            (PolicyKind::Rcp, &self.rcp),
+            (PolicyKind::Scp, if is_iam { self.scp } else { &[] }),
+            (PolicyKind::Rcp, self.rcp),
             (
                 PolicyKind::Identity,
-                if is_iam { &self.identity } else { &[] },
+                if is_iam { self.identity } else { &[] },
             ),
             (
                 PolicyKind::Boundary,
-                if is_iam { &self.boundary } else { &[] },
+                if is_iam { self.boundary } else { &[] },
             ),
             (PolicyKind::Session, &[]),
         ];
         let session_slice = self
             .session
-            .as_ref()
             .filter(|_| req.principal.is_session())
             .map(std::slice::from_ref)
             .unwrap_or(&[]);
@@ -1004,7 +1062,7 @@ impl PolicySet {
             .map(|(_, p)| std::slice::from_ref(p))
             .unwrap_or(&[]);
         let role_kind = role_policy.map_or(PolicyKind::Resource, |(k, _)| k);
-        let endpoint_slice = self.endpoint.as_slice();
+        let endpoint_slice = self.endpoint.map(std::slice::from_ref).unwrap_or(&[]);
         for (kind, policies) in groups
             .iter()
             .copied()
@@ -1025,12 +1083,12 @@ impl PolicySet {
         }
 
         // 2. Resource control policies must allow (when any are in force).
-        if !self.rcp.is_empty() && any_allow_in(PolicyKind::Rcp, &self.rcp, &ctx, t).is_none() {
+        if !self.rcp.is_empty() && any_allow_in(PolicyKind::Rcp, self.rcp, &ctx, t).is_none() {
             return (Decision::ImplicitDeny, Some(Stage::Rcp));
         }
         // 2b. A request through a VPC endpoint needs the endpoint policy's allow as well,
         // whoever the caller is.
-        if let Some(ep) = &self.endpoint
+        if let Some(ep) = self.endpoint
             && allow_grant(PolicyKind::Endpoint, 0, ep, &ctx, t).is_none()
         {
             return (Decision::ImplicitDeny, Some(Stage::Endpoint));
@@ -1038,7 +1096,7 @@ impl PolicySet {
         // 3. Service control policies must allow, for IAM callers.
         if is_iam
             && !self.scp.is_empty()
-            && any_allow_in(PolicyKind::Scp, &self.scp, &ctx, t).is_none()
+            && any_allow_in(PolicyKind::Scp, self.scp, &ctx, t).is_none()
         {
             return (Decision::ImplicitDeny, Some(Stage::Scp));
         }
@@ -1063,10 +1121,10 @@ impl PolicySet {
 
         // 5–7. Identity, boundary, session.
         let identity_ok = ip.kind == IamKind::Root
-            || any_allow_in(PolicyKind::Identity, &self.identity, &ctx, t).is_some();
+            || any_allow_in(PolicyKind::Identity, self.identity, &ctx, t).is_some();
         let boundary_ok = self.boundary.is_empty()
-            || any_allow_in(PolicyKind::Boundary, &self.boundary, &ctx, t).is_some();
-        let session_ok = match (&self.session, req.principal.is_session()) {
+            || any_allow_in(PolicyKind::Boundary, self.boundary, &ctx, t).is_some();
+        let session_ok = match (self.session, req.principal.is_session()) {
             (Some(s), true) => allow_grant(PolicyKind::Session, 0, s, &ctx, t).is_some(),
             _ => true,
         };

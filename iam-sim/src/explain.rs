@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::condition::Operator;
 use crate::eval::{
-    ContextValue, Decision, Miss, Outcome, PolicyKind, PolicySet, Request, Response, Stage,
+    ContextValue, Decision, Miss, Outcome, PolicyKind, PolicySetRef, Request, Response, Stage,
     StatementRef, miss_location,
 };
 use crate::policy::Effect;
@@ -48,7 +48,12 @@ pub struct Explanation {
 }
 
 /// Explains `response` for `req` on `set`.
-pub fn explain(set: &PolicySet, req: &Request, response: &Response) -> Explanation {
+pub fn explain<'a>(
+    set: impl Into<PolicySetRef<'a>>,
+    req: &Request,
+    response: &Response,
+) -> Explanation {
+    let set: PolicySetRef<'a> = set.into();
     let reason = |at: StatementRef, outcome: Outcome| -> Option<Reason> {
         let cp = set.policy(at.kind, at.policy)?;
         let p = cp.policy();

@@ -43,6 +43,7 @@ pub mod validate;
 
 pub use diag::{Diagnostic, LineCol, LineIndex, Severity, Span};
 pub use eval::{
-    CompiledPolicy, Context, ContextValue, Decision, PolicyKind, PolicySet, Request, Response,
+    CompiledPolicy, Context, ContextValue, Decision, PolicyKind, PolicySet, PolicySetRef, Request,
+    Response,
 };
 pub use policy::{ParseError, Policy};

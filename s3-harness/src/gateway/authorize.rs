@@ -3,47 +3,82 @@
 
 use std::net::SocketAddr;
 
-use iam_sim::{Context, ContextValue, Decision, PolicySet, Request};
+use std::sync::Arc;
+
+use iam_sim::{CompiledPolicy, Context, ContextValue, Decision, PolicySetRef, Request};
 
 use super::caller::{Caller, Kind};
 use super::{State, policies, record};
 
-/// The policies a request is decided on, with the names of the identity policies (for the
-/// decision lines).
+/// Whose identity policies a request is decided on: cached entries, shared, never copied.
 #[derive(Debug, Default)]
-pub(super) struct Policies {
+enum Identity {
+    /// The root: none.
+    #[default]
+    None,
+    /// A role session's role.
+    Role(Arc<policies::RolePolicies>),
+    /// An IAM user (with its groups').
+    User(Arc<policies::UserPolicies>),
+}
+
+/// The policies a request is decided on, held as the caches hold them (`Arc`s) and lent to
+/// `iam-sim` as a [`PolicySetRef`]: nothing is copied per request.
+#[derive(Debug, Default)]
+pub(super) struct Policies<'s> {
+    identity: Identity,
+    session: Option<Arc<CompiledPolicy>>,
+    /// The role whose trust policy decides an AssumeRole.
+    pub trust: Option<Arc<policies::RolePolicies>>,
+    /// The bucket policy.
+    pub resource: Option<Arc<CompiledPolicy>>,
+    /// The VPC endpoint's policy (requests through its listener).
+    pub endpoint: Option<&'s CompiledPolicy>,
+}
+
+impl Policies<'_> {
     /// The set `iam-sim` decides on.
-    pub set: PolicySet,
-    /// Names of `set.identity`, in order.
-    pub names: Vec<String>,
+    pub fn set(&self) -> PolicySetRef<'_> {
+        let identity: &[CompiledPolicy] = match &self.identity {
+            Identity::None => &[],
+            Identity::Role(r) => &r.identity,
+            Identity::User(u) => &u.identity,
+        };
+        PolicySetRef {
+            identity,
+            trust: self.trust.as_ref().and_then(|r| r.trust.as_ref()),
+            resource: self.resource.as_deref(),
+            session: self.session.as_deref(),
+            endpoint: self.endpoint,
+            ..PolicySetRef::default()
+        }
+    }
+
+    /// The names of the identity policies, in order.
+    fn names(&self) -> &[String] {
+        match &self.identity {
+            Identity::None => &[],
+            Identity::Role(r) => &r.names,
+            Identity::User(u) => &u.names,
+        }
+    }
 }
 
 /// The policies on the caller's side: its identity policies (a role's, a user's with its
 /// groups'), and a role session's session policy. The root has none (it is allowed
 /// everything its account's resource policies do not deny).
-pub(super) async fn identity(state: &State, caller: &Caller) -> Result<Policies, String> {
-    let (identity, names, session) = match &caller.kind {
-        Kind::Root => (Vec::new(), Vec::new(), None),
-        Kind::User { name } => {
-            let p = policies::user(state, name).await?;
-            (p.identity.clone(), p.names.clone(), None)
-        }
-        Kind::RoleSession { role_arn, policy } => {
-            let p = policies::role(state, policies::role_name(role_arn)).await?;
-            (
-                p.identity.clone(),
-                p.names.clone(),
-                policy.as_deref().cloned(),
-            )
-        }
-    };
-    Ok(Policies {
-        set: PolicySet {
-            identity,
-            session,
-            ..PolicySet::default()
+pub(super) async fn identity<'s>(state: &State, caller: &Caller) -> Result<Policies<'s>, String> {
+    Ok(match &caller.kind {
+        Kind::Root => Policies::default(),
+        Kind::User { name } => Policies {
+            identity: Identity::User(policies::user(state, name).await?),
+            ..Policies::default()
         },
-        names,
+        Kind::RoleSession { role_arn, policy } => Policies {
+            identity: Identity::Role(policies::role(state, policies::role_name(role_arn)).await?),
+            session: policy.clone(),
+            ..Policies::default()
+        },
     })
 }
 
@@ -94,14 +129,14 @@ pub(super) struct Denied {
 pub(super) fn decide(
     state: &State,
     caller: &Caller,
-    policies: &Policies,
+    policies: &Policies<'_>,
     action: &str,
     resource: &str,
     ctx: Context,
     message: impl Fn(&Denied) -> String,
 ) -> Result<(), Denied> {
     let req = Request::new(&caller.arn, action, resource, Some(&state.account), ctx);
-    let resp = policies.set.evaluate(&req);
+    let resp = policies.set().evaluate(&req);
     let statement = if state.decided.receiver_count() > 0 {
         deciding_statement(policies, &req, &resp)
     } else {
@@ -137,15 +172,15 @@ pub(super) fn decide(
 /// The statement that decided, as `arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess:4:7 (Sid
 /// AllowRead)` or `bucket policy:3:5`.
 fn deciding_statement(
-    policies: &Policies,
+    policies: &Policies<'_>,
     req: &Request,
     resp: &iam_sim::Response,
 ) -> Option<String> {
-    let explained = iam_sim::explain::explain(&policies.set, req, resp);
+    let explained = iam_sim::explain::explain(policies.set(), req, resp);
     let r = explained.deciding.first()?;
     let name = match r.policy {
         "identity" => policies
-            .names
+            .names()
             .get(r.index)
             .cloned()
             .unwrap_or_else(|| format!("identity policy {}", r.index + 1)),

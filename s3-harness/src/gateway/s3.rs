@@ -47,12 +47,12 @@ pub(super) async fn serve(state: &State, req: Incoming<'_>) -> Resp {
     };
     if let Some(b) = &access.bucket {
         match policies::bucket(state, b).await {
-            Ok(p) => set.set.resource = p.as_deref().cloned(),
+            Ok(p) => set.resource = p,
             Err(e) => return bad_gateway(state, Service::S3, &e),
         }
     }
     let through = state.vpc_endpoint.as_ref().filter(|_| req.via_endpoint);
-    set.set.endpoint = through.map(|e| e.policy.clone());
+    set.endpoint = through.map(|e| &e.policy);
     let context = |extra: &[(&'static str, String)]| {
         let mut ctx = base_context(req.peer, req.region, caller);
         if let Some(e) = through {
@@ -111,7 +111,7 @@ pub(super) async fn serve(state: &State, req: Incoming<'_>) -> Resp {
             Some(&state.account),
             context(&[]),
         );
-        if set.set.decide(&list) != Decision::Allow {
+        if set.set().decide(&list) != Decision::Allow {
             let msg = access_denied_message(&caller.arn, access.action, &access.resource, "");
             return respond(
                 StatusCode::FORBIDDEN,

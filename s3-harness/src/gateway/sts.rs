@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use hyper::StatusCode;
-use iam_sim::{CompiledPolicy, ContextValue, Decision, PolicySet};
+use iam_sim::{CompiledPolicy, ContextValue, Decision};
 
 use super::authorize::{self, base_context, not_authorized};
 use super::caller::{Caller, Kind, Service, parse_expiration};
@@ -91,14 +91,14 @@ async fn assume_role(
         Err(e) => return bad_gateway(state, Service::Sts, &e),
     };
     let mut set = if service.is_some() {
-        PolicySet::default()
+        authorize::Policies::default()
     } else {
         match authorize::identity(state, caller).await {
-            Ok(p) => p.set,
+            Ok(p) => p,
             Err(e) => return bad_gateway(state, Service::Sts, &e),
         }
     };
-    set.trust = role.trust.clone();
+    set.trust = Some(role.clone());
     let mut ctx = if service.is_some() {
         iam_sim::Context::new()
     } else {
@@ -118,7 +118,7 @@ async fn assume_role(
     let decision = if role.trust.is_none() {
         Decision::ImplicitDeny
     } else {
-        set.decide(&iam_sim::Request::new(
+        set.set().decide(&iam_sim::Request::new(
             &principal,
             "sts:AssumeRole",
             &role_arn,
