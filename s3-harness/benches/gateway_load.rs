@@ -1,7 +1,9 @@
-//! Load on the IAM gateway: many concurrent clients for a while, every decision checked
+//! Load on the endpoint: many concurrent clients for a while, every decision checked
 //! (`cargo bench -p s3-harness --bench gateway_load`; `CLIENTS=200 SECONDS=60` by default).
-//! Each client alternates a GetObject its session may do (200 and the object's bytes) and a
-//! PutObject it may not (403 AccessDenied), through one gateway in front of LocalStack.
+//! Each client cycles through a GetObject its session may do (200 and the object's bytes), a
+//! PutObject it may not (403 AccessDenied), an EKS DescribeCluster it may not
+//! (AccessDeniedException), and an AssumeRole by the IAM user (a new session each time, so the
+//! session table's bound is exercised), through one endpoint in front of LocalStack.
 //! Prints requests, wrong answers, failures, p50/p99/max latency per kind and the process's
 //! resident memory after warm-up and at the end. Set `FARGATE_SIM_LOCALSTACK_URL` to reuse a
 //! running LocalStack.
@@ -57,6 +59,9 @@ struct Counts {
 fn main() {
     let clients = env("CLIENTS", 200) as usize;
     let seconds = env("SECONDS", 60);
+    // ASSUME=0 replaces the AssumeRole calls with GetObject: every session is then one the
+    // run made at its start, so memory shows what the traffic itself costs.
+    let assume = env("ASSUME", 1) != 0;
     let ls = LocalStack::obtain(&|p| eprintln!("[localstack] {p:?}")).expect("LocalStack");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -89,6 +94,7 @@ fn main() {
             session_token: Some(c.session_token().into()),
         };
         let via = Clients::new(gw.endpoint(), "eu-west-1", &session).await;
+        let role_arn = format!("arn:aws:iam::000000000000:role/{role}");
         for _ in 0..50 {
             via.s3.get_object().bucket(&bucket).key("k").send().await.unwrap();
         }
@@ -108,13 +114,44 @@ fn main() {
         let mut tasks = Vec::new();
         for n in 0..clients {
             let (via, bucket, counts) = (via.clone(), bucket.clone(), counts.clone());
+            let (as_user, role_arn) = (as_user.clone(), role_arn.clone());
             tasks.push(tokio::spawn(async move {
-                let (mut gets, mut puts) = (Vec::new(), Vec::new());
+                let (mut gets, mut puts, mut eks, mut assumes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 let mut i = n;
                 while Instant::now() < deadline {
                     i += 1;
                     let t = Instant::now();
-                    if i % 2 == 0 {
+                    if i % 4 == 2 {
+                        match via.eks.describe_cluster().name("load").send().await {
+                            Err(e) => match e.as_service_error().and_then(|s| s3_harness::eks::error::ProvideErrorMetadata::code(s)) {
+                                Some("AccessDeniedException") => {}
+                                Some(_) => {
+                                    counts.wrong.fetch_add(1, Ordering::Relaxed);
+                                }
+                                None => {
+                                    counts.failed.fetch_add(1, Ordering::Relaxed);
+                                }
+                            },
+                            Ok(_) => {
+                                counts.wrong.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        eks.push(t.elapsed());
+                    } else if i % 4 == 3 && assume {
+                        match as_user.sts.assume_role().role_arn(&role_arn).role_session_name("load").send().await {
+                            Ok(o) if o.credentials().is_some() => {}
+                            Ok(_) => {
+                                counts.wrong.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) if e.as_service_error().is_some() => {
+                                counts.wrong.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(_) => {
+                                counts.failed.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        assumes.push(t.elapsed());
+                    } else if i % 2 == 0 || i % 4 == 3 {
                         match via.s3.get_object().bucket(&bucket).key("k").send().await {
                             Ok(o) => {
                                 let right = o
@@ -154,26 +191,33 @@ fn main() {
                     }
                     counts.requests.fetch_add(1, Ordering::Relaxed);
                 }
-                (gets, puts)
+                (gets, puts, eks, assumes)
             }));
         }
-        let (mut gets, mut puts) = (Vec::new(), Vec::new());
+        let (mut gets, mut puts, mut eks, mut assumes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for t in tasks {
-            let (g, p) = t.await.unwrap();
+            let (g, p, e, a) = t.await.unwrap();
             gets.extend(g);
             puts.extend(p);
+            eks.extend(e);
+            assumes.extend(a);
         }
         let rss_end = rss_kib();
         let samples = sampler.await.unwrap_or_default();
         let n = counts.requests.load(Ordering::Relaxed);
-        println!("gateway load: {clients} clients for {seconds} s");
+        println!("endpoint load: {clients} clients for {seconds} s");
         println!(
             "  requests {n} ({:.0}/s), wrong decisions {}, transport failures {}",
             n as f64 / seconds as f64,
             counts.wrong.load(Ordering::Relaxed),
             counts.failed.load(Ordering::Relaxed)
         );
-        for (name, v) in [("GetObject (Allow)", &mut gets), ("PutObject (AccessDenied)", &mut puts)] {
+        for (name, v) in [
+            ("GetObject (Allow)", &mut gets),
+            ("PutObject (AccessDenied)", &mut puts),
+            ("EKS DescribeCluster (AccessDeniedException)", &mut eks),
+            ("STS AssumeRole (Allow)", &mut assumes),
+        ] {
             println!(
                 "  {name}: {} requests, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
                 v.len(),

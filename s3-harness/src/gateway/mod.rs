@@ -52,6 +52,12 @@ pub const SOURCE_ARN_HEADER: &str = "x-fargate-sim-source-arn";
 /// Header carrying `aws:SourceAccount` for such a call.
 pub const SOURCE_ACCOUNT_HEADER: &str = "x-fargate-sim-source-account";
 
+/// How many keys the gateway holds before it sweeps out expired sessions.
+const SESSIONS_BEFORE_SWEEP: usize = 4096;
+/// The most keys it holds; beyond, the sessions closest to expiring are forgotten (a session
+/// costs about 1 KiB: this bounds the table near 50 MiB).
+const MAX_KEYS: usize = 50_000;
+
 /// Largest request body the gateway reads.
 const MAX_BODY: usize = 64 << 20;
 /// How many decisions the gateway remembers (for `decisions()`; the demo reads a few dozen).
@@ -612,9 +618,28 @@ impl State {
         }
     }
 
-    /// Remembers an access key.
+    /// Remembers an access key. Sessions past their expiry are forgotten once the table
+    /// holds [`SESSIONS_BEFORE_SWEEP`] keys, and beyond [`MAX_KEYS`] the sessions closest to
+    /// expiring go first: a long-running endpoint's memory stays bounded however many roles
+    /// are assumed.
     fn remember(&self, access_key_id: &str, caller: Caller) {
         if let Ok(mut c) = self.callers.lock() {
+            // A sweep every 1024 keys past the threshold keeps inserts cheap on average.
+            if c.len() >= SESSIONS_BEFORE_SWEEP && c.len() % 1024 == 0 {
+                let now = now_secs();
+                c.retain(|_, k| k.expires.is_none_or(|e| e > now));
+            }
+            while c.len() >= MAX_KEYS {
+                let Some(oldest) = c
+                    .iter()
+                    .filter_map(|(id, k)| k.expires.map(|e| (e, id.clone())))
+                    .min_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, id)| id)
+                else {
+                    break;
+                };
+                c.remove(&oldest);
+            }
             c.insert(access_key_id.to_owned(), Arc::new(caller));
         }
     }
