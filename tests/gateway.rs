@@ -470,3 +470,43 @@ async fn a_request_through_the_vpc_endpoint_needs_the_endpoint_policys_allow() {
         .await
         .unwrap();
 }
+
+/// Sends a request head announcing `length` body bytes and a few of them; the answer.
+async fn announce(url: &str, auth: &str, length: u64) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let date = s3_harness::gateway::sigv4::format_amz_date(std::time::SystemTime::now());
+    let head = format!(
+        "PUT /some-bucket/big HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nx-amz-date: {date}\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\nContent-Length: {length}\r\nConnection: close\r\n\r\nabc"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_before_it_is_read() {
+    let gw = gateway().await;
+    let auth = "AWS4-HMAC-SHA256 Credential=test/20261206/eu-west-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00";
+    let (status, text) = announce(gw.endpoint(), auth, (64 << 20) + 1).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("<Code>EntityTooLarge</Code>"), "{text}");
+}
+
+#[tokio::test]
+async fn an_unknown_key_is_refused_before_its_body_is_read() {
+    let gw = gateway().await;
+    let auth = "AWS4-HMAC-SHA256 Credential=AKIDNOBODY/20261206/eu-west-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00";
+    // 1 GiB announced, 3 bytes sent: the answer comes from the head alone.
+    let (status, text) = announce(gw.endpoint(), auth, 1 << 30).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("<Code>InvalidAccessKeyId</Code>"), "{text}");
+}

@@ -46,6 +46,17 @@ impl Service {
         }
     }
 
+    /// The largest request body read for the service: S3 objects up to 64 MiB in one request
+    /// (multipart parts are smaller), 1 MiB for the others (their largest documents, policies,
+    /// are a few KiB).
+    pub fn max_body(self) -> usize {
+        match self {
+            Service::S3 => 64 << 20,
+            Service::Eks => endpoint::eks::MAX_BODY,
+            Service::Sts | Service::Iam => 1 << 20,
+        }
+    }
+
     /// An error answer in the service's protocol: S3's XML `Error`, the query protocol's
     /// `ErrorResponse` (the caller's fault below 500), or JSON with `x-amzn-ErrorType`.
     pub fn error(self, status: StatusCode, code: &str, message: &str, rid: &str) -> Resp {

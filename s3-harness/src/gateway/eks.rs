@@ -28,18 +28,6 @@ fn answer(r: endpoint::eks::Response, rid: &str) -> Resp {
 
 pub(super) async fn serve(state: &State, req: Incoming<'_>) -> Resp {
     let rid = &req.rid;
-    if req.body.len() > endpoint::eks::MAX_BODY {
-        return Service::Eks.error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestEntityTooLargeException",
-            &format!(
-                "The request body is {} bytes; EKS requests are at most {} bytes here.",
-                req.body.len(),
-                endpoint::eks::MAX_BODY
-            ),
-            rid,
-        );
-    }
     let request = endpoint::eks::Request {
         method: req.parts.method.as_str(),
         path: req.parts.uri.path(),

@@ -415,21 +415,6 @@ async fn handle(
 ) -> Result<Resp, Infallible> {
     state.requests.fetch_add(1, Ordering::Relaxed);
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return Ok(respond(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "application/xml",
-                s3_error(
-                    "EntityTooLarge",
-                    "the request body is too large for the gateway",
-                    None,
-                    &request_id(&state),
-                ),
-            ));
-        }
-    };
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
@@ -472,12 +457,41 @@ async fn handle(
     let Some(service) = Service::parse(service_name) else {
         if state.passthrough {
             // `up --passthrough`: other services go to LocalStack as they are, unenforced.
+            let body = match read_body(body, MAX_BODY).await {
+                Ok(b) => b,
+                Err(()) => return Ok(too_large(Service::S3, MAX_BODY, &rid)),
+            };
             return Ok(match forward(&state, &parts, body).await {
                 Ok((s, h, b)) => rebuild(s, h, b),
                 Err(e) => bad_gateway(&state, Service::S3, &e),
             });
         }
         return Ok(not_served(service_name, &headers, &rid));
+    };
+    // Nobody without a known key gets a body read: an unknown key is refused from the head
+    // alone, and each service reads at most what its requests can be.
+    let access_key_id = match &signed {
+        Signed::Header(a) => a.access_key_id.as_str(),
+        Signed::Query(p) => p.access_key_id(),
+    };
+    let known = state
+        .callers
+        .lock()
+        .is_ok_and(|c| c.contains_key(access_key_id));
+    if !known {
+        return Ok(service.refuse(&Refusal::UnknownKey, &rid));
+    }
+    let limit = service.max_body();
+    let announced = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Ok(too_large(service, limit, &rid));
+    }
+    let body = match read_body(body, limit).await {
+        Ok(b) => b,
+        Err(()) => return Ok(too_large(service, limit, &rid)),
     };
     let caller = match authenticate(&state, service, &parts, &headers, &body, &signed) {
         Ok(c) => c,
@@ -521,6 +535,42 @@ impl Incoming<'_> {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a request body of at most `limit` bytes (a longer one is refused when the limit is
+/// reached; one whose `Content-Length` is over the limit is refused before it is read).
+async fn read_body(body: hyper::body::Incoming, limit: usize) -> Result<Bytes, ()> {
+    Limited::new(body, limit)
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .map_err(|_| ())
+}
+
+/// A body over the service's limit, in the service's words: S3's `EntityTooLarge` (400, as S3
+/// answers an upload over its limit), or 413 `RequestEntityTooLarge`.
+fn too_large(service: Service, limit: usize, rid: &str) -> Resp {
+    match service {
+        Service::S3 => service.error(
+            StatusCode::BAD_REQUEST,
+            "EntityTooLarge",
+            &format!(
+                "Your proposed upload exceeds the maximum allowed size: fargate-sim reads at most {} MiB per request (S3 itself takes 5 GiB in one PUT; use multipart uploads)",
+                limit >> 20
+            ),
+            rid,
+        ),
+        _ => service.error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            &format!(
+                "The request body is larger than the {} KiB a {} request can be here.",
+                limit >> 10,
+                service.name().to_ascii_uppercase()
+            ),
+            rid,
+        ),
     }
 }
 
