@@ -1015,3 +1015,251 @@ async fn the_official_rust_sdk_drives_eks_and_gets_eks_errors() {
         .into_service_error();
     assert!(missing.is_resource_not_found_exception(), "{missing:?}");
 }
+
+/// `aws ARGS` run from the repository root, so that `file://examples/…` reads the chapter's
+/// files as the chapter types it.
+fn aws_in_repo(endpoint: &str, args: &[&str]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    Command::new(aws_cli())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_CONFIG_FILE", home.path().join("config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_chapters_aws_commands_typed_as_the_chapter_types_them() {
+    let emu = emulator().await;
+    let ep = emu.endpoint().to_owned();
+    let run = |args: &[&str]| {
+        let o = aws_in_repo(&ep, args);
+        assert!(o.status.success(), "aws {args:?}: {}", stderr(&o));
+        stdout(&o)
+    };
+    let bucket = unique("test-bucket");
+    run(&[
+        "s3api",
+        "create-bucket",
+        "--bucket",
+        &bucket,
+        "--region",
+        "eu-west-1",
+        "--create-bucket-configuration",
+        "LocationConstraint=eu-west-1",
+    ]);
+    run(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        "s3-read",
+        "--assume-role-policy-document",
+        "file://examples/role-trust-policy.json",
+    ]);
+    run(&[
+        "iam",
+        "attach-role-policy",
+        "--role-name",
+        "s3-read",
+        "--policy-arn",
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+    ]);
+    let role_arn = run(&[
+        "iam",
+        "get-role",
+        "--role-name",
+        "s3-read",
+        "--query",
+        "Role.Arn",
+        "--output",
+        "text",
+    ]);
+    assert_eq!(role_arn, "arn:aws:iam::000000000000:role/s3-read");
+    let cluster_role = role(&ep, &unique("eks-cluster"), EKS_TRUST);
+    run(&[
+        "eks",
+        "create-cluster",
+        "--name",
+        "fargate-sim",
+        "--role-arn",
+        &cluster_role,
+        "--resources-vpc-config",
+        "subnetIds=subnet-0a11private,subnet-0b22private",
+    ]);
+    run(&["eks", "wait", "cluster-active", "--name", "fargate-sim"]);
+    run(&[
+        "eks",
+        "create-fargate-profile",
+        "--cluster-name",
+        "fargate-sim",
+        "--fargate-profile-name",
+        "s3",
+        "--pod-execution-role-arn",
+        &role_arn,
+        "--selectors",
+        "namespace=test,labels={app=s3-reader}",
+    ]);
+    run(&[
+        "eks",
+        "wait",
+        "fargate-profile-active",
+        "--cluster-name",
+        "fargate-sim",
+        "--fargate-profile-name",
+        "s3",
+    ]);
+    // `aws eks update-kubeconfig` writes a kubeconfig from DescribeCluster's endpoint and CA.
+    let kube = tempfile::tempdir().unwrap();
+    let kubeconfig = kube.path().join("config");
+    run(&[
+        "eks",
+        "update-kubeconfig",
+        "--name",
+        "fargate-sim",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    let written = std::fs::read_to_string(&kubeconfig).unwrap();
+    assert!(written.contains(&format!("server: {ep}")), "{written}");
+    assert!(
+        written.contains("certificate-authority-data: "),
+        "{written}"
+    );
+    assert!(
+        written.contains("arn:aws:eks:eu-west-1:000000000000:cluster/fargate-sim"),
+        "{written}"
+    );
+    run(&[
+        "eks",
+        "delete-fargate-profile",
+        "--cluster-name",
+        "fargate-sim",
+        "--fargate-profile-name",
+        "s3",
+    ]);
+}
+
+/// A request to the endpoint's EKS, signed by hand (as an SDK signs, at `time`) and sent over
+/// a fresh connection; status, `x-amzn-ErrorType` and body.
+async fn signed_eks(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+    time: std::time::SystemTime,
+) -> (u16, String, String) {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = endpoint.trim_start_matches("http://");
+    let identity =
+        aws_credential_types::Credentials::new("test", "test", None, None, "test").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("eu-west-1")
+        .name("eks")
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap();
+    let uri = format!("{endpoint}{path}");
+    let signable = SignableRequest::new(
+        method,
+        &uri,
+        [("host", host), ("content-type", "application/json")].into_iter(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params.into()).unwrap().into_parts();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in instructions.headers() {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let error_type = text
+        .lines()
+        .find_map(|l| l.strip_prefix("x-amzn-errortype: "))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, error_type, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_eks_json_is_refused_as_eks_refuses_it() {
+    let emu = emulator().await;
+    let now = std::time::SystemTime::now();
+    let (status, kind, body) =
+        signed_eks(emu.endpoint(), "POST", "/clusters", "{\"name\":", now).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, "SerializationException"),
+        "{body}"
+    );
+    let (status, kind, body) = signed_eks(
+        emu.endpoint(),
+        "POST",
+        "/clusters",
+        r#"{"name":"x","roleArn":7,"resourcesVpcConfig":{}}"#,
+        now,
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, "InvalidParameterException"),
+        "{body}"
+    );
+    assert!(
+        body.contains("roleArn") || body.contains("invalid type"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_eks_request_signed_20_minutes_ago_is_an_expired_signature() {
+    let emu = emulator().await;
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(20 * 60);
+    let (status, kind, body) = signed_eks(emu.endpoint(), "GET", "/clusters", "", then).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (403, "InvalidSignatureException"),
+        "{body}"
+    );
+    let date = s3_harness::gateway::sigv4::format_amz_date(then);
+    assert!(
+        body.starts_with(&format!(
+            "{{\"message\":\"Signature expired: {date} is now earlier than "
+        )),
+        "{body}"
+    );
+}
