@@ -31,9 +31,9 @@ async fn emulator() -> Emulator {
     .unwrap()
 }
 
-/// Runs `aws ARGS` against the endpoint with `creds`, in an environment scrubbed of the
-/// host's AWS configuration.
-fn aws(endpoint: &str, creds: &Creds, args: &[&str]) -> Output {
+/// The pinned `aws` for the endpoint with `creds`, in an environment scrubbed of the host's
+/// AWS configuration (its home directory lives as long as the returned guard).
+fn aws_command(endpoint: &str, creds: &Creds) -> (Command, tempfile::TempDir) {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(aws_cli());
     cmd.env_clear()
@@ -49,12 +49,17 @@ fn aws(endpoint: &str, creds: &Creds, args: &[&str]) -> Output {
         .env("AWS_DEFAULT_REGION", "eu-west-1")
         .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
         .env("AWS_SECRET_ACCESS_KEY", &creds.secret_access_key)
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .args(args);
+        .env("AWS_MAX_ATTEMPTS", "1");
     if let Some(t) = &creds.session_token {
         cmd.env("AWS_SESSION_TOKEN", t);
     }
-    cmd.output().unwrap()
+    (cmd, home)
+}
+
+/// Runs `aws ARGS` against the endpoint with `creds`.
+fn aws(endpoint: &str, creds: &Creds, args: &[&str]) -> Output {
+    let (mut cmd, _home) = aws_command(endpoint, creds);
+    cmd.args(args).output().unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -515,14 +520,12 @@ fn bucket_with_hello(endpoint: &str) -> String {
     bucket
 }
 
-/// GET a URL on loopback; status and body.
-async fn http_get(url: &str) -> (u16, String) {
+/// Sends `request` (head and body) over a fresh loopback connection; the answer's status, its
+/// head and its body.
+async fn exchange(host: &str, request: &[u8]) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = rest.split_at(rest.find('/').unwrap());
     let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
+    s.write_all(request).await.unwrap();
     let mut out = Vec::new();
     s.read_to_end(&mut out).await.unwrap();
     let text = String::from_utf8_lossy(&out).into_owned();
@@ -531,10 +534,38 @@ async fn http_get(url: &str) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// A bucket holding `hello.txt`, and an IAM user with `AmazonS3ReadOnlyAccess`: the bucket,
+/// the user's name and its key.
+fn reader(endpoint: &str) -> (String, String, Creds) {
+    let bucket = bucket_with_hello(endpoint);
+    let name = unique("reader");
+    let creds = cli_user(endpoint, &name);
+    let o = aws(
+        endpoint,
+        &Creds::test_account(),
+        &[
+            "iam",
+            "attach-user-policy",
+            "--user-name",
+            &name,
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    (bucket, name, creds)
+}
+
+/// GET a URL on loopback; status and body.
+async fn http_get(url: &str) -> (u16, String) {
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let (status, _, body) = exchange(host, req.as_bytes()).await;
     (status, body)
 }
 
@@ -681,22 +712,7 @@ async fn a_role_whose_trust_does_not_name_the_caller_is_refused_by_sts() {
 async fn a_session_token_acts_as_its_user() {
     let emu = emulator().await;
     let ep = emu.endpoint().to_owned();
-    let bucket = bucket_with_hello(&ep);
-    let name = unique("dev");
-    let dev = cli_user(&ep, &name);
-    let o = aws(
-        &ep,
-        &Creds::test_account(),
-        &[
-            "iam",
-            "attach-user-policy",
-            "--user-name",
-            &name,
-            "--policy-arn",
-            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (bucket, _, dev) = reader(&ep);
     let o = aws(
         &ep,
         &dev,
@@ -894,22 +910,7 @@ fn up_in_the_foreground_prints_each_decision_with_the_statement_that_decided() {
             break url.to_owned();
         }
     };
-    let bucket = bucket_with_hello(&endpoint);
-    let name = unique("reader");
-    let reader = cli_user(&endpoint, &name);
-    let o = aws(
-        &endpoint,
-        &Creds::test_account(),
-        &[
-            "iam",
-            "attach-user-policy",
-            "--user-name",
-            &name,
-            "--policy-arn",
-            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (bucket, name, reader) = reader(&endpoint);
     let o = aws(
         &endpoint,
         &reader,
@@ -1016,26 +1017,11 @@ async fn the_official_rust_sdk_drives_eks_and_gets_eks_errors() {
     assert!(missing.is_resource_not_found_exception(), "{missing:?}");
 }
 
-/// `aws ARGS` run from the repository root, so that `file://examples/…` reads the chapter's
-/// files as the chapter types it.
+/// `aws ARGS` as the account root, run from the repository root, so that
+/// `file://examples/…` reads the chapter's files as the chapter types it.
 fn aws_in_repo(endpoint: &str, args: &[&str]) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    Command::new(aws_cli())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("AWS_CONFIG_FILE", home.path().join("config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.path().join("credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_DEFAULT_REGION", "eu-west-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_MAX_ATTEMPTS", "1")
+    let (mut cmd, _home) = aws_command(endpoint, &Creds::test_account());
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(args)
         .output()
         .unwrap()
@@ -1162,7 +1148,6 @@ async fn signed_eks(
     time: std::time::SystemTime,
 ) -> (u16, String, String) {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = endpoint.trim_start_matches("http://");
     let identity =
         aws_credential_types::Credentials::new("test", "test", None, None, "test").into();
@@ -1191,27 +1176,14 @@ async fn signed_eks(
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let error_type = text
+    head.push_str(body);
+    let (status, response_head, body) = exchange(host, head.as_bytes()).await;
+    let error_type = response_head
         .lines()
         .find_map(|l| l.strip_prefix("x-amzn-errortype: "))
         .unwrap_or_default()
         .trim()
         .to_owned();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
     (status, error_type, body)
 }
 

@@ -12,6 +12,9 @@
     clippy::print_stderr
 )]
 
+mod support;
+use support::pct;
+
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -21,12 +24,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use s3_harness::gateway::Gateway;
 use s3_harness::{Clients, Creds, LocalStack};
-
-fn pct(v: &mut [Duration], p: f64) -> Duration {
-    v.sort();
-    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v[i]
-}
 
 /// A request to the endpoint signed for EKS with `creds`.
 fn signed(

@@ -10,17 +10,14 @@
     clippy::print_stderr
 )]
 
+mod support;
+use support::pct;
+
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use s3_harness::gateway::Gateway;
 use s3_harness::{Clients, Creds, LocalStack};
-
-fn pct(v: &mut [Duration], p: f64) -> Duration {
-    v.sort();
-    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v[i]
-}
 
 async fn interleaved<F, G, A, B>(
     rounds: usize,

@@ -15,6 +15,9 @@
     clippy::print_stderr
 )]
 
+mod support;
+use support::pct;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -39,14 +42,6 @@ fn rss_kib() -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
-}
-
-fn pct(v: &mut [Duration], p: f64) -> Duration {
-    if v.is_empty() {
-        return Duration::ZERO;
-    }
-    v.sort_unstable();
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
 #[derive(Default)]

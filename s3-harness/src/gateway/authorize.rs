@@ -19,7 +19,7 @@ enum Identity {
     /// A role session's role.
     Role(Arc<policies::RolePolicies>),
     /// An IAM user (with its groups').
-    User(Arc<policies::UserPolicies>),
+    User(Arc<policies::Named>),
 }
 
 /// The policies a request is decided on, held as the caches hold them (`Arc`s) and lent to
@@ -41,7 +41,7 @@ impl Policies<'_> {
     pub fn set(&self) -> PolicySetRef<'_> {
         let identity: &[CompiledPolicy] = match &self.identity {
             Identity::None => &[],
-            Identity::Role(r) => &r.identity,
+            Identity::Role(r) => &r.named.identity,
             Identity::User(u) => &u.identity,
         };
         PolicySetRef {
@@ -58,7 +58,7 @@ impl Policies<'_> {
     fn names(&self) -> &[String] {
         match &self.identity {
             Identity::None => &[],
-            Identity::Role(r) => &r.names,
+            Identity::Role(r) => &r.named.names,
             Identity::User(u) => &u.names,
         }
     }

@@ -109,7 +109,7 @@ struct State {
     /// by access key id.
     callers: Mutex<HashMap<String, Arc<Caller>>>,
     roles: Mutex<HashMap<String, Arc<policies::RolePolicies>>>,
-    users: Mutex<HashMap<String, Arc<policies::UserPolicies>>>,
+    users: Mutex<HashMap<String, Arc<policies::Named>>>,
     buckets: Mutex<HashMap<String, Option<Arc<CompiledPolicy>>>>,
     /// The latest decisions, at most `DECISION_LOG` (a long-running gateway must not keep
     /// every decision it ever made).

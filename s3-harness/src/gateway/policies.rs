@@ -10,24 +10,23 @@ use iam_sim::CompiledPolicy;
 use super::State;
 use crate::client::decode_policy_document;
 
+/// Identity policies with their names, in one order (a managed policy's ARN, `inline policy
+/// NAME of role R`), as read for a role or a user.
+#[derive(Debug, Default)]
+pub(super) struct Named {
+    /// The policies.
+    pub identity: Vec<CompiledPolicy>,
+    /// Their names.
+    pub names: Vec<String>,
+}
+
 /// A role as IAM holds it.
 #[derive(Debug)]
 pub(super) struct RolePolicies {
     /// Its trust policy; `None` when the role does not exist.
     pub trust: Option<CompiledPolicy>,
     /// Attached managed and inline policies.
-    pub identity: Vec<CompiledPolicy>,
-    /// Their names, in the same order (a managed policy's ARN, `inline policy NAME`).
-    pub names: Vec<String>,
-}
-
-/// An IAM user's identity policies with their names.
-#[derive(Debug, Default)]
-pub(super) struct UserPolicies {
-    /// Attached and inline, its own and its groups'.
-    pub identity: Vec<CompiledPolicy>,
-    /// Their names, in the same order.
-    pub names: Vec<String>,
+    pub named: Named,
 }
 
 fn parse(what: &str, doc: &str) -> Result<CompiledPolicy, String> {
@@ -60,6 +59,52 @@ async fn managed(state: &State, arn: &str) -> Result<Option<CompiledPolicy>, Str
         .transpose()
 }
 
+/// Reads the attached and inline policies of an IAM identity (role, user or group) into a
+/// [`Named`]: `$kind` is `role`, `user` or `group`, and names the IAM calls and parameter.
+macro_rules! read_identity_policies {
+    ($state:expr, $out:expr, $kind:literal, $name:expr,
+     $list_attached:ident, $list_inline:ident, $get_inline:ident, $param:ident) => {{
+        let iam = &$state.clients.iam;
+        let name: &str = $name;
+        let attached = iam
+            .$list_attached()
+            .$param(name)
+            .send()
+            .await
+            .map_err(|e| format!("{} {name}: {e}", stringify!($list_attached)))?;
+        for p in attached.attached_policies() {
+            if let Some(arn) = p.policy_arn()
+                && let Some(policy) = managed($state, arn).await?
+            {
+                $out.identity.push(policy);
+                $out.names.push(if $kind == "group" {
+                    format!("{arn} (group {name})")
+                } else {
+                    arn.to_owned()
+                });
+            }
+        }
+        let inline = iam
+            .$list_inline()
+            .$param(name)
+            .send()
+            .await
+            .map_err(|e| format!("{} {name}: {e}", stringify!($list_inline)))?;
+        for policy in inline.policy_names() {
+            let p = iam
+                .$get_inline()
+                .$param(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map_err(|e| format!("{} {policy}: {e}", stringify!($get_inline)))?;
+            let label = format!("inline policy {policy} of {} {name}", $kind);
+            $out.identity.push(parse(&label, p.policy_document())?);
+            $out.names.push(label);
+        }
+    }};
+}
+
 /// A role's trust and identity policies.
 pub(super) async fn role(state: &State, role_name: &str) -> Result<Arc<RolePolicies>, String> {
     if let Some(p) = state
@@ -70,8 +115,14 @@ pub(super) async fn role(state: &State, role_name: &str) -> Result<Arc<RolePolic
     {
         return Ok(p);
     }
-    let iam = &state.clients.iam;
-    let trust = match iam.get_role().role_name(role_name).send().await {
+    let trust = match state
+        .clients
+        .iam
+        .get_role()
+        .role_name(role_name)
+        .send()
+        .await
+    {
         Ok(r) => match r.role().and_then(|r| r.assume_role_policy_document()) {
             Some(doc) => Some(parse(&format!("trust policy of {role_name}"), doc)?),
             None => None,
@@ -81,49 +132,20 @@ pub(super) async fn role(state: &State, role_name: &str) -> Result<Arc<RolePolic
             _ => return Err(format!("GetRole {role_name}: {e}")),
         },
     };
-    let mut identity = Vec::new();
-    let mut names = Vec::new();
+    let mut named = Named::default();
     if trust.is_some() {
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(role_name)
-            .send()
-            .await
-            .map_err(|e| format!("ListAttachedRolePolicies: {e}"))?;
-        for p in attached.attached_policies() {
-            if let Some(arn) = p.policy_arn()
-                && let Some(policy) = managed(state, arn).await?
-            {
-                identity.push(policy);
-                names.push(arn.to_owned());
-            }
-        }
-        let inline = iam
-            .list_role_policies()
-            .role_name(role_name)
-            .send()
-            .await
-            .map_err(|e| format!("ListRolePolicies: {e}"))?;
-        for name in inline.policy_names() {
-            let p = iam
-                .get_role_policy()
-                .role_name(role_name)
-                .policy_name(name)
-                .send()
-                .await
-                .map_err(|e| format!("GetRolePolicy {name}: {e}"))?;
-            identity.push(parse(
-                &format!("inline policy {name}"),
-                p.policy_document(),
-            )?);
-            names.push(format!("inline policy {name} of role {role_name}"));
-        }
+        read_identity_policies!(
+            state,
+            named,
+            "role",
+            role_name,
+            list_attached_role_policies,
+            list_role_policies,
+            get_role_policy,
+            role_name
+        );
     }
-    let loaded = Arc::new(RolePolicies {
-        trust,
-        identity,
-        names,
-    });
+    let loaded = Arc::new(RolePolicies { trust, named });
     if let Ok(mut r) = state.roles.lock() {
         r.insert(role_name.to_owned(), loaded.clone());
     }
@@ -131,7 +153,7 @@ pub(super) async fn role(state: &State, role_name: &str) -> Result<Arc<RolePolic
 }
 
 /// An IAM user's identity policies: attached and inline, its own and its groups'.
-pub(super) async fn user(state: &State, user_name: &str) -> Result<Arc<UserPolicies>, String> {
+pub(super) async fn user(state: &State, user_name: &str) -> Result<Arc<Named>, String> {
     if let Some(p) = state
         .users
         .lock()
@@ -140,87 +162,38 @@ pub(super) async fn user(state: &State, user_name: &str) -> Result<Arc<UserPolic
     {
         return Ok(p);
     }
-    let iam = &state.clients.iam;
-    let mut identity = Vec::new();
-    let mut names = Vec::new();
-    let attached = iam
-        .list_attached_user_policies()
-        .user_name(user_name)
-        .send()
-        .await
-        .map_err(|e| format!("ListAttachedUserPolicies: {e}"))?;
-    for p in attached.attached_policies() {
-        if let Some(arn) = p.policy_arn()
-            && let Some(policy) = managed(state, arn).await?
-        {
-            identity.push(policy);
-            names.push(arn.to_owned());
-        }
-    }
-    let inline = iam
-        .list_user_policies()
-        .user_name(user_name)
-        .send()
-        .await
-        .map_err(|e| format!("ListUserPolicies: {e}"))?;
-    for name in inline.policy_names() {
-        let p = iam
-            .get_user_policy()
-            .user_name(user_name)
-            .policy_name(name)
-            .send()
-            .await
-            .map_err(|e| format!("GetUserPolicy {name}: {e}"))?;
-        identity.push(parse(
-            &format!("inline policy {name}"),
-            p.policy_document(),
-        )?);
-        names.push(format!("inline policy {name} of user {user_name}"));
-    }
-    let groups = iam
+    let mut named = Named::default();
+    read_identity_policies!(
+        state,
+        named,
+        "user",
+        user_name,
+        list_attached_user_policies,
+        list_user_policies,
+        get_user_policy,
+        user_name
+    );
+    let groups = state
+        .clients
+        .iam
         .list_groups_for_user()
         .user_name(user_name)
         .send()
         .await
         .map_err(|e| format!("ListGroupsForUser: {e}"))?;
     for g in groups.groups() {
-        let group = g.group_name();
-        let attached = iam
-            .list_attached_group_policies()
-            .group_name(group)
-            .send()
-            .await
-            .map_err(|e| format!("ListAttachedGroupPolicies: {e}"))?;
-        for p in attached.attached_policies() {
-            if let Some(arn) = p.policy_arn()
-                && let Some(policy) = managed(state, arn).await?
-            {
-                identity.push(policy);
-                names.push(format!("{arn} (group {group})"));
-            }
-        }
-        let inline = iam
-            .list_group_policies()
-            .group_name(group)
-            .send()
-            .await
-            .map_err(|e| format!("ListGroupPolicies: {e}"))?;
-        for name in inline.policy_names() {
-            let p = iam
-                .get_group_policy()
-                .group_name(group)
-                .policy_name(name)
-                .send()
-                .await
-                .map_err(|e| format!("GetGroupPolicy {name}: {e}"))?;
-            identity.push(parse(
-                &format!("inline policy {name} of group {group}"),
-                p.policy_document(),
-            )?);
-            names.push(format!("inline policy {name} of group {group}"));
-        }
+        read_identity_policies!(
+            state,
+            named,
+            "group",
+            g.group_name(),
+            list_attached_group_policies,
+            list_group_policies,
+            get_group_policy,
+            group_name
+        );
     }
-    let loaded = Arc::new(UserPolicies { identity, names });
+    let loaded = Arc::new(named);
     if let Ok(mut u) = state.users.lock() {
         u.insert(user_name.to_owned(), loaded.clone());
     }
