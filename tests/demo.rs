@@ -1,7 +1,7 @@
 //! The chapter and every scenario against a real LocalStack: outcomes, AWS-shaped failures, and
 //! nothing left behind.
 
-use s3_harness::flow::{
+use emulator::flow::{
     self, Created, FlowOptions, FlowReport, Interrupts, PodPhase, Scenario, Step,
 };
 use s3_harness::{Clients, Creds};

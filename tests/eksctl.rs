@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use s3_harness::emulator::{Emulator, Options};
+use emulator::{Emulator, Options};
 use s3_harness::localstack;
 
 use crate::support::localstack as shared;

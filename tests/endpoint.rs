@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use emulator::{Emulator, Options};
 use s3_harness::Creds;
-use s3_harness::emulator::{Emulator, Options};
 use s3_harness::localstack::{self, CacheDirs};
 
 use crate::support::{localstack, unique};
@@ -846,7 +846,7 @@ async fn localstack_gone_is_a_503_in_the_services_shape_and_an_event() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    let gw = s3_harness::gateway::Gateway::start(
+    let gw = emulator::gateway::Gateway::start(
         &dead,
         "eu-west-1",
         "000000000000",
@@ -869,7 +869,7 @@ async fn localstack_gone_is_a_503_in_the_services_shape_and_an_event() {
     );
     let upstream = tokio::time::timeout(std::time::Duration::from_secs(5), async {
         loop {
-            if let s3_harness::gateway::Event::Upstream(m) = events.recv().await.unwrap() {
+            if let emulator::gateway::Event::Upstream(m) = events.recv().await.unwrap() {
                 return m;
             }
         }
@@ -1227,7 +1227,7 @@ async fn an_eks_request_signed_20_minutes_ago_is_an_expired_signature() {
         (403, "InvalidSignatureException"),
         "{body}"
     );
-    let date = s3_harness::gateway::sigv4::format_amz_date(then);
+    let date = emulator::gateway::sigv4::format_amz_date(then);
     assert!(
         body.starts_with(&format!(
             "{{\"message\":\"Signature expired: {date} is now earlier than "

@@ -3,7 +3,7 @@
 //! public entry points (`Emulator`, `Clients`) and starts (or finds, through
 //! `FARGATE_SIM_LOCALSTACK_URL`) its own LocalStack, as a user's test would.
 
-use s3_harness::emulator::{Emulator, Options};
+use emulator::{Emulator, Options};
 use s3_harness::s3::error::ProvideErrorMetadata;
 use s3_harness::s3::primitives::ByteStream;
 use s3_harness::{Clients, Creds};

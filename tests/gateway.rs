@@ -1,6 +1,6 @@
 //! The IAM gateway against a real LocalStack: signatures, mapping, AWS-shaped denials.
 
-use s3_harness::gateway::Gateway;
+use emulator::gateway::Gateway;
 use s3_harness::s3::primitives::ByteStream;
 use s3_harness::{Clients, Creds};
 
@@ -53,7 +53,7 @@ async fn raw(url: &str, method: &str, headers: &[(&str, &str)]) -> (u16, String)
 async fn a_request_more_than_15_minutes_old_is_request_time_too_skewed() {
     let gw = gateway().await;
     let then = std::time::SystemTime::now() - std::time::Duration::from_secs(16 * 60);
-    let date = s3_harness::gateway::sigv4::format_amz_date(then);
+    let date = emulator::gateway::sigv4::format_amz_date(then);
     let auth = format!(
         "AWS4-HMAC-SHA256 Credential=test/{}/eu-west-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00",
         &date[..8]
@@ -82,7 +82,7 @@ async fn unsigned_and_wrongly_signed_requests_are_refused() {
     assert_eq!(status, 403);
     assert!(text.contains("<Code>AccessDenied</Code>"));
 
-    let now = s3_harness::gateway::sigv4::format_amz_date(std::time::SystemTime::now());
+    let now = emulator::gateway::sigv4::format_amz_date(std::time::SystemTime::now());
     let bad = format!(
         "AWS4-HMAC-SHA256 Credential=test/{}/eu-west-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000",
         &now[..8]
@@ -410,7 +410,7 @@ async fn a_request_through_the_vpc_endpoint_needs_the_endpoint_policys_allow() {
         "eu-west-1",
         "000000000000",
         Creds::test_account(),
-        Some(s3_harness::gateway::VpcEndpoint {
+        Some(emulator::gateway::VpcEndpoint {
             id: "vpce-0123456789abcdef0".into(),
             vpc: "vpc-0123456789abcdef0".into(),
             policy,
@@ -476,7 +476,7 @@ async fn announce(url: &str, auth: &str, length: u64) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = url.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let date = s3_harness::gateway::sigv4::format_amz_date(std::time::SystemTime::now());
+    let date = emulator::gateway::sigv4::format_amz_date(std::time::SystemTime::now());
     let head = format!(
         "PUT /some-bucket/big HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nx-amz-date: {date}\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\nContent-Length: {length}\r\nConnection: close\r\n\r\nabc"
     );

@@ -6,7 +6,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
-#[path = "../../s3-harness/src/gateway/s3map.rs"]
+#[path = "../../emulator/src/gateway/s3map.rs"]
 mod s3map;
 
 #[derive(Debug, Arbitrary)]

@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 
 // The gateway's own parser, compiled in by path so that the fuzz build does not need the SDK.
 #[allow(dead_code, unused_imports)]
-#[path = "../../s3-harness/src/gateway/sigv4.rs"]
+#[path = "../../emulator/src/gateway/sigv4.rs"]
 mod sigv4;
 
 #[derive(Debug, Arbitrary)]

@@ -1,15 +1,9 @@
-//! The one crate of fargate-sim that talks to the network.
+//! LocalStack and the AWS SDK: the plumbing under everything of fargate-sim that talks to the
+//! network (the endpoint and the demo are in the `emulator` crate).
 //!
 //! - [`localstack`]: find or start a healthy LocalStack (given endpoint, Docker, or host mode
 //!   from a hash-pinned Python environment), and stop what it started.
-//! - [`client`]: AWS SDK for Rust clients (S3, IAM, STS) configured for that endpoint.
-//! - [`gateway`]: an HTTP server on loopback in front of LocalStack that decides STS and S3
-//!   requests with `iam-sim` (LocalStack's free edition enforces no IAM).
-//! - [`eksctl`]: the eksctl commands the chapter uses, as a client of the endpoint's EKS.
-//! - [`emulator`]: LocalStack and the endpoint together, as `fargate-sim up` and users' tests
-//!   start them.
-//! - [`flow`]: the chapter — profiles, bucket, role, the S3-reading pod — with a ledger of what
-//!   it created and a cleanup that always runs.
+//! - [`client`]: AWS SDK for Rust clients (S3, IAM, STS, EKS) configured for an endpoint.
 //!
 //! Nothing here prints: slow steps report [`localstack::Progress`] to a callback chosen by
 //! the caller, and failures are [`HarnessError`] values whose messages say what to do.
@@ -17,11 +11,6 @@
 pub mod client;
 #[cfg(feature = "docker")]
 mod docker;
-pub mod eksctl;
-pub mod emulator;
-pub mod flow;
-pub mod gateway;
-pub mod journal;
 pub mod localstack;
 
 use std::path::PathBuf;
@@ -166,7 +155,7 @@ impl HarnessError {
 
 /// A transport failure in words: no answer in time (LocalStack stalled), or no connection
 /// (LocalStack stopped), with the SDK's own detail.
-pub(crate) fn describe_transport<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
+pub fn describe_transport<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use s3_harness::LocalStack;
-use s3_harness::flow::{
+use emulator::flow::{
     self, FlowOptions, FlowReport, Interrupter, Interrupts, LeftoverOutcome, Names, Scenario, Step,
 };
+use s3_harness::LocalStack;
 use s3_harness::localstack::{CacheDirs, Options, Origin};
 use serde_json::json;
 

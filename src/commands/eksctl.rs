@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use emulator::eksctl::{Eksctl, Line, Waiting};
 use s3_harness::eks::types::FargateProfile;
-use s3_harness::eksctl::{Eksctl, Line, Waiting};
 use s3_harness::{Clients, Creds};
 use scheduler::eksctl::{ClusterConfig, parse_config};
 
@@ -198,7 +198,7 @@ pub fn run(cmd: &Command) -> Exit {
 }
 
 async fn dispatch(cmd: &Command) -> Result<Exit, Failed> {
-    let refused = |e: s3_harness::eksctl::EksctlError| Failed(e.0, Exit::Failure);
+    let refused = |e: emulator::eksctl::EksctlError| Failed(e.0, Exit::Failure);
     match cmd {
         Command::Create(Create::Cluster(a)) => {
             let cfg = read_config(&a.file)?;
@@ -273,7 +273,7 @@ fn say(line: Line) {
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC).
 fn timestamp(t: std::time::SystemTime) -> String {
-    let d = s3_harness::gateway::sigv4::format_amz_date(t);
+    let d = emulator::gateway::sigv4::format_amz_date(t);
     format!(
         "{}-{}-{} {}:{}:{}",
         &d[0..4],

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use s3_harness::emulator::{Emulator, Options};
-use s3_harness::gateway::{Decided, Event};
+use emulator::gateway::{Decided, Event};
+use emulator::{Emulator, Options};
 use s3_harness::localstack::{self, CacheDirs};
 use serde::{Deserialize, Serialize};
 

@@ -22,9 +22,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use s3_harness::gateway::Gateway;
-use s3_harness::s3::primitives::ByteStream;
-use s3_harness::{Clients, Creds, LocalStack};
+use emulator::gateway::Gateway;
+use emulator::s3::primitives::ByteStream;
+use emulator::{Clients, Creds, LocalStack};
 
 const BODY: &[u8] = b"0123456789abcdef";
 
@@ -118,7 +118,7 @@ fn main() {
                     let t = Instant::now();
                     if i % 4 == 2 {
                         match via.eks.describe_cluster().name("load").send().await {
-                            Err(e) => match e.as_service_error().and_then(|s| s3_harness::eks::error::ProvideErrorMetadata::code(s)) {
+                            Err(e) => match e.as_service_error().and_then(|s| emulator::eks::error::ProvideErrorMetadata::code(s)) {
                                 Some("AccessDeniedException") => {}
                                 Some(_) => {
                                     counts.wrong.fetch_add(1, Ordering::Relaxed);
@@ -234,6 +234,6 @@ fn main() {
     });
 }
 
-fn aws_code<E: s3_harness::s3::error::ProvideErrorMetadata>(e: &E) -> Option<&str> {
+fn aws_code<E: emulator::s3::error::ProvideErrorMetadata>(e: &E) -> Option<&str> {
     e.code()
 }

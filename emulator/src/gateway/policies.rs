@@ -8,7 +8,7 @@ use std::sync::Arc;
 use iam_sim::CompiledPolicy;
 
 use super::State;
-use crate::client::decode_policy_document;
+use s3_harness::client::decode_policy_document;
 
 /// Identity policies with their names, in one order (a managed policy's ARN, `inline policy
 /// NAME of role R`), as read for a role or a user.

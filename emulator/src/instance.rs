@@ -4,21 +4,21 @@
 //! started.
 //!
 //! ```no_run
-//! # async fn f() -> Result<(), s3_harness::HarnessError> {
-//! use s3_harness::emulator::{Emulator, Options};
+//! # async fn f() -> Result<(), emulator::HarnessError> {
+//! use emulator::{Emulator, Options};
 //! let emu = Emulator::start(Options::default()).await?;
 //! let conf = emu.sdk_config().await; // the account root's test credentials
-//! let s3 = s3_harness::s3::Client::new(&conf);
+//! let s3 = emulator::s3::Client::new(&conf);
 //! # let _ = s3;
 //! # Ok(()) }
 //! ```
 
 use std::sync::Arc;
 
-use crate::HarnessError;
-use crate::client::{Creds, sdk_config};
 use crate::gateway::{Gateway, Listen};
-use crate::localstack::{self, LocalStack, Progress};
+use s3_harness::HarnessError;
+use s3_harness::client::{Creds, sdk_config};
+use s3_harness::localstack::{self, LocalStack, Progress};
 
 /// How to start the emulator.
 #[derive(Debug, Clone)]

@@ -21,9 +21,9 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use bytes::Bytes;
+use emulator::gateway::Gateway;
+use emulator::{Clients, Creds, LocalStack};
 use http_body_util::{BodyExt, Full};
-use s3_harness::gateway::Gateway;
-use s3_harness::{Clients, Creds, LocalStack};
 
 /// A request to the endpoint signed for EKS with `creds`.
 fn signed(

@@ -41,9 +41,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use iam_sim::{CompiledPolicy, Decision};
 
-use crate::client::{Clients, Creds};
 use crate::gateway::caller::{Caller, Refusal, Service};
 use crate::gateway::errors::{query_error, s3_error};
+use s3_harness::client::{Clients, Creds};
 
 /// Header naming a service principal that calls STS on a resource's behalf.
 pub const PRINCIPAL_HEADER: &str = "x-fargate-sim-principal";

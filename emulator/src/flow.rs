@@ -20,10 +20,10 @@ use scheduler::eksctl::{envsubst, parse_config};
 use scheduler::{Cluster, EksError, RoleSource, SeqIds, parse_manifests};
 use serde::{Deserialize, Serialize};
 
-use crate::HarnessError;
-use crate::client::{Clients, Creds, TEST_ACCOUNT, Timeouts, decode_policy_document};
 use crate::gateway::{Gateway, PRINCIPAL_HEADER, SOURCE_ACCOUNT_HEADER, SOURCE_ARN_HEADER};
 use crate::journal::{Journal, State};
+use s3_harness::HarnessError;
+use s3_harness::client::{Clients, Creds, TEST_ACCOUNT, Timeouts, decode_policy_document};
 
 /// The example files the flow uses (shipped in `examples/`).
 pub mod examples {
@@ -1375,7 +1375,8 @@ async fn assume_for_pod(
     role_arn: &str,
     profile_arn: &str,
 ) -> Result<Creds, String> {
-    let conf = crate::client::sdk_config(gateway.endpoint(), region, &Creds::test_account()).await;
+    let conf =
+        s3_harness::client::sdk_config(gateway.endpoint(), region, &Creds::test_account()).await;
     let sts = aws_sdk_sts::Client::new(&conf);
     let (source_arn, source_account) = (profile_arn.to_owned(), TEST_ACCOUNT.to_owned());
     let out = sts
@@ -1630,7 +1631,7 @@ where
             }
         }
         Err(other @ (SdkError::TimeoutError(_) | SdkError::DispatchFailure(_))) => {
-            Deleted::Unreachable(crate::describe_transport(&other))
+            Deleted::Unreachable(s3_harness::describe_transport(&other))
         }
         Err(other) => Deleted::Failed(format!(
             "{}",
@@ -1878,7 +1879,7 @@ pub async fn clean_leftovers(dir: &std::path::Path, allow_remote: bool) -> Vec<L
             reason,
             resources: resources.clone(),
         };
-        let reachable = match crate::localstack::parse_endpoint(&endpoint) {
+        let reachable = match s3_harness::localstack::parse_endpoint(&endpoint) {
             Err(e) => Err(e.to_string()),
             Ok(p) if !allow_remote && !p.is_loopback() => Err(format!(
                 "`{endpoint}` is not on this machine; pass --allow-real-aws to clean it"
@@ -1886,7 +1887,7 @@ pub async fn clean_leftovers(dir: &std::path::Path, allow_remote: bool) -> Vec<L
             Ok(_) => {
                 let ep = endpoint.clone();
                 tokio::task::spawn_blocking(move || {
-                    crate::localstack::check_health(&ep, std::time::Duration::from_secs(3))
+                    s3_harness::localstack::check_health(&ep, std::time::Duration::from_secs(3))
                 })
                 .await
                 .map_err(|e| e.to_string())

@@ -12,7 +12,7 @@ use aws_sdk_eks::types::{
 use scheduler::CreateProfile;
 use scheduler::eksctl::ClusterConfig;
 
-use crate::client::Clients;
+use s3_harness::client::Clients;
 
 /// One line of eksctl's output.
 #[derive(Debug, Clone, PartialEq, Eq)]

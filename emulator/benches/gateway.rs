@@ -14,9 +14,9 @@ use support::pct;
 
 use std::time::{Duration, Instant};
 
-use s3_harness::gateway::Gateway;
-use s3_harness::s3::primitives::ByteStream;
-use s3_harness::{Clients, Creds, LocalStack};
+use emulator::gateway::Gateway;
+use emulator::s3::primitives::ByteStream;
+use emulator::{Clients, Creds, LocalStack};
 
 fn main() {
     let rounds: usize = std::env::var("ROUNDS")

@@ -16,8 +16,8 @@ use support::pct;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use s3_harness::gateway::Gateway;
-use s3_harness::{Clients, Creds, LocalStack};
+use emulator::gateway::Gateway;
+use emulator::{Clients, Creds, LocalStack};
 
 async fn interleaved<F, G, A, B>(
     rounds: usize,
