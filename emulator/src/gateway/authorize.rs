@@ -212,3 +212,36 @@ pub(super) fn not_authorized(caller: &Caller, action: &str, resource: &str, d: &
     }
     m
 }
+
+/// The authorization step of IAM, STS and EKS calls, written once: for a caller other than the
+/// root, each access is decided on the caller's policies, in order; the first refusal is
+/// answered as `service` answers an access denial (`AccessDenied`, or EKS's
+/// `AccessDeniedException`), with AWS's sentence.
+pub(super) async fn require(
+    state: &State,
+    req: &super::Incoming<'_>,
+    service: super::caller::Service,
+    accesses: &[endpoint::Access],
+) -> Result<(), super::Resp> {
+    use super::caller::Service;
+    let caller = &req.caller;
+    if caller.is_root() || accesses.is_empty() {
+        return Ok(());
+    }
+    let set = identity(state, caller)
+        .await
+        .map_err(|e| super::bad_gateway(state, service, &e))?;
+    for a in accesses {
+        let ctx = with_keys(base_context(req.peer, req.region, caller), &a.context);
+        let message = |d: &Denied| not_authorized(caller, &a.action, &a.resource, d);
+        if let Err(d) = decide(state, caller, &set, &a.action, &a.resource, ctx, message) {
+            let code = if service == Service::Eks {
+                "AccessDeniedException"
+            } else {
+                "AccessDenied"
+            };
+            return Err(service.error(hyper::StatusCode::FORBIDDEN, code, &message(&d), &req.rid));
+        }
+    }
+    Ok(())
+}

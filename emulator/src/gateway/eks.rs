@@ -4,7 +4,7 @@
 
 use hyper::StatusCode;
 
-use super::authorize::{self, base_context, not_authorized, with_keys};
+use super::authorize;
 use super::caller::Service;
 use super::{Incoming, Resp, State, bad_gateway, now_secs, policies, respond};
 
@@ -46,30 +46,12 @@ pub(super) async fn serve(state: &State, req: Incoming<'_>) -> Resp {
             rid,
         )
     };
-    let caller = &req.caller;
-    if !caller.is_root() {
-        let accesses = match state.eks.lock() {
-            Ok(plane) => call.accesses(&plane),
-            Err(_) => return unusable(),
-        };
-        let set = match authorize::identity(state, caller).await {
-            Ok(s) => s,
-            Err(e) => return bad_gateway(state, Service::Eks, &e),
-        };
-        for a in &accesses {
-            let ctx = with_keys(base_context(req.peer, req.region, caller), &a.context);
-            let message = |d: &authorize::Denied| not_authorized(caller, &a.action, &a.resource, d);
-            if let Err(d) =
-                authorize::decide(state, caller, &set, &a.action, &a.resource, ctx, message)
-            {
-                return Service::Eks.error(
-                    StatusCode::FORBIDDEN,
-                    "AccessDeniedException",
-                    &message(&d),
-                    rid,
-                );
-            }
-        }
+    let accesses = match state.eks.lock() {
+        Ok(plane) => call.accesses(&plane),
+        Err(_) => return unusable(),
+    };
+    if let Err(refused) = authorize::require(state, &req, Service::Eks, &accesses).await {
+        return refused;
     }
     let mut roles = scheduler::InMemoryRoles::default();
     if let Some(role) = call.role_to_check() {

@@ -3,45 +3,22 @@
 //! access keys made through the gateway are remembered (their secret is only ever in
 //! CreateAccessKey's answer), and forgotten when deleted.
 
-use hyper::StatusCode;
-
-use super::authorize::{self, base_context, not_authorized, with_keys};
+use super::authorize;
 use super::caller::{Caller, Kind, Service};
-use super::errors::{query_error, xml_text};
-use super::{Incoming, Resp, State, bad_gateway, form, forward, iammap, rebuild, respond};
+use super::errors::xml_text;
+use super::{Incoming, Resp, State, bad_gateway, form, forward, iammap, rebuild};
 
 pub(super) async fn serve(state: &State, req: Incoming<'_>) -> Resp {
     let f = form(&req.body);
     let action = f.get("Action").cloned().unwrap_or_default();
     let caller = &req.caller;
-    if !caller.is_root() {
-        let own_user = match &caller.kind {
-            Kind::User { .. } => Some(caller.arn.as_str()),
-            _ => None,
-        };
-        let access = iammap::map(&f, &state.account, own_user);
-        let set = match authorize::identity(state, caller).await {
-            Ok(s) => s,
-            Err(e) => return bad_gateway(state, Service::Iam, &e),
-        };
-        let ctx = with_keys(base_context(req.peer, req.region, caller), &access.context);
-        let message =
-            |d: &authorize::Denied| not_authorized(caller, &access.action, &access.resource, d);
-        if let Err(d) = authorize::decide(
-            state,
-            caller,
-            &set,
-            &access.action,
-            &access.resource,
-            ctx,
-            message,
-        ) {
-            return respond(
-                StatusCode::FORBIDDEN,
-                "text/xml",
-                query_error("iam", true, "AccessDenied", &message(&d), &req.rid),
-            );
-        }
+    let own_user = match &caller.kind {
+        Kind::User { .. } => Some(caller.arn.as_str()),
+        _ => None,
+    };
+    let access = iammap::map(&f, &state.account, own_user);
+    if let Err(refused) = authorize::require(state, &req, Service::Iam, &[access]).await {
+        return refused;
     }
     let (status, hdrs, out) = match forward(state, req.parts, req.body.clone()).await {
         Ok(x) => x,

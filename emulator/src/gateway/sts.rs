@@ -8,7 +8,7 @@ use std::sync::Arc;
 use hyper::StatusCode;
 use iam_sim::{CompiledPolicy, ContextValue, Decision};
 
-use super::authorize::{self, base_context, not_authorized};
+use super::authorize::{self, base_context};
 use super::caller::{Caller, Kind, Service, parse_expiration};
 use super::errors::{sts_error, xml_text};
 use super::{
@@ -25,19 +25,13 @@ pub(super) async fn serve(state: &State, req: Incoming<'_>) -> Resp {
         // Needs no permission, and LocalStack knows every key the gateway knows.
         "GetCallerIdentity" => pass(state, &req).await,
         other => {
-            if !req.caller.is_root() {
-                let set = match authorize::identity(state, &req.caller).await {
-                    Ok(s) => s,
-                    Err(e) => return bad_gateway(state, Service::Sts, &e),
-                };
-                let action = format!("sts:{other}");
-                let ctx = base_context(req.peer, req.region, &req.caller);
-                let message = |d: &authorize::Denied| not_authorized(&req.caller, &action, "*", d);
-                if let Err(d) =
-                    authorize::decide(state, &req.caller, &set, &action, "*", ctx, message)
-                {
-                    return denied(&message(&d), &req.rid);
-                }
+            let access = endpoint::Access {
+                action: format!("sts:{other}").into(),
+                resource: "*".to_owned(),
+                context: Vec::new(),
+            };
+            if let Err(refused) = authorize::require(state, &req, Service::Sts, &[access]).await {
+                return refused;
             }
             pass(state, &req).await
         }
