@@ -393,7 +393,7 @@ async fn a_wrong_secret_is_an_invalid_signature_for_eks() {
 /// `fargate-sim` with a private cache directory and the shared LocalStack.
 fn fargate_sim(cache: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
-        .env("FARGATE_SIM_CACHE_DIR", cache)
+        .env("FARGATE_SIM_STATE_DIR", cache)
         .env("FARGATE_SIM_LOCALSTACK_URL", localstack().endpoint())
         .env_remove("AWS_ENDPOINT_URL")
         .args(args)
@@ -894,7 +894,7 @@ fn up_in_the_foreground_prints_each_decision_with_the_statement_that_decided() {
     use std::io::{BufRead, BufReader};
     let cache = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
-        .env("FARGATE_SIM_CACHE_DIR", cache.path())
+        .env("FARGATE_SIM_STATE_DIR", cache.path())
         .env("FARGATE_SIM_LOCALSTACK_URL", localstack().endpoint())
         .env_remove("AWS_ENDPOINT_URL")
         .args(["up", "--port", "0", "--format", "json"])
@@ -1234,4 +1234,56 @@ async fn an_eks_request_signed_20_minutes_ago_is_an_expired_signature() {
         )),
         "{body}"
     );
+}
+
+#[test]
+fn eval_up_detach_in_a_shell_script_then_down_stops_the_localstack_it_started() {
+    // The shell script a user writes; `up` starts its own LocalStack (none is named).
+    let state = tempfile::tempdir().unwrap();
+    let aws = aws_cli();
+    let script = format!(
+        r#"set -e
+eval "$("{bin}" up --detach --port 0 2>/dev/null)"
+"{aws}" sts get-caller-identity --query Arn --output text
+"{bin}" status --format json
+"#,
+        bin = env!("CARGO_BIN_EXE_fargate-sim"),
+        aws = aws.display(),
+    );
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("FARGATE_SIM_LOCALSTACK_URL")
+        .env("FARGATE_SIM_STATE_DIR", state.path())
+        .env("AWS_CONFIG_FILE", state.path().join("config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            state.path().join("credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("arn:aws:iam::000000000000:root"));
+    let status: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let ls = status["localstack"].as_str().unwrap().to_owned();
+    let down = Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
+        .arg("down")
+        .env("FARGATE_SIM_STATE_DIR", state.path())
+        .output()
+        .unwrap();
+    assert!(down.status.success(), "{}", stderr(&down));
+    // The LocalStack `up` started is gone with it.
+    let port = ls.rsplit(':').next().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "LocalStack at {ls} still answers after down"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -1,7 +1,7 @@
 //! `fargate-sim up`, `down` and `status`: the local AWS endpoint (S3, STS, IAM, EKS) in front
 //! of LocalStack, in the foreground or detached.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,7 +48,7 @@ sets AWS_ENDPOINT_URL, the account root's test keys and AWS_REGION. The banner a
 per authorization decision go to standard error.
 
 --detach starts the endpoint in the background (its output goes to up.log in the cache
-directory), prints the exports once it is ready, and exits; `fargate-sim down` stops it (and the
+directory, or in FARGATE_SIM_STATE_DIR), prints the exports once it is ready, and exits; `fargate-sim down` stops it (and the
 LocalStack it started); `fargate-sim status` says what runs where.
 
 Exit status: 0 stopped by Ctrl-C/SIGTERM, or detached and ready; 2 it could not start (no
@@ -88,8 +88,21 @@ struct State {
     log: PathBuf,
 }
 
-fn state_path(dirs: &CacheDirs) -> PathBuf {
-    dirs.base.join("up.json")
+/// Where a detached `up` keeps `up.json` (what runs where) and `up.log`: `FARGATE_SIM_STATE_DIR`,
+/// else the cache directory.
+fn state_dir() -> Result<PathBuf, String> {
+    if let Some(d) = std::env::var_os("FARGATE_SIM_STATE_DIR").filter(|d| !d.is_empty()) {
+        let d = PathBuf::from(d);
+        std::fs::create_dir_all(&d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+        return Ok(d);
+    }
+    let base = CacheDirs::new().map_err(|e| e.to_string())?.base;
+    std::fs::create_dir_all(&base).map_err(|e| format!("cannot create {}: {e}", base.display()))?;
+    Ok(base)
+}
+
+fn state_path(dir: &Path) -> PathBuf {
+    dir.join("up.json")
 }
 
 fn exports(endpoint: &str, region: &str) -> String {
@@ -117,14 +130,14 @@ pub fn run(args: &Args) -> Exit {
         eprintln!("error: --eks-delay must be between 0 and 3600 seconds");
         return Exit::Error;
     }
-    let dirs = match CacheDirs::new() {
+    let dir = match state_dir() {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::Error;
         }
     };
-    if let Some(s) = running(&dirs) {
+    if let Some(s) = running(&dir) {
         eprintln!(
             "error: fargate-sim up is already running (pid {}, {}); stop it with `fargate-sim down`",
             s.pid, s.endpoint
@@ -132,14 +145,14 @@ pub fn run(args: &Args) -> Exit {
         return Exit::Error;
     }
     if args.detach && !args.detached_child {
-        return detach(args, &dirs);
+        return detach(args, &dir);
     }
-    serve(args, &dirs)
+    serve(args, &dir)
 }
 
 /// The state of a detached `up` that is still alive; a stale file is removed.
-fn running(dirs: &CacheDirs) -> Option<State> {
-    let path = state_path(dirs);
+fn running(dir: &Path) -> Option<State> {
+    let path = state_path(dir);
     let text = std::fs::read_to_string(&path).ok()?;
     let state: State = serde_json::from_str(&text).ok()?;
     if alive(state.pid) {
@@ -173,7 +186,7 @@ fn alive(pid: u32) -> bool {
 }
 
 #[allow(clippy::print_stderr, reason = "the CLI owns the terminal")]
-fn serve(args: &Args, dirs: &CacheDirs) -> Exit {
+fn serve(args: &Args, dir: &Path) -> Exit {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -235,9 +248,9 @@ fn serve(args: &Args, dirs: &CacheDirs) -> Exit {
                 endpoint: emu.endpoint().to_owned(),
                 localstack: emu.localstack().endpoint().to_owned(),
                 region: emu.region().to_owned(),
-                log: dirs.base.join("up.log"),
+                log: dir.join("up.log"),
             };
-            let path = state_path(dirs);
+            let path = state_path(dir);
             let tmp = path.with_extension("json.tmp");
             let written = serde_json::to_string(&state)
                 .map_err(std::io::Error::other)
@@ -276,7 +289,7 @@ fn serve(args: &Args, dirs: &CacheDirs) -> Exit {
         eprintln!("· stopping the endpoint and LocalStack");
         emu.stop_now();
         if args.detached_child {
-            let _ = std::fs::remove_file(state_path(dirs));
+            let _ = std::fs::remove_file(state_path(dir));
         }
         Exit::Success
     })
@@ -321,7 +334,7 @@ fn show(d: &Decided, format: Format) {
 
 /// Starts `up` again as a background process and waits until it is ready.
 #[allow(clippy::print_stderr, reason = "the CLI owns the terminal")]
-fn detach(args: &Args, dirs: &CacheDirs) -> Exit {
+fn detach(args: &Args, dir: &Path) -> Exit {
     use std::os::unix::process::CommandExt;
     let exe = match std::env::current_exe() {
         Ok(p) => p,
@@ -330,7 +343,7 @@ fn detach(args: &Args, dirs: &CacheDirs) -> Exit {
             return Exit::Error;
         }
     };
-    let log_path = dirs.base.join("up.log");
+    let log_path = dir.join("up.log");
     let log = match std::fs::File::create(&log_path) {
         Ok(f) => f,
         Err(e) => {
@@ -376,7 +389,7 @@ fn detach(args: &Args, dirs: &CacheDirs) -> Exit {
     );
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        if let Some(state) = running(dirs).filter(|s| s.pid == child.id()) {
+        if let Some(state) = running(dir).filter(|s| s.pid == child.id()) {
             eprintln!(
                 "· ready at {}; stop it with `fargate-sim down`",
                 state.endpoint
@@ -410,14 +423,14 @@ fn detach(args: &Args, dirs: &CacheDirs) -> Exit {
 /// Stops what `up --detach` started.
 #[allow(clippy::print_stderr, reason = "the CLI owns the terminal")]
 pub fn down() -> Exit {
-    let dirs = match CacheDirs::new() {
+    let dir = match state_dir() {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::Error;
         }
     };
-    let Some(state) = running(&dirs) else {
+    let Some(state) = running(&dir) else {
         eprintln!("· nothing to stop: no detached `fargate-sim up` is running");
         return Exit::Success;
     };
@@ -443,7 +456,7 @@ pub fn down() -> Exit {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = std::fs::remove_file(state_path(&dirs));
+    let _ = std::fs::remove_file(state_path(&dir));
     eprintln!("· stopped the endpoint at {}", state.endpoint);
     Exit::Success
 }
@@ -451,14 +464,14 @@ pub fn down() -> Exit {
 /// Says what runs where.
 #[allow(clippy::print_stderr, reason = "the CLI owns the terminal")]
 pub fn status(json: bool) -> Exit {
-    let dirs = match CacheDirs::new() {
+    let dir = match state_dir() {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::Error;
         }
     };
-    let state = running(&dirs);
+    let state = running(&dir);
     let text = match (&state, json) {
         (Some(s), true) => format!(
             "{}\n",
