@@ -328,7 +328,14 @@ pub fn access_denied_clause(response: &Response, action: &str) -> String {
         response.deciding.first().map(|d| d.kind),
     ) {
         (Decision::ExplicitDeny, _, Some(k)) => {
-            format!("with an explicit deny in a {}", resource_based(k))
+            let kind = resource_based(k);
+            // "an identity-based policy", "a resource-based policy", "a VPC endpoint policy".
+            let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            format!("with an explicit deny in {article} {kind}")
         }
         (Decision::ImplicitDeny, Some(Stage::Trust | Stage::Resource), _) => {
             "because no resource-based policy allows the action".into()
@@ -338,5 +345,48 @@ pub fn access_denied_clause(response: &Response, action: &str) -> String {
             stage.kind().long_name()
         ),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{CompiledPolicy, Context, PolicySet};
+
+    fn clause(set: &PolicySet) -> String {
+        let req = Request::new(
+            "arn:aws:iam::111122223333:user/dev",
+            "s3:PutObject",
+            "arn:aws:s3:::b/k",
+            Some("111122223333"),
+            Context::new(),
+        );
+        access_denied_clause(&set.evaluate(&req), "s3:PutObject")
+    }
+
+    #[test]
+    fn an_explicit_deny_in_an_identity_policy_takes_an() {
+        let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+        let set = PolicySet {
+            identity: vec![CompiledPolicy::parse(deny).unwrap()],
+            ..PolicySet::default()
+        };
+        assert_eq!(
+            clause(&set),
+            "with an explicit deny in an identity-based policy"
+        );
+    }
+
+    #[test]
+    fn an_explicit_deny_in_a_bucket_policy_takes_a() {
+        let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
+        let set = PolicySet {
+            resource: Some(CompiledPolicy::parse(deny).unwrap()),
+            ..PolicySet::default()
+        };
+        assert_eq!(
+            clause(&set),
+            "with an explicit deny in a resource-based policy"
+        );
     }
 }
