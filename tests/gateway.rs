@@ -510,3 +510,78 @@ async fn an_unknown_key_is_refused_before_its_body_is_read() {
     assert_eq!(status, 403, "{text}");
     assert!(text.contains("<Code>InvalidAccessKeyId</Code>"), "{text}");
 }
+
+#[tokio::test]
+async fn a_role_session_may_assume_a_role_that_trusts_its_role() {
+    let gw = gateway().await;
+    let admin = Clients::new(gw.endpoint(), "eu-west-1", &Creds::test_account()).await;
+    let (dev_arn, dev) = user(&gw, &admin).await;
+    let first = unique("gw-first");
+    let second = unique("gw-second");
+    let trusts = |principal: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"sts:AssumeRole"}}]}}"#
+        )
+    };
+    for (role, trust) in [
+        (&first, trusts(&dev_arn)),
+        (
+            &second,
+            trusts(&format!("arn:aws:iam::000000000000:role/{first}")),
+        ),
+    ] {
+        admin
+            .iam
+            .create_role()
+            .role_name(role)
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .unwrap();
+    }
+    let a = dev
+        .sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::000000000000:role/{first}"))
+        .role_session_name("one")
+        .send()
+        .await
+        .unwrap();
+    let c = a.credentials().unwrap();
+    let as_first = Clients::new(
+        gw.endpoint(),
+        "eu-west-1",
+        &Creds {
+            access_key_id: c.access_key_id().into(),
+            secret_access_key: c.secret_access_key().into(),
+            session_token: Some(c.session_token().into()),
+        },
+    )
+    .await;
+    let chained = as_first
+        .sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::000000000000:role/{second}"))
+        .role_session_name("two")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        chained.assumed_role_user().map(|u| u.arn()),
+        Some(format!("arn:aws:sts::000000000000:assumed-role/{second}/two").as_str())
+    );
+    // The user itself is not trusted by the second role.
+    let se = dev
+        .sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::000000000000:role/{second}"))
+        .role_session_name("three")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(
+        s3_harness::sts::error::ProvideErrorMetadata::code(&se),
+        Some("AccessDenied")
+    );
+}
