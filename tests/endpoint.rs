@@ -414,6 +414,14 @@ fn up_detached_then_status_then_down() {
         .to_owned();
     assert!(endpoint.starts_with("http://127.0.0.1:"), "{exports}");
     assert!(exports.contains("export AWS_ACCESS_KEY_ID=test\n"));
+    // LocalStack itself is named too, for `fargate-sim demo` in the same shell.
+    assert!(
+        exports.contains(&format!(
+            "export FARGATE_SIM_LOCALSTACK_URL={}",
+            localstack().endpoint()
+        )),
+        "{exports}"
+    );
     let status = fargate_sim(cache.path(), &["status", "--format", "json"]);
     assert!(status.status.success());
     let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();

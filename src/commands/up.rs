@@ -105,9 +105,12 @@ fn state_path(dir: &Path) -> PathBuf {
     dir.join("up.json")
 }
 
-fn exports(endpoint: &str, region: &str) -> String {
+/// The shell lines `up` prints. `FARGATE_SIM_LOCALSTACK_URL` names LocalStack itself, so that
+/// `fargate-sim demo` and `localstack status` run in the same shell find LocalStack, not the
+/// endpoint that `AWS_ENDPOINT_URL` now names.
+fn exports(endpoint: &str, localstack: &str, region: &str) -> String {
     format!(
-        "unset AWS_SESSION_TOKEN AWS_PROFILE\nexport AWS_ENDPOINT_URL={endpoint}\nexport AWS_ACCESS_KEY_ID=test\nexport AWS_SECRET_ACCESS_KEY=test\nexport AWS_REGION={region}\nexport AWS_DEFAULT_REGION={region}\n"
+        "unset AWS_SESSION_TOKEN AWS_PROFILE\nexport AWS_ENDPOINT_URL={endpoint}\nexport AWS_ACCESS_KEY_ID=test\nexport AWS_SECRET_ACCESS_KEY=test\nexport AWS_REGION={region}\nexport AWS_DEFAULT_REGION={region}\nexport FARGATE_SIM_LOCALSTACK_URL={localstack}\n"
     )
 }
 
@@ -239,7 +242,11 @@ fn serve(args: &Args, dir: &Path) -> Exit {
                 })
             ),
         }
-        if output::raw(&exports(emu.endpoint(), emu.region())).is_err() {
+        if output::raw(&exports(
+            emu.endpoint(),
+            emu.localstack().endpoint(),
+            emu.region(),
+        )).is_err() {
             return Exit::PipeClosed;
         }
         if args.detached_child {
@@ -394,7 +401,7 @@ fn detach(args: &Args, dir: &Path) -> Exit {
                 "· ready at {}; stop it with `fargate-sim down`",
                 state.endpoint
             );
-            return match output::raw(&exports(&state.endpoint, &state.region)) {
+            return match output::raw(&exports(&state.endpoint, &state.localstack, &state.region)) {
                 Ok(()) => Exit::Success,
                 Err(_) => Exit::PipeClosed,
             };
