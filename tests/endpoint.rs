@@ -854,14 +854,10 @@ async fn localstack_gone_is_a_503_in_the_services_shape_and_an_event() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    let gw = emulator::gateway::Gateway::start(
-        &dead,
-        "eu-west-1",
-        "000000000000",
-        Creds::test_account(),
-    )
-    .await
-    .unwrap();
+    let emu = Emulator::around(s3_harness::LocalStack::known(&dead), Options::default())
+        .await
+        .unwrap();
+    let gw = emu.gateway();
     let mut events = gw.subscribe();
     let o = aws(
         gw.endpoint(),

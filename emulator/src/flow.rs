@@ -696,18 +696,21 @@ pub async fn run(
     let vpc_endpoint = (opts.scenario == Scenario::EndpointOnly)
         .then(|| cluster_endpoint(opts.run_id))
         .flatten();
-    let gateway = Gateway::start_with(
-        endpoint,
-        &opts.region,
-        TEST_ACCOUNT,
-        root.clone(),
-        vpc_endpoint,
+    // The same entry point as `up` and users' tests: the endpoint in front of this LocalStack.
+    let emulator = crate::Emulator::around(
+        s3_harness::LocalStack::known(endpoint),
+        crate::Options {
+            region: opts.region.clone(),
+            vpc_endpoint,
+            ..crate::Options::default()
+        },
     )
     .await
     .map_err(|e| HarnessError::StartFailed {
         log: Default::default(),
         reason: format!("the IAM gateway could not start: {e}"),
     })?;
+    let gateway = emulator.gateway();
     // The account's own setup calls go through the gateway too, so that its caches see them.
     let admin =
         Clients::with_timeouts(gateway.endpoint(), &opts.region, &root, opts.timeouts).await;
@@ -733,7 +736,7 @@ pub async fn run(
     };
     let mut cluster_slot: Option<Cluster> = None;
     let outcome = {
-        let fut = chapter(&mut runner, &admin, &gateway, &mut cluster_slot);
+        let fut = chapter(&mut runner, &admin, gateway, &mut cluster_slot);
         tokio::pin!(fut);
         // The step in flight is abandoned at the second interruption, or GRACE after the first.
         let abandon = async {

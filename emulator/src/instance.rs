@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use crate::gateway::{Gateway, Listen};
+use crate::gateway::{Gateway, Listen, VpcEndpoint};
 use s3_harness::HarnessError;
 use s3_harness::client::{Creds, sdk_config};
 use s3_harness::localstack::{self, LocalStack, Progress};
@@ -31,6 +31,9 @@ pub struct Options {
     pub region: String,
     /// Forward services other than S3, STS, IAM and EKS to LocalStack, unenforced.
     pub passthrough: bool,
+    /// An S3 gateway VPC endpoint: a second listener through which S3 requests carry
+    /// `aws:SourceVpce` and must be allowed by its policy (the demo's `endpoint-only`).
+    pub vpc_endpoint: Option<VpcEndpoint>,
     /// Which LocalStack (given endpoint, Docker, host mode).
     pub localstack: localstack::Options,
 }
@@ -42,6 +45,7 @@ impl Default for Options {
             eks_delay: 0.05,
             region: "eu-west-1".to_owned(),
             passthrough: false,
+            vpc_endpoint: None,
             localstack: localstack::Options::default(),
         }
     }
@@ -85,6 +89,15 @@ impl Emulator {
             reason: format!("starting LocalStack was interrupted: {e}"),
             log: None,
         })??;
+        Self::around(localstack, options).await
+    }
+
+    /// Starts the endpoint in front of a LocalStack already found or started (the demo
+    /// obtains its own, with its own messages).
+    ///
+    /// # Errors
+    /// The port could not be bound.
+    pub async fn around(localstack: LocalStack, options: Options) -> Result<Self, HarnessError> {
         let listen = Listen {
             port: options.port,
             eks_delay: options.eks_delay,
@@ -95,7 +108,7 @@ impl Emulator {
             &options.region,
             ACCOUNT,
             Creds::test_account(),
-            None,
+            options.vpc_endpoint,
             &listen,
         )
         .await

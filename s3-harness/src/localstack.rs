@@ -233,6 +233,18 @@ impl LocalStack {
         })
     }
 
+    /// A handle on a LocalStack the caller already knows to be running (checked, or in front of
+    /// a proxy under test): nothing is checked, and nothing is stopped when it drops.
+    pub fn known(url: &str) -> Self {
+        Self {
+            endpoint: url.trim_end_matches('/').to_owned(),
+            origin: Origin::Given {
+                source: EndpointSource::Flag,
+            },
+            guard: Guard::None,
+        }
+    }
+
     /// Starts LocalStack in host mode on a free loopback port, creating the Python environment
     /// first if needed.
     ///
