@@ -15,5 +15,6 @@ mod endpoint;
 mod example;
 mod gateway;
 mod hostile;
+mod kubectl;
 mod localstack;
 mod validate;

@@ -141,7 +141,7 @@ async fn the_chapters_eks_commands_through_the_real_cli() {
             "--output",
             "text"
         ]),
-        ep
+        format!("{ep}/k8s/fargate-sim")
     );
     let status = run(&[
         "eks",
@@ -1123,7 +1123,10 @@ async fn the_chapters_aws_commands_typed_as_the_chapter_types_them() {
         kubeconfig.to_str().unwrap(),
     ]);
     let written = std::fs::read_to_string(&kubeconfig).unwrap();
-    assert!(written.contains(&format!("server: {ep}")), "{written}");
+    assert!(
+        written.contains(&format!("server: {ep}/k8s/fargate-sim")),
+        "{written}"
+    );
     assert!(
         written.contains("certificate-authority-data: "),
         "{written}"

@@ -6,8 +6,11 @@
 //!
 //! - [`eks`]: the EKS API (REST-JSON, as botocore's `eks` model defines it) over
 //!   [`scheduler::ControlPlane`].
+//! - [`kube`]: the Kubernetes API as `kubectl` speaks it (discovery, namespaces) over a
+//!   cluster's [`scheduler::kube::Kube`].
 
 pub mod eks;
+pub mod kube;
 
 /// One authorization a call needs: an IAM action on a resource, with the request's condition
 /// keys (`aws:RequestTag/…`, `aws:TagKeys`).

@@ -14,6 +14,7 @@ use crate::cluster::{
     Cluster, CreateProfile, Delays, EksError, ErrorType, FargateProfile, Ids, RoleSource, Subnet,
     check_tags,
 };
+use crate::kube::Kube;
 use crate::placement::Placement;
 
 /// The service principal an EKS cluster role must trust.
@@ -170,7 +171,8 @@ pub struct ClusterInfo {
 /// What a cluster's Kubernetes API server is, as the serving side runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiServer {
-    /// URL (`http://127.0.0.1:PORT`).
+    /// The base URL (`http://127.0.0.1:PORT`); each cluster's API server is at
+    /// [`api_path`] under it.
     pub endpoint: String,
     /// Base64 of the PEM CA certificate written into kubeconfigs.
     pub certificate_authority: String,
@@ -179,6 +181,7 @@ pub struct ApiServer {
 struct Entry {
     info: ClusterInfo,
     fargate: Cluster,
+    kube: Kube,
     until: f64,
 }
 
@@ -242,7 +245,11 @@ impl ControlPlane {
             match e.info.status {
                 ClusterStatus::Creating if now >= e.until => {
                     e.info.status = ClusterStatus::Active;
-                    e.info.endpoint = Some(self.api.endpoint.clone());
+                    e.info.endpoint = Some(format!(
+                        "{}{}",
+                        self.api.endpoint.trim_end_matches('/'),
+                        api_path(name)
+                    ));
                     e.info.certificate_authority = Some(CertificateAuthority {
                         data: self.api.certificate_authority.clone(),
                     });
@@ -380,11 +387,13 @@ impl ControlPlane {
             (self.ids)(),
         );
         fargate.delays = self.profile_delays;
+        let kube = Kube::new((self.ids)(), now);
         self.clusters.insert(
             req.name.clone(),
             Entry {
                 info: info.clone(),
                 fargate,
+                kube,
                 until: now + self.cluster_delays.create,
             },
         );
@@ -439,6 +448,20 @@ impl ControlPlane {
     pub fn profile_arn(&self, cluster: &str, name: &str) -> Option<String> {
         let e = self.clusters.get(cluster)?;
         e.fargate.profile_arn(name).map(str::to_owned)
+    }
+
+    /// The Kubernetes objects of an ACTIVE cluster (its API server answers once the cluster
+    /// is ACTIVE, as on EKS).
+    ///
+    /// # Errors
+    /// `ResourceNotFoundException` for a cluster that does not exist or is not ACTIVE.
+    pub fn kube(&mut self, cluster: &str, now: f64) -> Result<&mut Kube, EksError> {
+        self.refresh(now);
+        let e = self.entry_mut(cluster)?;
+        if e.info.status != ClusterStatus::Active {
+            return Err(cluster_not_found(cluster));
+        }
+        Ok(&mut e.kube)
     }
 
     /// CreateFargateProfile: the cluster must be ACTIVE.
@@ -592,6 +615,11 @@ impl ControlPlane {
             .get_mut(name)
             .ok_or_else(|| cluster_not_found(name))
     }
+}
+
+/// The path under the serving side's URL where a cluster's Kubernetes API is served.
+pub fn api_path(cluster: &str) -> String {
+    format!("/k8s/{cluster}")
 }
 
 /// EKS's answer for a cluster that does not exist.
@@ -749,7 +777,7 @@ mod tests {
         );
         let c = p.describe_cluster("demo", 1.0).unwrap();
         assert_eq!(c.status, ClusterStatus::Active);
-        assert_eq!(c.endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(c.endpoint.as_deref(), Some("http://127.0.0.1:1/k8s/demo"));
         assert_eq!(c.certificate_authority.unwrap().data, "Q0E=");
     }
 

@@ -28,6 +28,7 @@ pub mod addresses;
 pub mod cluster;
 pub mod control_plane;
 pub mod eksctl;
+pub mod kube;
 pub mod placement;
 pub mod pod;
 pub mod quantity;

@@ -21,6 +21,7 @@ mod eks;
 pub mod errors;
 mod iam;
 mod iammap;
+mod kube;
 mod policies;
 mod s3;
 pub mod s3map;
@@ -434,6 +435,11 @@ async fn handle(
         Some(a) => Signed::Header(a),
         None => match sigv4::presigned(parts.uri.query()) {
             Some(p) => Signed::Query(p),
+            // An unsigned request under a cluster's API prefix is for its Kubernetes API
+            // (served over plain HTTP on loopback, where kubectl sends no credentials).
+            None if parts.uri.path().starts_with("/k8s/") => {
+                return Ok(kube::serve(&state, &parts, body).await);
+            }
             None => {
                 return Ok(respond(
                     StatusCode::FORBIDDEN,
