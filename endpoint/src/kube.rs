@@ -139,7 +139,7 @@ pub fn age(seconds: f64) -> String {
     match s {
         0..=119 => format!("{s}s"),
         120..=599 => {
-            if s % 60 == 0 {
+            if s.is_multiple_of(60) {
                 format!("{}m", s / 60)
             } else {
                 format!("{}m{}s", s / 60, s % 60)
