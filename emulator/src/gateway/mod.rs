@@ -1,19 +1,26 @@
-//! The IAM gateway: a small HTTP server on loopback in front of LocalStack that decides STS
-//! AssumeRole and every S3 request with `iam-sim`, and forwards only what is allowed.
+//! The endpoint: one HTTP server on loopback in front of LocalStack, through which every AWS
+//! request is authenticated and decided with `iam-sim`, and every cluster's Kubernetes API is
+//! served.
 //!
-//! - **STS**: `AssumeRole` is decided on the role's trust policy (caller, `aws:SourceArn`,
-//!   `aws:SourceAccount`); allowed calls go to LocalStack and the session is remembered
-//!   (access key → role, secret, session policy). A service calling on a resource's behalf
-//!   (Fargate) names itself with the `x-fargate-sim-principal`, `x-fargate-sim-source-arn` and
-//!   `x-fargate-sim-source-account` headers.
-//! - **S3**: the SigV4 signature is verified against the secret of the access key; the request
-//!   is mapped to its IAM action and resource ([`s3map`]); the role's identity policies, the
-//!   bucket policy and the session policy are evaluated; the answer is LocalStack's, or S3's
-//!   own `AccessDenied` document. A missing key is 403 without `s3:ListBucket`, as on S3.
-//! - **IAM**: only the account's own credentials may call it; mutating calls clear the cache.
+//! One pipeline (`handle`): the signature is found (the `Authorization` header, or a SigV4 or
+//! S3 SigV2 presigned query) and with it the service; an unknown access key is refused from the
+//! request head; the body is read up to the service's limit; the caller is authenticated (its
+//! session token, its expiry, the 15-minute clock skew, the signature); then the service's
+//! handler runs, each giving only the accesses its request needs:
 //!
-//! Policies are read from LocalStack once and cached; changes made through the gateway clear
-//! the affected entries.
+//! - **S3** (`s3.rs`): the request mapped to its action, resources and keys ([`s3map`]), decided
+//!   on the caller's policies, the bucket policy and (through the VPC endpoint listener) the
+//!   endpoint policy, then forwarded. A missing key is 403 without `s3:ListBucket`, as on S3.
+//! - **STS** (`sts.rs`): AssumeRole on the trust policy and the caller's policies (the root
+//!   may not assume a role; only its credentials may name a service principal, as the demo's
+//!   Fargate does with the `x-fargate-sim-*` headers); sessions remembered with their expiry.
+//! - **IAM** (`iam.rs`): decided for callers other than the root (`iammap.rs`), then forwarded;
+//!   access keys made through it are remembered; changes clear the policy caches.
+//! - **EKS** (`eks.rs`): served from the control plane through `endpoint::eks`.
+//! - Unsigned requests under `/k8s/CLUSTER` (`kube.rs`): the cluster's Kubernetes API through
+//!   `endpoint::kube`.
+//! - Any other service: refused in its protocol's error shape, or forwarded unenforced with
+//!   `--passthrough`.
 
 mod authorize;
 pub mod caller;
