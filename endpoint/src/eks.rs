@@ -90,7 +90,7 @@ struct TagBody {
 /// type or missing, a bad `maxResults`.
 pub fn parse(req: &Request<'_>) -> Result<Call, Response> {
     let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
-    let query = query_pairs(req.query);
+    let query = crate::query_pairs(req.query);
     let one = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let page = || -> Result<Page, Response> {
         let max_results = match one("maxResults") {
@@ -463,23 +463,6 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
             format!("The request is not valid: {e}"),
         ))
     })
-}
-
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(&s.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(p), String::new()),
-        })
-        .collect()
 }
 
 #[cfg(test)]

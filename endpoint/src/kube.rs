@@ -184,23 +184,6 @@ fn namespace_json(ns: &Namespace) -> Value {
     })
 }
 
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let dec = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (dec(k), dec(v))
-        })
-        .collect()
-}
-
 /// A `metadata.name=NAME` field selector, the only one namespaces take here.
 fn name_selector(query: &[(String, String)]) -> Result<Option<String>, Response> {
     let Some((_, sel)) = query.iter().find(|(k, _)| k == "fieldSelector") else {
@@ -316,7 +299,7 @@ pub fn handle(kube: &mut Kube, req: &Request<'_>, now: f64) -> Response {
     {
         return ok(200, &v);
     }
-    let query = query_pairs(req.query);
+    let query = crate::query_pairs(req.query);
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (req.method, segments.as_slice()) {
         ("POST", ["api", "v1", "namespaces"]) => {

@@ -34,17 +34,10 @@ pub fn decode(s: &str) -> String {
         .into_owned()
 }
 
-/// Parses a query string into a map (keys without values map to "").
+/// Parses a query string into a map (keys without values map to ""; a repeated key keeps its
+/// last value).
 pub fn query_map(query: Option<&str>) -> BTreeMap<String, String> {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (decode(k), decode(&v.replace('+', " "))),
-            None => (decode(p), String::new()),
-        })
-        .collect()
+    endpoint::query_pairs(query).into_iter().collect()
 }
 
 /// Maps a path-style S3 request (`/bucket/key?query`).

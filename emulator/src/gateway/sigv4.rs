@@ -168,26 +168,9 @@ impl Presigned {
     }
 }
 
-/// Query parameters decoded, in order.
-fn query_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let dec = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (dec(k), dec(v))
-        })
-        .collect()
-}
-
 /// The signature of a presigned URL, when the query has one.
 pub fn presigned(query: Option<&str>) -> Option<Presigned> {
-    let pairs = query_pairs(query?);
+    let pairs = endpoint::query_pairs(query);
     let get = |k: &str| {
         pairs
             .iter()
@@ -337,7 +320,7 @@ pub fn verify_presigned(
                 to_sign.push_str(&format!("x-amz-security-token:{t}\n"));
             }
             to_sign.push_str(path);
-            let mut sub: Vec<(String, String)> = query_pairs(query)
+            let mut sub: Vec<(String, String)> = endpoint::query_pairs(Some(query))
                 .into_iter()
                 .filter(|(k, _)| S3_SUBRESOURCES.contains(&k.as_str()))
                 .collect();
