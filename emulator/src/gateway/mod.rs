@@ -487,13 +487,14 @@ async fn handle(
         Signed::Header(a) => a.access_key_id.as_str(),
         Signed::Query(p) => p.access_key_id(),
     };
-    let known = state
+    let Some(caller) = state
         .callers
         .lock()
-        .is_ok_and(|c| c.contains_key(access_key_id));
-    if !known {
+        .ok()
+        .and_then(|c| c.get(access_key_id).cloned())
+    else {
         return Ok(service.refuse(&Refusal::UnknownKey, &rid));
-    }
+    };
     let limit = service.max_body();
     let announced = parts
         .headers
@@ -506,10 +507,9 @@ async fn handle(
         Ok(b) => b,
         Err(()) => return Ok(too_large(service, limit, &rid)),
     };
-    let caller = match authenticate(&state, service, &parts, &headers, &body, &signed) {
-        Ok(c) => c,
-        Err(why) => return Ok(service.refuse(&why, &rid)),
-    };
+    if let Err(why) = authenticate(&caller, service, &parts, &headers, &body, &signed) {
+        return Ok(service.refuse(&why, &rid));
+    }
     let req = Incoming {
         parts: &parts,
         headers: &headers,
@@ -595,28 +595,18 @@ enum Signed {
     Query(sigv4::Presigned),
 }
 
-/// Step one of every request: the access key is known, the session's token is the one it was
-/// given, the session has not expired, the request's time is within 15 minutes (a presigned
+/// Step one of every request, for the key's `caller` (an unknown key was refused before the
+/// body was read): the session's token is the one it was given, the session has not expired, the request's time is within 15 minutes (a presigned
 /// URL: before its expiry), and the signature is right (S3's rules, or every other service's
 /// over the body).
 fn authenticate(
-    state: &State,
+    caller: &Caller,
     service: Service,
     parts: &hyper::http::request::Parts,
     headers: &[(String, String)],
     body: &Bytes,
     signed: &Signed,
-) -> Result<Arc<Caller>, Refusal> {
-    let access_key_id = match signed {
-        Signed::Header(a) => a.access_key_id.as_str(),
-        Signed::Query(p) => p.access_key_id(),
-    };
-    let caller = state
-        .callers
-        .lock()
-        .ok()
-        .and_then(|c| c.get(access_key_id).cloned())
-        .ok_or(Refusal::UnknownKey)?;
+) -> Result<(), Refusal> {
     let token = match signed {
         Signed::Header(_) => headers
             .iter()
@@ -660,7 +650,7 @@ fn authenticate(
             }
         }
     }
-    Ok(caller)
+    Ok(())
 }
 
 fn now_secs() -> f64 {
