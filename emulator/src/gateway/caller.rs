@@ -9,7 +9,7 @@ use hyper::StatusCode;
 use iam_sim::CompiledPolicy;
 
 use super::errors::{query_error, s3_error};
-use super::{Resp, respond, sigv4};
+use super::{Resp, json_answer, respond, sigv4};
 
 /// The services the gateway serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,20 +71,12 @@ impl Service {
                 "text/xml",
                 query_error(self.name(), status.as_u16() < 500, code, message, rid),
             ),
-            Service::Eks => {
-                let mut r = respond(
-                    status,
-                    "application/json",
-                    serde_json::json!({ "message": message }).to_string(),
-                );
-                if let Ok(v) = code.parse() {
-                    r.headers_mut().insert("x-amzn-errortype", v);
-                }
-                if let Ok(v) = rid.parse() {
-                    r.headers_mut().insert("x-amzn-requestid", v);
-                }
-                r
-            }
+            Service::Eks => json_answer(
+                status,
+                Some(code),
+                serde_json::json!({ "message": message }).to_string(),
+                rid,
+            ),
         }
     }
 

@@ -6,24 +6,16 @@ use hyper::StatusCode;
 
 use super::authorize;
 use super::caller::Service;
-use super::{Incoming, Resp, State, bad_gateway, now_secs, policies, respond};
+use super::{Incoming, Resp, State, bad_gateway, json_answer, now_secs, policies};
 
 /// An EKS answer as HTTP: JSON, with `x-amzn-ErrorType` for errors.
 fn answer(r: endpoint::eks::Response, rid: &str) -> Resp {
-    let mut resp = respond(
+    json_answer(
         StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        "application/json",
+        r.error_type,
         r.body,
-    );
-    if let Some(kind) = r.error_type
-        && let Ok(v) = kind.parse()
-    {
-        resp.headers_mut().insert("x-amzn-errortype", v);
-    }
-    if let Ok(v) = rid.parse() {
-        resp.headers_mut().insert("x-amzn-requestid", v);
-    }
-    resp
+        rid,
+    )
 }
 
 pub(super) async fn serve(state: &State, req: Incoming<'_>) -> Resp {

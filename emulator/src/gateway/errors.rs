@@ -39,11 +39,6 @@ pub fn s3_error(code: &str, message: &str, resource: Option<&str>, request_id: &
     )
 }
 
-/// An STS (query protocol) error document, the caller's fault.
-pub fn sts_error(code: &str, message: &str, request_id: &str) -> String {
-    query_error("sts", true, code, message, request_id)
-}
-
 /// A query-protocol (STS, IAM) error document: `Sender` when the caller is at fault,
 /// `Receiver` when the service is.
 pub fn query_error(
@@ -98,7 +93,9 @@ mod tests {
 
     #[test]
     fn sts_document() {
-        let doc = sts_error(
+        let doc = query_error(
+            "sts",
+            true,
             "AccessDenied",
             "User: x is not authorized to perform: sts:AssumeRole on resource: y",
             "R2",

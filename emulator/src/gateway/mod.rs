@@ -730,13 +730,23 @@ fn not_served(service: &str, headers: &[(String, String)], rid: &str) -> Resp {
             query_error(service, false, code, &message, rid),
         );
     }
-    let mut resp = respond(
+    json_answer(
         StatusCode::NOT_IMPLEMENTED,
-        "application/json",
+        Some(code),
         serde_json::json!({ "__type": code, "message": message }).to_string(),
-    );
-    if let Ok(v) = code.parse() {
+        rid,
+    )
+}
+
+/// A JSON answer as AWS's JSON protocols send it: the error type (if any) in
+/// `x-amzn-ErrorType`, the request id in `x-amzn-RequestId`.
+fn json_answer(status: StatusCode, error_type: Option<&str>, body: String, rid: &str) -> Resp {
+    let mut resp = respond(status, "application/json", body);
+    if let Some(v) = error_type.and_then(|t| t.parse().ok()) {
         resp.headers_mut().insert("x-amzn-errortype", v);
+    }
+    if let Ok(v) = rid.parse() {
+        resp.headers_mut().insert("x-amzn-requestid", v);
     }
     resp
 }

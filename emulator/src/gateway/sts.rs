@@ -10,10 +10,10 @@ use iam_sim::{CompiledPolicy, ContextValue, Decision};
 
 use super::authorize::{self, base_context};
 use super::caller::{Caller, Kind, Service, parse_expiration};
-use super::errors::{sts_error, xml_text};
+use super::errors::xml_text;
 use super::{
     Incoming, PRINCIPAL_HEADER, Resp, SOURCE_ACCOUNT_HEADER, SOURCE_ARN_HEADER, State, bad_gateway,
-    form, forward, policies, rebuild, record, respond,
+    form, forward, policies, rebuild, record,
 };
 
 pub(super) async fn serve(state: &State, req: Incoming<'_>) -> Resp {
@@ -39,11 +39,7 @@ pub(super) async fn serve(state: &State, req: Incoming<'_>) -> Resp {
 }
 
 fn denied(message: &str, rid: &str) -> Resp {
-    respond(
-        StatusCode::FORBIDDEN,
-        "text/xml",
-        sts_error("AccessDenied", message, rid),
-    )
+    Service::Sts.error(StatusCode::FORBIDDEN, "AccessDenied", message, rid)
 }
 
 async fn pass(state: &State, req: &Incoming<'_>) -> Resp {
