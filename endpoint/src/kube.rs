@@ -113,24 +113,7 @@ fn not_found() -> Response {
 
 /// `metadata.creationTimestamp`'s form (`2026-12-06T18:50:00Z`).
 pub fn timestamp(secs: f64) -> String {
-    let s = secs.max(0.0) as i64;
-    let days = s.div_euclid(86_400);
-    let rem = s.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    crate::time::Utc::from_unix(secs.max(0.0) as i64).rfc3339()
 }
 
 /// An age as `kubectl get` shows it (`5s`, `3m2s`, `4h`, `2d3h`, `12d`).

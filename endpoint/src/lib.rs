@@ -11,6 +11,7 @@
 
 pub mod eks;
 pub mod kube;
+pub mod time;
 
 /// One authorization a call needs: an IAM action on a resource, with the request's condition
 /// keys (`aws:RequestTag/…`, `aws:TagKeys`).

@@ -273,16 +273,11 @@ fn say(line: Line) {
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC).
 fn timestamp(t: std::time::SystemTime) -> String {
-    let d = emulator::gateway::sigv4::format_amz_date(t);
-    format!(
-        "{}-{}-{} {}:{}:{}",
-        &d[0..4],
-        &d[4..6],
-        &d[6..8],
-        &d[9..11],
-        &d[11..13],
-        &d[13..15]
-    )
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    endpoint::time::Utc::from_unix(i64::try_from(secs).unwrap_or(i64::MAX)).plain()
 }
 
 fn read_config(file: &Path) -> Result<ClusterConfig, Failed> {
