@@ -1,6 +1,6 @@
 //! Timed harness: EKS calls served by the endpoint itself (no LocalStack round trip), signed
 //! with SigV4 as an SDK signs them and sent over one kept-alive loopback connection
-//! (`cargo bench -p s3-harness --bench endpoint_eks`). Prints p50/p90/p99 of DescribeCluster
+//! (`cargo bench -p emulator --bench endpoint_eks`). Prints p50/p90/p99 of DescribeCluster
 //! and ListFargateProfiles, session-signed (so every call is also decided by iam-sim), and of
 //! the same calls as the account root. Set `FARGATE_SIM_LOCALSTACK_URL` to reuse a running
 //! LocalStack.
@@ -21,8 +21,7 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use bytes::Bytes;
-use emulator::gateway::Gateway;
-use emulator::{Clients, Creds, LocalStack};
+use emulator::{Clients, Creds};
 use http_body_util::{BodyExt, Full};
 
 /// A request to the endpoint signed for EKS with `creds`.
@@ -75,34 +74,19 @@ fn signed(
 }
 
 fn main() {
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let ls = LocalStack::obtain(&|p| eprintln!("[localstack] {p:?}")).expect("LocalStack");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rounds = support::env_u64("ROUNDS", 2000) as usize;
+    let (ls, rt) = support::localstack_and_runtime();
     rt.block_on(async {
         let root = Creds::test_account();
-        let gw = Gateway::start(ls.endpoint(), "eu-west-1", "000000000000", root.clone()).await.unwrap();
-        let admin = Clients::new(gw.endpoint(), "eu-west-1", &root).await;
+        let (gw, admin) = support::endpoint(&ls).await;
         let id = std::process::id();
         let eks_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-        // The account root may not assume roles: an IAM user made through the gateway does.
-        let user = format!("bench-user-{id}");
-        let user_creds = admin.create_user_with_key(&user).await.unwrap();
-        let as_user = Clients::new(gw.endpoint(), "eu-west-1", &user_creds).await;
-        let user_trust = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{user}"}},"Action":"sts:AssumeRole"}}]}}"#);
         admin.iam.create_role().role_name(format!("bench-eks-{id}")).assume_role_policy_document(eks_trust).send().await.unwrap();
         let dev = format!("bench-dev-{id}");
-        admin.iam.create_role().role_name(&dev).assume_role_policy_document(&user_trust).send().await.unwrap();
+        let user_creds = support::user_trusted_by(&admin, &format!("bench-user-{id}"), &dev).await;
+        let as_user = Clients::new(gw.endpoint(), "eu-west-1", &user_creds).await;
         admin.iam.put_role_policy().role_name(&dev).policy_name("eks").policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"eks:*","Resource":"*"}]}"#).send().await.unwrap();
-        let a = as_user.sts.assume_role().role_arn(format!("arn:aws:iam::000000000000:role/{dev}")).role_session_name("bench").send().await.unwrap();
-        let c = a.credentials().unwrap();
-        let session = Creds { access_key_id: c.access_key_id().into(), secret_access_key: c.secret_access_key().into(), session_token: Some(c.session_token().into()) };
+        let session = support::assume(&as_user, &dev, "bench").await;
         let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Full<Bytes>>();
         let cluster = format!(r#"{{"name":"bench","roleArn":"arn:aws:iam::000000000000:role/bench-eks-{id}","resourcesVpcConfig":{{"subnetIds":["subnet-a","subnet-b"]}}}}"#);
         let r = http.request(signed(gw.endpoint(), "POST", "/clusters", &cluster, &root)).await.unwrap();

@@ -1,6 +1,6 @@
 //! Timed harness: the endpoint's overhead over LocalStack for STS AssumeRole and IAM calls by
 //! an IAM user (so every call is authenticated and decided), in one run, interleaved
-//! (`cargo bench -p s3-harness --bench endpoint_overhead`; `ROUNDS=1000` by default). Set
+//! (`cargo bench -p emulator --bench endpoint_overhead`; `ROUNDS=1000` by default). Set
 //! `FARGATE_SIM_LOCALSTACK_URL` to reuse a running LocalStack.
 #![allow(
     missing_docs,
@@ -16,8 +16,7 @@ use support::pct;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use emulator::gateway::Gateway;
-use emulator::{Clients, Creds, LocalStack};
+use emulator::Clients;
 
 async fn interleaved<F, G, A, B>(
     rounds: usize,
@@ -62,23 +61,14 @@ fn report(what: &str, mut d: Vec<Duration>, mut g: Vec<Duration>) {
 }
 
 fn main() {
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
-    let ls = LocalStack::obtain(&|p| eprintln!("[localstack] {p:?}")).expect("LocalStack");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rounds = support::env_u64("ROUNDS", 1000) as usize;
+    let (ls, rt) = support::localstack_and_runtime();
     rt.block_on(async {
-        let root = Creds::test_account();
-        let gw = Gateway::start(ls.endpoint(), "eu-west-1", "000000000000", root.clone()).await.unwrap();
-        let admin = Clients::new(gw.endpoint(), "eu-west-1", &root).await;
+        let (gw, admin) = support::endpoint(&ls).await;
         let id = std::process::id();
         let user = format!("bench-user-{id}");
-        let creds = admin.create_user_with_key(&user).await.unwrap();
+        let role = format!("bench-role-{id}");
+        let creds = support::user_trusted_by(&admin, &user, &role).await;
         admin
             .iam
             .put_user_policy()
@@ -88,9 +78,6 @@ fn main() {
             .send()
             .await
             .unwrap();
-        let role = format!("bench-role-{id}");
-        let trust = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{user}"}},"Action":"sts:AssumeRole"}}]}}"#);
-        admin.iam.create_role().role_name(&role).assume_role_policy_document(&trust).send().await.unwrap();
         let role_arn = format!("arn:aws:iam::000000000000:role/{role}");
         let via = Clients::new(gw.endpoint(), "eu-west-1", &creds).await;
         let direct = Clients::new(ls.endpoint(), "eu-west-1", &creds).await;

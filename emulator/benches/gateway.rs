@@ -1,5 +1,5 @@
 //! Timed harness: GetObject latency straight to LocalStack vs through the IAM gateway, in one
-//! run, interleaved (`cargo bench -p s3-harness --bench gateway`). Prints p50/p90/p99 for each
+//! run, interleaved (`cargo bench -p emulator --bench gateway`). Prints p50/p90/p99 for each
 //! path and the overhead. Set `FARGATE_SIM_LOCALSTACK_URL` to reuse a running LocalStack.
 #![allow(
     missing_docs,
@@ -14,53 +14,94 @@ use support::pct;
 
 use std::time::{Duration, Instant};
 
-use emulator::gateway::Gateway;
+use emulator::Clients;
 use emulator::s3::primitives::ByteStream;
-use emulator::{Clients, Creds, LocalStack};
 
 fn main() {
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let ls = LocalStack::obtain(&|p| eprintln!("[localstack] {p:?}")).expect("LocalStack");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rounds = support::env_u64("ROUNDS", 2000) as usize;
+    let (ls, rt) = support::localstack_and_runtime();
     rt.block_on(async {
-        let root = Creds::test_account();
-        let gw = Gateway::start(ls.endpoint(), "eu-west-1", "000000000000", root.clone()).await.unwrap();
-        let admin = Clients::new(gw.endpoint(), "eu-west-1", &root).await;
+        let (gw, admin) = support::endpoint(&ls).await;
         let bucket = format!("bench-{}", std::process::id());
         admin.create_bucket_in(&bucket, "eu-west-1").await.unwrap();
-        admin.s3.put_object().bucket(&bucket).key("k").body(ByteStream::from_static(b"0123456789abcdef")).send().await.unwrap();
+        admin
+            .s3
+            .put_object()
+            .bucket(&bucket)
+            .key("k")
+            .body(ByteStream::from_static(b"0123456789abcdef"))
+            .send()
+            .await
+            .unwrap();
         let role = format!("bench-{}", std::process::id());
-        // The account root may not assume roles: an IAM user made through the gateway does.
         let user = format!("bench-user-{}", std::process::id());
-        let user_creds = admin.create_user_with_key(&user).await.unwrap();
+        let user_creds = support::user_trusted_by(&admin, &user, &role).await;
         let as_user = Clients::new(gw.endpoint(), "eu-west-1", &user_creds).await;
-        let trust = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{user}"}},"Action":"sts:AssumeRole"}}]}}"#);
-        admin.iam.create_role().role_name(&role).assume_role_policy_document(&trust).send().await.unwrap();
-        admin.iam.attach_role_policy().role_name(&role).policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send().await.unwrap();
-        let a = as_user.sts.assume_role().role_arn(format!("arn:aws:iam::000000000000:role/{role}")).role_session_name("bench").send().await.unwrap();
-        let c = a.credentials().unwrap();
-        let session = Creds { access_key_id: c.access_key_id().into(), secret_access_key: c.secret_access_key().into(), session_token: Some(c.session_token().into()) };
+        admin
+            .iam
+            .attach_role_policy()
+            .role_name(&role)
+            .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+            .send()
+            .await
+            .unwrap();
+        let session = support::assume(&as_user, &role, "bench").await;
         let via = Clients::new(gw.endpoint(), "eu-west-1", &session).await;
         let direct = Clients::new(ls.endpoint(), "eu-west-1", &session).await;
         // Warm up both paths (connection pools, policy cache).
         for _ in 0..50 {
-            direct.s3.get_object().bucket(&bucket).key("k").send().await.unwrap().body.collect().await.unwrap();
-            via.s3.get_object().bucket(&bucket).key("k").send().await.unwrap().body.collect().await.unwrap();
+            direct
+                .s3
+                .get_object()
+                .bucket(&bucket)
+                .key("k")
+                .send()
+                .await
+                .unwrap()
+                .body
+                .collect()
+                .await
+                .unwrap();
+            via.s3
+                .get_object()
+                .bucket(&bucket)
+                .key("k")
+                .send()
+                .await
+                .unwrap()
+                .body
+                .collect()
+                .await
+                .unwrap();
         }
         let (mut d, mut g) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
         for _ in 0..rounds {
             let t = Instant::now();
-            direct.s3.get_object().bucket(&bucket).key("k").send().await.unwrap().body.collect().await.unwrap();
+            direct
+                .s3
+                .get_object()
+                .bucket(&bucket)
+                .key("k")
+                .send()
+                .await
+                .unwrap()
+                .body
+                .collect()
+                .await
+                .unwrap();
             d.push(t.elapsed());
             let t = Instant::now();
-            via.s3.get_object().bucket(&bucket).key("k").send().await.unwrap().body.collect().await.unwrap();
+            via.s3
+                .get_object()
+                .bucket(&bucket)
+                .key("k")
+                .send()
+                .await
+                .unwrap()
+                .body
+                .collect()
+                .await
+                .unwrap();
             g.push(t.elapsed());
         }
         let show = |v: &mut Vec<Duration>| (pct(v, 0.5), pct(v, 0.9), pct(v, 0.99));
@@ -69,10 +110,40 @@ fn main() {
         println!("GetObject, {rounds} rounds interleaved, 16-byte object");
         println!("direct to LocalStack: p50 {d50:?}  p90 {d90:?}  p99 {d99:?}");
         println!("through the gateway:  p50 {g50:?}  p90 {g90:?}  p99 {g99:?}");
-        println!("overhead:             p50 {:?}  p99 {:?}", g50.saturating_sub(d50), g99.saturating_sub(d99));
-        admin.iam.detach_role_policy().role_name(&role).policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send().await.unwrap();
-        admin.iam.delete_role().role_name(&role).send().await.unwrap();
-        admin.s3.delete_object().bucket(&bucket).key("k").send().await.unwrap();
-        admin.s3.delete_bucket().bucket(&bucket).send().await.unwrap();
+        println!(
+            "overhead:             p50 {:?}  p99 {:?}",
+            g50.saturating_sub(d50),
+            g99.saturating_sub(d99)
+        );
+        admin
+            .iam
+            .detach_role_policy()
+            .role_name(&role)
+            .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+            .send()
+            .await
+            .unwrap();
+        admin
+            .iam
+            .delete_role()
+            .role_name(&role)
+            .send()
+            .await
+            .unwrap();
+        admin
+            .s3
+            .delete_object()
+            .bucket(&bucket)
+            .key("k")
+            .send()
+            .await
+            .unwrap();
+        admin
+            .s3
+            .delete_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
     });
 }

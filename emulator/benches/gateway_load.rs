@@ -1,5 +1,5 @@
 //! Load on the endpoint: many concurrent clients for a while, every decision checked
-//! (`cargo bench -p s3-harness --bench gateway_load`; `CLIENTS=200 SECONDS=60` by default).
+//! (`cargo bench -p emulator --bench gateway_load`; `CLIENTS=200 SECONDS=60` by default).
 //! Each client cycles through a GetObject its session may do (200 and the object's bytes), a
 //! PutObject it may not (403 AccessDenied), an EKS DescribeCluster it may not
 //! (AccessDeniedException), and an AssumeRole by the IAM user (a new session each time, so the
@@ -22,18 +22,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use emulator::gateway::Gateway;
+use emulator::Clients;
 use emulator::s3::primitives::ByteStream;
-use emulator::{Clients, Creds, LocalStack};
 
 const BODY: &[u8] = b"0123456789abcdef";
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -52,42 +44,24 @@ struct Counts {
 }
 
 fn main() {
-    let clients = env("CLIENTS", 200) as usize;
-    let seconds = env("SECONDS", 60);
+    let clients = support::env_u64("CLIENTS", 200) as usize;
+    let seconds = support::env_u64("SECONDS", 60);
     // ASSUME=0 replaces the AssumeRole calls with GetObject: every session is then one the
     // run made at its start, so memory shows what the traffic itself costs.
-    let assume = env("ASSUME", 1) != 0;
-    let ls = LocalStack::obtain(&|p| eprintln!("[localstack] {p:?}")).expect("LocalStack");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let assume = support::env_u64("ASSUME", 1) != 0;
+    let (ls, rt) = support::localstack_and_runtime();
     rt.block_on(async {
-        let root = Creds::test_account();
-        let gw = Gateway::start(ls.endpoint(), "eu-west-1", "000000000000", root.clone())
-            .await
-            .unwrap();
-        let admin = Clients::new(gw.endpoint(), "eu-west-1", &root).await;
+        let (gw, admin) = support::endpoint(&ls).await;
         let id = std::process::id();
         let bucket = format!("load-{id}");
         admin.create_bucket_in(&bucket, "eu-west-1").await.unwrap();
         admin.s3.put_object().bucket(&bucket).key("k").body(ByteStream::from_static(BODY)).send().await.unwrap();
         let role = format!("load-{id}");
-        // The account root may not assume roles: an IAM user made through the gateway does.
-        let user = format!("bench-user-{}", std::process::id());
-        let user_creds = admin.create_user_with_key(&user).await.unwrap();
+        let user = format!("bench-user-{id}");
+        let user_creds = support::user_trusted_by(&admin, &user, &role).await;
         let as_user = Clients::new(gw.endpoint(), "eu-west-1", &user_creds).await;
-        let trust = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{user}"}},"Action":"sts:AssumeRole"}}]}}"#);
-        admin.iam.create_role().role_name(&role).assume_role_policy_document(&trust).send().await.unwrap();
         admin.iam.attach_role_policy().role_name(&role).policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send().await.unwrap();
-        let a = as_user.sts.assume_role().role_arn(format!("arn:aws:iam::000000000000:role/{role}")).role_session_name("load").send().await.unwrap();
-        let c = a.credentials().unwrap();
-        let session = Creds {
-            access_key_id: c.access_key_id().into(),
-            secret_access_key: c.secret_access_key().into(),
-            session_token: Some(c.session_token().into()),
-        };
+        let session = support::assume(&as_user, &role, "load").await;
         let via = Clients::new(gw.endpoint(), "eu-west-1", &session).await;
         let role_arn = format!("arn:aws:iam::000000000000:role/{role}");
         for _ in 0..50 {
