@@ -1294,3 +1294,36 @@ eval "$("{bin}" up --detach --port 0 2>/dev/null)"
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_policy_that_cannot_be_read_is_refused_not_dropped() {
+    let emu = emulator().await;
+    let ep = emu.endpoint().to_owned();
+    let name = unique("dev");
+    let dev = cli_user(&ep, &name);
+    let target = role(
+        &ep,
+        &unique("target"),
+        &format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{name}"}},"Action":"sts:AssumeRole"}}]}}"#
+        ),
+    );
+    let o = aws(
+        &ep,
+        &dev,
+        &[
+            "sts",
+            "assume-role",
+            "--role-arn",
+            &target,
+            "--role-session-name",
+            "try",
+            "--policy",
+            "{not json",
+        ],
+    );
+    assert_eq!(
+        stderr(&o),
+        "\nAn error occurred (MalformedPolicyDocument) when calling the AssumeRole operation: The policy is not in the valid JSON format.\n"
+    );
+}

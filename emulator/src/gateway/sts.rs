@@ -75,6 +75,21 @@ async fn assume_role(
         );
         return denied(msg, &req.rid);
     }
+    // The session policy is read before anything is decided: one that cannot be read is
+    // refused, as STS refuses it, and never dropped (a session without it would be allowed
+    // more than it was asked for).
+    let session_policy = match f.get("Policy").map(|p| CompiledPolicy::parse(p)) {
+        None => None,
+        Some(Ok(p)) => Some(Arc::new(p)),
+        Some(Err(_)) => {
+            return Service::Sts.error(
+                StatusCode::BAD_REQUEST,
+                "MalformedPolicyDocument",
+                "The policy is not in the valid JSON format.",
+                &req.rid,
+            );
+        }
+    };
     let principal = service.clone().unwrap_or_else(|| caller.arn.clone());
     let role = match policies::role(state, policies::role_name(&role_arn)).await {
         Ok(p) => p,
@@ -154,10 +169,7 @@ async fn assume_role(
         let text = String::from_utf8_lossy(&out);
         let kind = Kind::RoleSession {
             role_arn: role_arn.clone(),
-            policy: f
-                .get("Policy")
-                .and_then(|p| CompiledPolicy::parse(p).ok())
-                .map(Arc::new),
+            policy: session_policy,
         };
         if let (Some(arn), Some(akid)) = (xml_text(&text, "Arn"), xml_text(&text, "AccessKeyId"))
             && let Some(session) = credentials(&text, arn, kind)
