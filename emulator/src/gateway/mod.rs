@@ -751,8 +751,9 @@ fn json_answer(status: StatusCode, error_type: Option<&str>, body: String, rid: 
     resp
 }
 
+/// A query-protocol body (STS, IAM) as its parameters.
 fn form(body: &[u8]) -> HashMap<String, String> {
-    s3map::query_map(Some(&String::from_utf8_lossy(body)))
+    endpoint::query_pairs(Some(&String::from_utf8_lossy(body)))
         .into_iter()
         .collect()
 }
