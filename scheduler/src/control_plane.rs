@@ -387,7 +387,7 @@ impl ControlPlane {
             (self.ids)(),
         );
         fargate.delays = self.profile_delays;
-        let kube = Kube::new((self.ids)(), now);
+        let kube = Kube::new((self.ids)(), &self.region, now);
         self.clusters.insert(
             req.name.clone(),
             Entry {
@@ -455,13 +455,20 @@ impl ControlPlane {
     ///
     /// # Errors
     /// `ResourceNotFoundException` for a cluster that does not exist or is not ACTIVE.
-    pub fn kube(&mut self, cluster: &str, now: f64) -> Result<&mut Kube, EksError> {
+    pub fn kube(&mut self, cluster: &str, now: f64) -> Result<(&mut Kube, &mut Cluster), EksError> {
         self.refresh(now);
         let e = self.entry_mut(cluster)?;
         if e.info.status != ClusterStatus::Active {
             return Err(cluster_not_found(cluster));
         }
-        Ok(&mut e.kube)
+        Ok((&mut e.kube, &mut e.fargate))
+    }
+
+    /// Every cluster's Kubernetes objects with its Fargate side, whatever its status (for the
+    /// process runner's reports).
+    pub fn kube_any(&mut self, cluster: &str) -> Option<(&mut Kube, &mut Cluster)> {
+        let e = self.clusters.get_mut(cluster)?;
+        Some((&mut e.kube, &mut e.fargate))
     }
 
     /// CreateFargateProfile: the cluster must be ACTIVE.
@@ -525,7 +532,14 @@ impl ControlPlane {
         now: f64,
     ) -> Result<(FargateProfile, Vec<Placement>), EksError> {
         self.refresh(now);
-        self.entry_mut(cluster)?.fargate.delete_profile(name, now)
+        let e = self.entry_mut(cluster)?;
+        // The pods the profile placed, as the API server holds them, go first (EKS deletes
+        // them); then the profile.
+        if e.fargate.profile_arn(name).is_some() {
+            let Entry { kube, fargate, .. } = e;
+            kube.evict_profile(fargate, name, now);
+        }
+        e.fargate.delete_profile(name, now)
     }
 
     /// TagResource: adds or replaces tags on a cluster or a Fargate profile.
