@@ -18,6 +18,9 @@ pub const AWS_CLI_IMAGES: [&str; 4] = [
     "registry-1.docker.io/amazon/aws-cli",
 ];
 
+/// What the API server says when a pod update changes more than it may.
+pub const FORBIDDEN_UPDATE: &str = "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
 /// The most log kept per container attempt; beyond it the log says it was cut.
 pub const MAX_LOG: usize = 1 << 20;
 
@@ -747,6 +750,80 @@ impl Kube {
             condition("PodScheduled", true, None, None),
         ]);
         entry.placement = Some(placed);
+    }
+
+    /// Replaces a pod with `new` (a patch applied to it): labels and annotations may change,
+    /// and of the spec only what the API server lets change (container images,
+    /// `activeDeadlineSeconds`, added tolerations). Placement is not revisited.
+    ///
+    /// # Errors
+    /// `NotFound`; `Invalid` with the API server's words when other spec fields changed.
+    pub fn update_pod(&mut self, new: core::Pod, now: f64) -> Result<core::Pod, KubeError> {
+        let namespace = new.metadata.namespace.clone().unwrap_or_default();
+        let name = new.metadata.name.clone().unwrap_or_default();
+        let entry = self.pod_entry(&namespace, &name)?;
+        let old_spec = entry.spec().clone();
+        let new_spec = new.spec.clone().unwrap_or_default();
+        let masked = |spec: &core::PodSpec, other: &core::PodSpec| {
+            let mut s = spec.clone();
+            for c in s
+                .containers
+                .iter_mut()
+                .chain(s.init_containers.iter_mut().flatten())
+            {
+                c.image = None;
+            }
+            s.active_deadline_seconds = None;
+            let old = other.tolerations.clone().unwrap_or_default();
+            if s.tolerations
+                .as_ref()
+                .is_some_and(|t| old.iter().all(|o| t.contains(o)))
+            {
+                s.tolerations = None;
+            }
+            s
+        };
+        let mut old_masked = masked(&old_spec, &old_spec);
+        let new_masked = masked(&new_spec, &old_spec);
+        if old_masked.tolerations.is_some() && new_masked.tolerations.is_none() {
+            old_masked.tolerations = None;
+        }
+        if old_masked != new_masked {
+            return Err(KubeError::Invalid {
+                kind: "Pod",
+                name,
+                causes: vec![("spec".to_owned(), format!("Forbidden: {FORBIDDEN_UPDATE}"))],
+            });
+        }
+        let key = (namespace, name);
+        let Some(entry) = self.pods.get_mut(&key) else {
+            return Err(KubeError::NotFound {
+                resource: "pods",
+                name: key.1,
+            });
+        };
+        let images: Vec<(String, String)> = new_spec
+            .containers
+            .iter()
+            .map(|c| (c.name.clone(), c.image.clone().unwrap_or_default()))
+            .collect();
+        entry.object.metadata.labels = new.metadata.labels.clone();
+        entry.object.metadata.annotations = new.metadata.annotations.clone();
+        entry.object.spec = Some(new_spec);
+        for s in entry
+            .object
+            .status
+            .iter_mut()
+            .flat_map(|st| st.container_statuses.iter_mut().flatten())
+        {
+            if let Some((_, image)) = images.iter().find(|(n, _)| *n == s.name) {
+                s.image = image.clone();
+            }
+        }
+        let _ = now;
+        let snapshot = entry.object.clone();
+        self.record_pod(ChangeKind::Modified, &snapshot);
+        Ok(self.stamped_pod(&snapshot))
     }
 
     /// Effects queued for the process runner since the last call.
