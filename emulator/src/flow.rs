@@ -20,7 +20,7 @@ use scheduler::eksctl::{envsubst, parse_config};
 use scheduler::{Cluster, EksError, RoleSource, SeqIds, parse_manifests};
 use serde::{Deserialize, Serialize};
 
-use crate::gateway::{Gateway, PRINCIPAL_HEADER, SOURCE_ACCOUNT_HEADER, SOURCE_ARN_HEADER};
+use crate::gateway::Gateway;
 use crate::journal::{Journal, State};
 use s3_harness::HarnessError;
 use s3_harness::client::{Clients, Creds, TEST_ACCOUNT, Timeouts, decode_policy_document};
@@ -1370,52 +1370,22 @@ async fn chapter(
     })
 }
 
-/// What Fargate does before starting the pod: assume the execution role through STS as
-/// `eks-fargate-pods.amazonaws.com`, with the profile's ARN as `aws:SourceArn`.
+/// What Fargate does before starting the pod (see [`crate::gateway::pods::assume_for_pod`]).
 async fn assume_for_pod(
     gateway: &Gateway,
     region: &str,
     role_arn: &str,
     profile_arn: &str,
 ) -> Result<Creds, String> {
-    let conf =
-        s3_harness::client::sdk_config(gateway.endpoint(), region, &Creds::test_account()).await;
-    let sts = aws_sdk_sts::Client::new(&conf);
-    let (source_arn, source_account) = (profile_arn.to_owned(), TEST_ACCOUNT.to_owned());
-    let out = sts
-        .assume_role()
-        .role_arn(role_arn)
-        .role_session_name("fargate-pod-s3")
-        .customize()
-        .mutate_request(move |req| {
-            req.headers_mut()
-                .insert(PRINCIPAL_HEADER, "eks-fargate-pods.amazonaws.com");
-            req.headers_mut()
-                .insert(SOURCE_ARN_HEADER, source_arn.clone());
-            req.headers_mut()
-                .insert(SOURCE_ACCOUNT_HEADER, source_account.clone());
-        })
-        .send()
-        .await
-        .map_err(|e| match e.as_service_error() {
-            Some(se) => format!(
-                "An error occurred ({}) when calling the AssumeRole operation: {}",
-                aws_sdk_sts::error::ProvideErrorMetadata::code(se).unwrap_or("Unknown"),
-                aws_sdk_sts::error::ProvideErrorMetadata::message(se).unwrap_or("")
-            ),
-            None => format!(
-                "AssumeRole failed: {}",
-                aws_sdk_sts::error::DisplayErrorContext(&e)
-            ),
-        })?;
-    let c = out
-        .credentials()
-        .ok_or("AssumeRole returned no credentials")?;
-    Ok(Creds {
-        access_key_id: c.access_key_id().to_owned(),
-        secret_access_key: c.secret_access_key().to_owned(),
-        session_token: Some(c.session_token().to_owned()),
-    })
+    crate::gateway::pods::assume_for_pod(
+        gateway.endpoint(),
+        region,
+        &Creds::test_account(),
+        TEST_ACCOUNT,
+        role_arn,
+        profile_arn,
+    )
+    .await
 }
 
 /// Expands `$(VAR)` in a container argument from the container's environment, as the kubelet does.

@@ -36,6 +36,8 @@ pub struct Options {
     pub vpc_endpoint: Option<VpcEndpoint>,
     /// Which LocalStack (given endpoint, Docker, host mode).
     pub localstack: localstack::Options,
+    /// Seconds a pod's container process may run before it is stopped.
+    pub pod_limit: f64,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             passthrough: false,
             vpc_endpoint: None,
             localstack: localstack::Options::default(),
+            pod_limit: crate::gateway::DEFAULT_POD_LIMIT,
         }
     }
 }
@@ -102,6 +105,7 @@ impl Emulator {
             port: options.port,
             eks_delay: options.eks_delay,
             passthrough: options.passthrough,
+            pod_limit: options.pod_limit,
         };
         let gateway = Gateway::start_on(
             localstack.endpoint(),

@@ -1,21 +1,52 @@
 //! The Kubernetes API of each cluster, at `/k8s/CLUSTER` on the endpoint: the request read with
-//! a bound and handed to `endpoint::kube` over the cluster's objects in the control plane.
+//! a bound and handed to `endpoint::kube` over the cluster's objects in the control plane;
+//! the effects it queues (containers to run or stop) go to the pod runner; watches and
+//! followed logs are streamed, advanced whenever the cluster changes.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
+use endpoint::kube::{Answer, Step};
+use http_body_util::BodyExt;
 use hyper::StatusCode;
+use hyper::body::Frame;
 
 use super::{Resp, State, now_secs, read_body, respond};
 
+/// How long a watch with no `timeoutSeconds` lasts (the API server's default is 30 to 60
+/// minutes).
+const WATCH_LIMIT: f64 = 1800.0;
+/// How often a stream looks at the cluster when nothing has signalled a change (a timeout's
+/// end, say).
+const STREAM_TICK: Duration = Duration::from_millis(500);
+
 fn answer(r: endpoint::kube::Response) -> Resp {
-    respond(
+    let mut resp = respond(
         StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         r.content_type,
         r.body,
+    );
+    for w in &r.warnings {
+        let quoted = w.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(v) = format!("299 - \"{quoted}\"").parse() {
+            resp.headers_mut().append(hyper::header::WARNING, v);
+        }
+    }
+    resp
+}
+
+fn gone() -> endpoint::kube::Response {
+    endpoint::kube::status(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+        Some(serde_json::json!({})),
     )
 }
 
 pub(super) async fn serve(
-    state: &State,
+    state: &Arc<State>,
     parts: &hyper::http::request::Parts,
     body: hyper::body::Incoming,
 ) -> Resp {
@@ -64,21 +95,86 @@ pub(super) async fn serve(
         body: &body,
     };
     let now = now_secs();
-    let Ok(mut plane) = state.eks.lock() else {
-        return answer(endpoint::kube::status(
-            500,
-            "InternalError",
-            "the cluster state is unusable",
-            None,
-        ));
+    let (result, effects) = {
+        let Ok(mut plane) = state.eks.lock() else {
+            return answer(endpoint::kube::status(
+                500,
+                "InternalError",
+                "the cluster state is unusable",
+                None,
+            ));
+        };
+        match plane.kube(cluster, now) {
+            Ok((kube, fargate)) => {
+                let a = endpoint::kube::handle(kube, fargate, &request, now);
+                (a, kube.take_effects())
+            }
+            Err(_) => (Answer::Done(gone()), Vec::new()),
+        }
     };
-    match plane.kube(cluster, now) {
-        Ok(kube) => answer(endpoint::kube::handle(kube, &request, now)),
-        Err(_) => answer(endpoint::kube::status(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-            Some(serde_json::json!({})),
-        )),
+    if parts.method != hyper::Method::GET {
+        state.kube_changed.send_modify(|v| *v += 1);
     }
+    super::pods::dispatch(state, cluster, effects);
+    match result {
+        Answer::Done(r) => answer(r),
+        Answer::Watch(mut w) => {
+            if w.until.is_none() {
+                w.until = Some(now + WATCH_LIMIT);
+            }
+            stream(state, cluster, "application/json", move |kube, now| {
+                w.next(kube, now)
+            })
+        }
+        Answer::Log(mut f) => stream(state, cluster, "text/plain", move |kube, _| f.next(kube)),
+    }
+}
+
+/// A streamed answer: `step` is asked for more whenever the cluster changes (and every
+/// `STREAM_TICK`), until it ends, the cluster goes, or the client hangs up.
+fn stream(
+    state: &Arc<State>,
+    cluster: &str,
+    content_type: &str,
+    mut step: impl FnMut(&scheduler::kube::Kube, f64) -> Step + Send + 'static,
+) -> Resp {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::convert::Infallible>>(16);
+    let state = state.clone();
+    let cluster = cluster.to_owned();
+    let mut changed = state.kube_changed.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let next = {
+                let Ok(mut plane) = state.eks.lock() else {
+                    break;
+                };
+                match plane.kube_any(&cluster) {
+                    Some((kube, _)) => step(kube, now_secs()),
+                    None => Step::End(String::new()),
+                }
+            };
+            let (text, end) = match next {
+                Step::More(t) => (t, false),
+                Step::Idle => (String::new(), false),
+                Step::End(t) => (t, true),
+            };
+            if !text.is_empty() && tx.send(Ok(Frame::data(Bytes::from(text)))).await.is_err() {
+                break;
+            }
+            if end {
+                break;
+            }
+            tokio::select! {
+                r = changed.changed() => if r.is_err() { break },
+                () = tokio::time::sleep(STREAM_TICK) => {},
+                () = tx.closed() => break,
+            }
+        }
+    });
+    let body = http_body_util::StreamBody::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+    let mut r = hyper::Response::new(body.boxed());
+    if let Ok(v) = content_type.parse() {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r
 }

@@ -29,6 +29,7 @@ pub mod errors;
 mod iam;
 mod iammap;
 mod kube;
+pub mod pods;
 mod policies;
 mod s3;
 pub mod s3map;
@@ -128,6 +129,17 @@ struct State {
     decided: tokio::sync::broadcast::Sender<Event>,
     /// The EKS control plane the gateway serves itself (LocalStack's free edition has no EKS).
     eks: Mutex<scheduler::ControlPlane>,
+    /// Bumped whenever a cluster's Kubernetes objects change (watches and followed logs wait
+    /// on it).
+    kube_changed: tokio::sync::watch::Sender<u64>,
+    /// The processes of pods' containers, by pod uid.
+    processes: pods::Processes,
+    /// The gateway's own URL (containers' `AWS_ENDPOINT_URL`).
+    own_url: String,
+    /// The account root's credentials (Fargate's AssumeRole for a pod is signed with them).
+    root: Creds,
+    /// Seconds a container's process may run at most.
+    pod_limit: f64,
 }
 
 /// A running gateway; stops when dropped.
@@ -234,6 +246,11 @@ impl Gateway {
             vpc_endpoint,
             eks: Mutex::new(eks),
             decided: tokio::sync::broadcast::channel(1024).0,
+            kube_changed: tokio::sync::watch::channel(0).0,
+            processes: Mutex::new(HashMap::new()),
+            own_url: format!("http://{addr}"),
+            root: root.clone(),
+            pod_limit: listen.pod_limit,
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         serve(listener, state.clone(), false, stopped.clone());
@@ -310,7 +327,12 @@ pub struct Listen {
     /// Forward the services the gateway does not serve to LocalStack, unenforced (they are
     /// refused otherwise).
     pub passthrough: bool,
+    /// Seconds a pod's container process may run before it is stopped.
+    pub pod_limit: f64,
 }
+
+/// How long a container's process may run by default (`up --pod-timeout`).
+pub const DEFAULT_POD_LIMIT: f64 = 300.0;
 
 impl Default for Listen {
     fn default() -> Self {
@@ -318,6 +340,7 @@ impl Default for Listen {
             port: 0,
             eks_delay: 0.05,
             passthrough: false,
+            pod_limit: DEFAULT_POD_LIMIT,
         }
     }
 }
@@ -400,10 +423,10 @@ fn serve(
     });
 }
 
-type Resp = Response<Full<Bytes>>;
+type Resp = Response<http_body_util::combinators::BoxBody<Bytes, Infallible>>;
 
 fn respond(status: StatusCode, content_type: &str, body: String) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(Full::new(Bytes::from(body)).boxed());
     *r.status_mut() = status;
     if let Ok(v) = content_type.parse() {
         r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
@@ -802,7 +825,7 @@ async fn forward(
 /// without a body (HEAD), which keeps the length of what a GET would return, as S3 sends it.
 fn rebuild(status: StatusCode, headers: hyper::HeaderMap, body: Bytes) -> Resp {
     let keep_length = body.is_empty();
-    let mut r = Response::new(Full::new(body));
+    let mut r = Response::new(Full::new(body).boxed());
     *r.status_mut() = status;
     for (k, v) in &headers {
         if k == hyper::header::TRANSFER_ENCODING
