@@ -44,8 +44,15 @@ credential scope.
 
 Standard output gets the environment to use, as shell `export` lines, so that
   eval \"$(fargate-sim up --detach)\"
-sets AWS_ENDPOINT_URL, the account root's test keys and AWS_REGION. The banner and one line
-per authorization decision go to standard error.
+sets AWS_ENDPOINT_URL, the account root's test keys, AWS_REGION and KUBECONFIG (a kubeconfig
+for the cluster --cluster names, written beside up.log). The banner and one line per
+authorization decision go to standard error.
+
+Kubernetes: each ACTIVE cluster's API server is served at ENDPOINT/k8s/CLUSTER for kubectl
+(plain HTTP on loopback, no authentication). Pods are placed by the Fargate profiles at
+creation; a container whose image is the AWS CLI (amazon/aws-cli, public.ecr.aws/aws-cli/aws-cli)
+runs as a process of the pinned AWS CLI with the execution role's session; any other image is
+shown Running with no process.
 
 --detach starts the endpoint in the background (its output goes to up.log in the cache
 directory, or in FARGATE_SIM_STATE_DIR), prints the exports once it is ready, and exits; `fargate-sim down` stops it (and the
@@ -73,6 +80,13 @@ pub struct Args {
     /// Do not use Docker for LocalStack even if a daemon is reachable.
     #[arg(long)]
     pub no_docker: bool,
+    /// The cluster the kubeconfig's context names (create it with `fargate-sim eksctl create
+    /// cluster` or `aws eks create-cluster`).
+    #[arg(long, value_name = "NAME", default_value = "fargate-sim")]
+    pub cluster: String,
+    /// Seconds a pod's AWS CLI container may run before it is stopped.
+    #[arg(long, value_name = "SECONDS", default_value_t = emulator::gateway::DEFAULT_POD_LIMIT)]
+    pub pod_timeout: f64,
     /// Internal: the detached child of `up --detach`.
     #[arg(long, hide = true)]
     pub detached_child: bool,
@@ -108,10 +122,30 @@ fn state_path(dir: &Path) -> PathBuf {
 /// The shell lines `up` prints. `FARGATE_SIM_LOCALSTACK_URL` names LocalStack itself, so that
 /// `fargate-sim demo` and `localstack status` run in the same shell find LocalStack, not the
 /// endpoint that `AWS_ENDPOINT_URL` now names.
-fn exports(endpoint: &str, localstack: &str, region: &str) -> String {
+fn exports(endpoint: &str, localstack: &str, region: &str, kubeconfig: &Path) -> String {
     format!(
-        "unset AWS_SESSION_TOKEN AWS_PROFILE\nexport AWS_ENDPOINT_URL={endpoint}\nexport AWS_ACCESS_KEY_ID=test\nexport AWS_SECRET_ACCESS_KEY=test\nexport AWS_REGION={region}\nexport AWS_DEFAULT_REGION={region}\nexport FARGATE_SIM_LOCALSTACK_URL={localstack}\n"
+        "unset AWS_SESSION_TOKEN AWS_PROFILE\nexport AWS_ENDPOINT_URL={endpoint}\nexport AWS_ACCESS_KEY_ID=test\nexport AWS_SECRET_ACCESS_KEY=test\nexport AWS_REGION={region}\nexport AWS_DEFAULT_REGION={region}\nexport FARGATE_SIM_LOCALSTACK_URL={localstack}\nexport KUBECONFIG={}\n",
+        kubeconfig.display()
     )
+}
+
+/// The kubeconfig `up` writes: one context for the cluster `cluster`, named by the cluster's
+/// ARN as `aws eks update-kubeconfig` names it, whose API server is the endpoint's
+/// `/k8s/CLUSTER` (plain HTTP on loopback: kubectl sends no credentials there, and none are
+/// written).
+fn kubeconfig(endpoint: &str, region: &str, cluster: &str) -> String {
+    let arn = format!("arn:aws:eks:{region}:{}:cluster/{cluster}", emulator::ACCOUNT);
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {endpoint}/k8s/{cluster}\n  name: {arn}\ncontexts:\n- context:\n    cluster: {arn}\n    user: {arn}\n  name: {arn}\ncurrent-context: {arn}\npreferences: {{}}\nusers:\n- name: {arn}\n  user: {{}}\n"
+    )
+}
+
+/// Writes the kubeconfig into `dir`; returns its path.
+fn write_kubeconfig(dir: &Path, endpoint: &str, region: &str, cluster: &str) -> Result<PathBuf, String> {
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, kubeconfig(endpoint, region, cluster))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
 }
 
 const BANNER: &str = concat!(
@@ -205,6 +239,7 @@ fn serve(args: &Args, dir: &Path) -> Exit {
         port: args.port,
         eks_delay: args.eks_delay,
         passthrough: args.passthrough,
+        pod_limit: args.pod_timeout,
         localstack: localstack::Options {
             no_docker: args.no_docker,
             ..localstack::Options::default()
@@ -242,10 +277,18 @@ fn serve(args: &Args, dir: &Path) -> Exit {
                 })
             ),
         }
+        let config = match write_kubeconfig(dir, emu.endpoint(), emu.region(), &args.cluster) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Error;
+            }
+        };
         if output::raw(&exports(
             emu.endpoint(),
             emu.localstack().endpoint(),
             emu.region(),
+            &config,
         )).is_err() {
             return Exit::PipeClosed;
         }
@@ -368,6 +411,10 @@ fn detach(args: &Args, dir: &Path) -> Exit {
         .arg(args.port.to_string())
         .arg("--eks-delay")
         .arg(args.eks_delay.to_string())
+        .arg("--cluster")
+        .arg(&args.cluster)
+        .arg("--pod-timeout")
+        .arg(args.pod_timeout.to_string())
         .arg("--format")
         .arg(match args.format {
             Format::Human => "human",
@@ -401,7 +448,8 @@ fn detach(args: &Args, dir: &Path) -> Exit {
                 "· ready at {}; stop it with `fargate-sim down`",
                 state.endpoint
             );
-            return match output::raw(&exports(&state.endpoint, &state.localstack, &state.region)) {
+            let config = dir.join("kubeconfig");
+            return match output::raw(&exports(&state.endpoint, &state.localstack, &state.region, &config)) {
                 Ok(()) => Exit::Success,
                 Err(_) => Exit::PipeClosed,
             };
