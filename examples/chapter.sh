@@ -5,8 +5,8 @@
 #   examples/chapter.sh
 #
 # It uses the real `kubectl` and `aws` on PATH, and `fargate-sim eksctl` where the chapter
-# types `eksctl`. BUCKET names the bucket (a unique default otherwise); FARGATE_SIM names the
-# binary (`fargate-sim` on PATH otherwise).
+# types `eksctl`. BUCKET names the bucket (a unique default otherwise), ROLE the role (s3-read
+# otherwise); FARGATE_SIM names the binary (`fargate-sim` on PATH otherwise).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,6 +14,7 @@ cd "$(dirname "$0")"
 : "${KUBECONFIG:?run eval \"\$(fargate-sim up --detach)\" first}"
 FARGATE_SIM=${FARGATE_SIM:-fargate-sim}
 BUCKET=${BUCKET:-chapter-$(date +%s)-$$}
+ROLE=${ROLE:-s3-read}
 export BUCKET
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -41,12 +42,12 @@ kubectl -n test get pods -o wide
 echo "node of test: $(node_of test)"
 
 say "The role s3-read, trusted by Fargate pods, with S3 read access"
-aws iam create-role --role-name s3-read \
+aws iam create-role --role-name "$ROLE" \
   --assume-role-policy-document file://role-trust-policy.json \
   --query Role.Arn --output text > "$work/role-arn"
 ROLE_ARN=$(cat "$work/role-arn")
 export ROLE_ARN
-aws iam attach-role-policy --role-name s3-read \
+aws iam attach-role-policy --role-name "$ROLE" \
   --policy-arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess
 
 say "A profile with s3-read as its pod execution role"
@@ -68,7 +69,7 @@ say "Cleaning up"
 kubectl delete namespace test
 eksctl delete fargateprofile --cluster fargate-sim --name s3
 eksctl delete fargateprofile --cluster fargate-sim --name test
-aws iam detach-role-policy --role-name s3-read \
+aws iam detach-role-policy --role-name "$ROLE" \
   --policy-arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess
-aws iam delete-role --role-name s3-read
+aws iam delete-role --role-name "$ROLE"
 aws s3 rb "s3://$BUCKET" --force

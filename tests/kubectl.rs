@@ -171,3 +171,308 @@ async fn a_cluster_that_does_not_exist_has_no_api() {
         err(&o)
     );
 }
+
+/// `kubectl ARGS` with `stdin` as its standard input (`apply -f -`).
+fn kubectl_in(dir: &tempfile::TempDir, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new("kubectl")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("KUBECONFIG", dir.path().join("config"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A Fargate profile on the cluster selecting `namespace`, whose execution role (trusted by
+/// Fargate pods) has `policy` attached when one is given.
+async fn profile(emu: &Emulator, namespace: &str, policy: Option<&str>) {
+    let root = Clients::new(emu.endpoint(), emu.region(), &Creds::test_account()).await;
+    let role = unique("pod-exec");
+    let trust = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/role-trust-policy.json"
+    ))
+    .unwrap();
+    let arn = root
+        .iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_owned();
+    if let Some(p) = policy {
+        root.iam
+            .attach_role_policy()
+            .role_name(&role)
+            .policy_arn(p)
+            .send()
+            .await
+            .unwrap();
+    }
+    root.eks
+        .create_fargate_profile()
+        .cluster_name("fargate-sim")
+        .fargate_profile_name(namespace)
+        .pod_execution_role_arn(arn)
+        .selectors(
+            s3_harness::eks::types::FargateProfileSelector::builder()
+                .namespace(namespace)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+const WEB_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: test\nspec:\n  containers:\n  - name: nginx\n    image: nginx:1.27\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pod_no_profile_selects_stays_pending_with_the_schedulers_event() {
+    let (_emu, dir) = cluster().await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    let o = kubectl_in(&dir, &["apply", "-f", "-"], WEB_POD);
+    assert_eq!(out(&o), "pod/web created\n", "{}", err(&o));
+    let o = kubectl(
+        &dir,
+        &[
+            "-n",
+            "test",
+            "get",
+            "pod",
+            "web",
+            "-o",
+            "jsonpath={.status.phase}",
+        ],
+    );
+    assert_eq!(out(&o), "Pending");
+    let o = kubectl(
+        &dir,
+        &[
+            "-n",
+            "test",
+            "get",
+            "events",
+            "-o",
+            "jsonpath={.items[*].message}",
+        ],
+    );
+    assert_eq!(out(&o), "no nodes available to schedule pods");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pod_a_profile_selects_runs_on_its_own_fargate_node() {
+    let (emu, dir) = cluster().await;
+    profile(&emu, "test", None).await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    kubectl_in(&dir, &["apply", "-f", "-"], WEB_POD);
+    let o = kubectl(
+        &dir,
+        &["-n", "test", "get", "pods", "-o", "wide", "--no-headers"],
+    );
+    let line = out(&o);
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(cells[..4], ["web", "1/1", "Running", "0"], "{}", out(&o));
+    assert!(cells[6].starts_with("fargate-ip-"), "{}", out(&o));
+    let o = kubectl(
+        &dir,
+        &[
+            "get",
+            "nodes",
+            "-l",
+            "eks.amazonaws.com/compute-type=fargate",
+            "-o",
+            "name",
+        ],
+    );
+    assert_eq!(out(&o), format!("node/{}\n", cells[6]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_field_is_refused_under_strict_validation() {
+    let (_emu, dir) = cluster().await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    let o = kubectl_in(
+        &dir,
+        &["apply", "-f", "-"],
+        &WEB_POD.replace("image:", "imagee: x\n    image:"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        err(&o),
+        "Error from server (BadRequest): error when creating \"STDIN\": Pod in version \"v1\" cannot be handled as a Pod: strict decoding error: unknown field \"spec.containers[0].imagee\"\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reapply_may_change_the_image_but_not_the_rest_of_the_spec() {
+    let (_emu, dir) = cluster().await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    kubectl_in(&dir, &["apply", "-f", "-"], WEB_POD);
+    let o = kubectl_in(
+        &dir,
+        &["apply", "-f", "-"],
+        &WEB_POD.replace("1.27", "1.28"),
+    );
+    assert_eq!(out(&o), "pod/web configured\n", "{}", err(&o));
+    let o = kubectl_in(
+        &dir,
+        &["apply", "-f", "-"],
+        &format!("{WEB_POD}    ports:\n    - containerPort: 80\n"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).starts_with("The Pod \"web\" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`"),
+        "{}",
+        err(&o)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aws_command_that_hangs_is_stopped_at_the_pods_deadline() {
+    let (emu, dir) = cluster().await;
+    profile(&emu, "test", None).await;
+    // An endpoint that accepts and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    kubectl(&dir, &["create", "namespace", "test"]);
+    let pod = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hang\n  namespace: test\nspec:\n  restartPolicy: Never\n  activeDeadlineSeconds: 2\n  containers:\n  - name: aws\n    image: amazon/aws-cli\n    args: [\"s3\", \"ls\", \"--endpoint-url\", \"{url}\", \"--cli-read-timeout\", \"0\"]\n"
+    );
+    let o = kubectl_in(&dir, &["apply", "-f", "-"], &pod);
+    assert!(o.status.success(), "{}", err(&o));
+    let mut seen = String::new();
+    for _ in 0..100 {
+        let o = kubectl(
+            &dir,
+            &[
+                "-n",
+                "test",
+                "get",
+                "pod",
+                "hang",
+                "-o",
+                "jsonpath={.status.phase} {.status.reason}",
+            ],
+        );
+        seen = out(&o);
+        if seen.starts_with("Failed") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(seen, "Failed DeadlineExceeded");
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_chapter_script_runs_as_the_chapter_says() {
+    let emu = Emulator::start(Options {
+        eks_delay: 0.0,
+        localstack: localstack::Options {
+            endpoint: Some(shared().endpoint().to_owned()),
+            ..localstack::Options::default()
+        },
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("kubeconfig");
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {{server: \"{}/k8s/fargate-sim\"}}\n  name: c\ncontexts:\n- context: {{cluster: c, user: u}}\n  name: c\ncurrent-context: c\nusers:\n- name: u\n  user: {{}}\n",
+            emu.endpoint()
+        ),
+    )
+    .unwrap();
+    let dirs = localstack::CacheDirs::new().unwrap();
+    let aws_dir = localstack::ensure_environment(&dirs, &|_| {})
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        aws_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let (bucket, role) = (unique("chapter"), unique("s3-read"));
+    let o = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/chapter.sh"))
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home.path())
+        .env("KUBECONFIG", &config)
+        .env("AWS_ENDPOINT_URL", emu.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", emu.region())
+        .env("AWS_CONFIG_FILE", home.path().join("aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("aws-credentials"),
+        )
+        .env("FARGATE_SIM", env!("CARGO_BIN_EXE_fargate-sim"))
+        .env("BUCKET", &bucket)
+        .env("ROLE", &role)
+        .output()
+        .unwrap();
+    let text = out(&o);
+    assert!(o.status.success(), "{text}\n{}", err(&o));
+    // Not on Fargate before the profile, still not after it, on Fargate after delete + apply.
+    let nodes: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("node of test:"))
+        .collect();
+    assert_eq!(nodes.len(), 3, "{text}");
+    assert_eq!(nodes[0].trim(), "");
+    assert_eq!(nodes[1].trim(), "(a pod stays where it was placed)");
+    assert!(nodes[2].trim().starts_with("fargate-ip-"), "{text}");
+    // The pod's log holds the object.
+    assert!(
+        text.lines()
+            .any(|l| l == format!("Hello from the bucket {bucket}")),
+        "{text}"
+    );
+    // Nothing is left.
+    let root = Clients::new(emu.endpoint(), emu.region(), &Creds::test_account()).await;
+    assert!(root.s3.head_bucket().bucket(&bucket).send().await.is_err());
+    assert!(root.iam.get_role().role_name(&role).send().await.is_err());
+    let profiles = root
+        .eks
+        .list_fargate_profiles()
+        .cluster_name("fargate-sim")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profiles.fargate_profile_names(), ["fp-default"]);
+    let o = Command::new("kubectl")
+        .env_clear()
+        .env("HOME", home.path())
+        .env("KUBECONFIG", &config)
+        .args(["get", "namespace", "test"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        err(&o),
+        "Error from server (NotFound): namespaces \"test\" not found\n"
+    );
+}

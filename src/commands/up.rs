@@ -134,14 +134,22 @@ fn exports(endpoint: &str, localstack: &str, region: &str, kubeconfig: &Path) ->
 /// `/k8s/CLUSTER` (plain HTTP on loopback: kubectl sends no credentials there, and none are
 /// written).
 fn kubeconfig(endpoint: &str, region: &str, cluster: &str) -> String {
-    let arn = format!("arn:aws:eks:{region}:{}:cluster/{cluster}", emulator::ACCOUNT);
+    let arn = format!(
+        "arn:aws:eks:{region}:{}:cluster/{cluster}",
+        emulator::ACCOUNT
+    );
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {endpoint}/k8s/{cluster}\n  name: {arn}\ncontexts:\n- context:\n    cluster: {arn}\n    user: {arn}\n  name: {arn}\ncurrent-context: {arn}\npreferences: {{}}\nusers:\n- name: {arn}\n  user: {{}}\n"
     )
 }
 
 /// Writes the kubeconfig into `dir`; returns its path.
-fn write_kubeconfig(dir: &Path, endpoint: &str, region: &str, cluster: &str) -> Result<PathBuf, String> {
+fn write_kubeconfig(
+    dir: &Path,
+    endpoint: &str,
+    region: &str,
+    cluster: &str,
+) -> Result<PathBuf, String> {
     let path = dir.join("kubeconfig");
     std::fs::write(&path, kubeconfig(endpoint, region, cluster))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -449,7 +457,12 @@ fn detach(args: &Args, dir: &Path) -> Exit {
                 state.endpoint
             );
             let config = dir.join("kubeconfig");
-            return match output::raw(&exports(&state.endpoint, &state.localstack, &state.region, &config)) {
+            return match output::raw(&exports(
+                &state.endpoint,
+                &state.localstack,
+                &state.region,
+                &config,
+            )) {
                 Ok(()) => Exit::Success,
                 Err(_) => Exit::PipeClosed,
             };
