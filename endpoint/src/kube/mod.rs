@@ -65,9 +65,9 @@ pub enum Answer {
     /// A whole response.
     Done(Response),
     /// A watch: JSON lines as the cluster changes.
-    Watch(Watch),
+    Watch(Box<Watch>),
     /// A followed log: text as the container writes it.
-    Log(LogFollow),
+    Log(Box<LogFollow>),
 }
 
 impl Answer {
@@ -854,12 +854,12 @@ fn list(
         let until = query_value(query, "timeoutSeconds")
             .and_then(|t| t.parse::<f64>().ok())
             .map(|t| now + t);
-        return Answer::Watch(Watch {
+        return Answer::Watch(Box::new(Watch {
             filter,
             since,
             until,
             pending,
-        });
+        }));
     }
     let version = version.to_string();
     let table = wants_table(req.accept);
@@ -1100,14 +1100,14 @@ fn log(kube: &Kube, namespace: &str, name: &str, query: &[(String, String)]) -> 
         let full = kube
             .log(namespace, name, container, false)
             .map_or(0, |(t, _)| t.len());
-        return Answer::Log(LogFollow {
+        return Answer::Log(Box::new(LogFollow {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
             container: container.map(str::to_owned),
             uid: pod.metadata.uid.clone().unwrap_or_default(),
             sent: full,
             prefix: String::new(),
-        })
+        }))
         .with_prefix(text);
     }
     Answer::Done(Response {
@@ -1122,7 +1122,7 @@ impl Answer {
     /// A followed log starts with what is there already; that part is sent first.
     fn with_prefix(self, text: String) -> Answer {
         match self {
-            Answer::Log(f) => Answer::Log(LogFollow { prefix: text, ..f }),
+            Answer::Log(f) => Answer::Log(Box::new(LogFollow { prefix: text, ..*f })),
             other => other,
         }
     }

@@ -437,11 +437,11 @@ impl Kube {
             .namespaces
             .get(name)
             .is_some_and(|ns| ns.phase == NamespacePhase::Terminating);
-        let empty = !self
+        let empty = self
             .pods
             .range((name.to_owned(), String::new())..)
             .next()
-            .is_some_and(|((ns, _), _)| ns == name);
+            .is_none_or(|((ns, _), _)| ns != name);
         if terminating
             && empty
             && let Some(mut ns) = self.namespaces.remove(name)

@@ -234,7 +234,7 @@ fn memory_bytes(q: &str) -> Option<u64> {
         .find_map(|(u, m)| q.strip_suffix(u).map(|n| (n, *m)))
         .unwrap_or((q, 1.0));
     let v: f64 = num.parse().ok()?;
-    (v.is_finite() && v >= 0.0).then(|| (v * mult) as u64)
+    (v.is_finite() && v >= 0.0).then_some((v * mult) as u64)
 }
 
 fn waiting(reason: &str, message: Option<String>) -> core::ContainerState {
