@@ -9,7 +9,7 @@ use emulator::{Emulator, Options};
 use s3_harness::Creds;
 use s3_harness::localstack::{self, CacheDirs};
 
-use crate::support::{localstack, unique};
+use crate::support::{fargate_trust, localstack, unique};
 
 /// The pinned AWS CLI (awscli from LocalStack's locked environment).
 fn aws_cli() -> PathBuf {
@@ -92,14 +92,6 @@ fn role(endpoint: &str, name: &str, trust: &str) -> String {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     stdout(&o)
-}
-
-fn fargate_trust() -> String {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/role-trust-policy.json"
-    ))
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

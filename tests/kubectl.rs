@@ -67,15 +67,19 @@ async fn cluster() -> (Emulator, tempfile::TempDir) {
     (emu, dir)
 }
 
-fn kubectl(dir: &tempfile::TempDir, args: &[&str]) -> Output {
-    Command::new("kubectl")
-        .env_clear()
+/// `kubectl ARGS` with the cluster's kubeconfig and nothing else of the host's environment.
+fn kubectl_command(dir: &tempfile::TempDir, args: &[&str]) -> Command {
+    let mut cmd = Command::new("kubectl");
+    cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir.path())
         .env("KUBECONFIG", dir.path().join("config"))
-        .args(args)
-        .output()
-        .unwrap()
+        .args(args);
+    cmd
+}
+
+fn kubectl(dir: &tempfile::TempDir, args: &[&str]) -> Output {
+    kubectl_command(dir, args).output().unwrap()
 }
 
 fn out(o: &Output) -> String {
@@ -175,12 +179,7 @@ async fn a_cluster_that_does_not_exist_has_no_api() {
 /// `kubectl ARGS` with `stdin` as its standard input (`apply -f -`).
 fn kubectl_in(dir: &tempfile::TempDir, args: &[&str], stdin: &str) -> Output {
     use std::io::Write as _;
-    let mut child = Command::new("kubectl")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
-        .env("KUBECONFIG", dir.path().join("config"))
-        .args(args)
+    let mut child = kubectl_command(dir, args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -200,11 +199,7 @@ fn kubectl_in(dir: &tempfile::TempDir, args: &[&str], stdin: &str) -> Output {
 async fn profile(emu: &Emulator, namespace: &str, policy: Option<&str>) {
     let root = Clients::new(emu.endpoint(), emu.region(), &Creds::test_account()).await;
     let role = unique("pod-exec");
-    let trust = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/role-trust-policy.json"
-    ))
-    .unwrap();
+    let trust = crate::support::fargate_trust();
     let arn = root
         .iam
         .create_role()

@@ -1390,11 +1390,11 @@ async fn assume_for_pod(
 
 /// Expands `$(VAR)` in a container argument from the container's environment, as the kubelet does.
 fn expand(arg: &str, env: &[scheduler::pod::EnvVar]) -> String {
-    let mut out = arg.to_owned();
-    for v in env {
-        out = out.replace(&format!("$({})", v.name), v.value.as_deref().unwrap_or(""));
-    }
-    out
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|v| (v.name.clone(), v.value.clone().unwrap_or_default()))
+        .collect();
+    scheduler::kube::pods::expand(arg, &env)
 }
 
 fn cli_error<E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static>(

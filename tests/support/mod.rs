@@ -30,3 +30,12 @@ pub fn unique(prefix: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// The chapter's trust policy for a pod execution role (`examples/role-trust-policy.json`).
+pub fn fargate_trust() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/role-trust-policy.json"
+    ))
+    .unwrap()
+}

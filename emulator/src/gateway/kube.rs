@@ -36,15 +36,6 @@ fn answer(r: endpoint::kube::Response) -> Resp {
     resp
 }
 
-fn gone() -> endpoint::kube::Response {
-    endpoint::kube::status(
-        404,
-        "NotFound",
-        "the server could not find the requested resource",
-        Some(serde_json::json!({})),
-    )
-}
-
 pub(super) async fn serve(
     state: &Arc<State>,
     parts: &hyper::http::request::Parts,
@@ -109,7 +100,10 @@ pub(super) async fn serve(
                 let a = endpoint::kube::handle(kube, fargate, &request, now);
                 (a, kube.take_effects())
             }
-            Err(_) => (Answer::Done(gone()), Vec::new()),
+            Err(_) => (
+                Answer::Done(endpoint::kube::not_found_response()),
+                Vec::new(),
+            ),
         }
     };
     if parts.method != hyper::Method::GET {

@@ -27,7 +27,7 @@ use select::{FieldSelector, LabelSelector};
 pub const MAX_BODY: usize = 3 << 20;
 
 /// The Kubernetes version the API server reports.
-pub const VERSION: (&str, &str, &str) = ("1", "32", "v1.32.0-eks-fargate-sim");
+pub const VERSION: (&str, &str, &str) = ("1", "32", scheduler::kube::objects::KUBELET_VERSION);
 
 /// A request as the adapter sees it.
 #[derive(Debug, Clone, Copy)]
@@ -172,14 +172,18 @@ fn bad_request(message: &str) -> Answer {
     Answer::Done(status(400, "BadRequest", message, None))
 }
 
-/// The API server's answer for a path it does not serve.
-fn not_found() -> Answer {
-    Answer::Done(status(
+/// The API server's answer for a path it does not serve (or a cluster that has no API).
+pub fn not_found_response() -> Response {
+    status(
         404,
         "NotFound",
         "the server could not find the requested resource",
         Some(json!({})),
-    ))
+    )
+}
+
+fn not_found() -> Answer {
+    Answer::Done(not_found_response())
 }
 
 fn method_not_allowed(req: &Request<'_>) -> Answer {
@@ -740,7 +744,7 @@ pub fn handle(kube: &mut Kube, fargate: &mut Cluster, req: &Request<'_>, now: f6
             }
         }
         ("PATCH", Route::Item(Resource::Pods, Some(ns), name)) => {
-            patch_pod(kube, ns, name, req, &query, now)
+            patch_pod(kube, ns, name, req, &query)
         }
         ("GET", Route::Log(ns, name)) => log(kube, ns, name, &query),
         _ => method_not_allowed(req),
@@ -1022,7 +1026,6 @@ fn patch_pod(
     name: &str,
     req: &Request<'_>,
     query: &[(String, String)],
-    now: f64,
 ) -> Answer {
     let current = match kube.pod(namespace, name) {
         Ok(p) => serde_json::to_value(p).unwrap_or(Value::Null),
@@ -1063,7 +1066,7 @@ fn patch_pod(
     {
         return bad_request("the name and namespace of a pod cannot be changed by a patch");
     }
-    match kube.update_pod(pod, now) {
+    match kube.update_pod(pod) {
         Ok(p) => {
             let mut r = ok(200, &serde_json::to_value(&p).unwrap_or(Value::Null));
             r.warnings = warnings;
@@ -1084,6 +1087,7 @@ fn log(kube: &Kube, namespace: &str, name: &str, query: &[(String, String)]) -> 
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
+    let full = text.len();
     let mut text = text.to_owned();
     if let Some(n) = query_value(query, "tailLines").and_then(|n| n.parse::<usize>().ok()) {
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
@@ -1097,18 +1101,14 @@ fn log(kube: &Kube, namespace: &str, name: &str, query: &[(String, String)]) -> 
         text.truncate(end);
     }
     if flag(query, "follow") && live && !previous {
-        let full = kube
-            .log(namespace, name, container, false)
-            .map_or(0, |(t, _)| t.len());
         return Answer::Log(Box::new(LogFollow {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
             container: container.map(str::to_owned),
             uid: pod.metadata.uid.clone().unwrap_or_default(),
             sent: full,
-            prefix: String::new(),
-        }))
-        .with_prefix(text);
+            prefix: text,
+        }));
     }
     Answer::Done(Response {
         status: 200,
@@ -1116,16 +1116,6 @@ fn log(kube: &Kube, namespace: &str, name: &str, query: &[(String, String)]) -> 
         body: text,
         warnings: Vec::new(),
     })
-}
-
-impl Answer {
-    /// A followed log starts with what is there already; that part is sent first.
-    fn with_prefix(self, text: String) -> Answer {
-        match self {
-            Answer::Log(f) => Answer::Log(Box::new(LogFollow { prefix: text, ..*f })),
-            other => other,
-        }
-    }
 }
 
 #[cfg(test)]

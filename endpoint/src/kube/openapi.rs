@@ -51,11 +51,10 @@ fn api_v1() -> Value {
 
 /// A stable hash of a document, for the index's `serverRelativeURL`s.
 fn hash(doc: &Value) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in doc.to_string().bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016X}")
+    use std::hash::Hasher as _;
+    let mut h = scheduler::placement::Fnv::default();
+    h.write(doc.to_string().as_bytes());
+    format!("{:016X}", h.finish())
 }
 
 /// The document at `path` (`/openapi/v3`, `/openapi/v3/api/v1`), if it is one.

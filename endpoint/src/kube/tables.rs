@@ -234,11 +234,6 @@ pub fn pod_status(pod: &core::Pod) -> String {
         .clone()
         .or(status.phase.clone())
         .unwrap_or_else(|| "Pending".into());
-    let unschedulable = status
-        .conditions
-        .iter()
-        .flatten()
-        .any(|c| c.type_ == "PodScheduled" && c.status == "False");
     let mut running = false;
     for c in status.container_statuses.iter().flatten().rev() {
         let state = c.state.clone().unwrap_or_default();
@@ -263,9 +258,6 @@ pub fn pod_status(pod: &core::Pod) -> String {
     }
     if reason == "Completed" && running {
         reason = "Running".into();
-    }
-    if unschedulable && reason == "Pending" {
-        reason = "Pending".into();
     }
     if pod.metadata.deletion_timestamp.is_some() {
         reason = "Terminating".into();

@@ -2,8 +2,6 @@
 //! would report, containers that run (the AWS CLI, as a process the serving side starts) or
 //! are simulated (any other image), logs, restarts with back-off, deletion.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::core::v1 as core;
 
 use super::{Change, ChangeKind, Kube, KubeError, Object, time};
@@ -213,30 +211,6 @@ fn container_env(c: &core::Container) -> Vec<(String, String)> {
     env
 }
 
-/// A memory quantity in bytes (`512Mi`, `1G`, `1073741824`).
-fn memory_bytes(q: &str) -> Option<u64> {
-    let units: [(&str, f64); 12] = [
-        ("Ki", 1024.0),
-        ("Mi", 1024f64.powi(2)),
-        ("Gi", 1024f64.powi(3)),
-        ("Ti", 1024f64.powi(4)),
-        ("Pi", 1024f64.powi(5)),
-        ("Ei", 1024f64.powi(6)),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-        ("P", 1e15),
-        ("E", 1e18),
-    ];
-    let (num, mult) = units
-        .iter()
-        .find_map(|(u, m)| q.strip_suffix(u).map(|n| (n, *m)))
-        .unwrap_or((q, 1.0));
-    let v: f64 = num.parse().ok()?;
-    (v.is_finite() && v >= 0.0).then_some((v * mult) as u64)
-}
-
 fn waiting(reason: &str, message: Option<String>) -> core::ContainerState {
     core::ContainerState {
         waiting: Some(core::ContainerStateWaiting {
@@ -414,16 +388,11 @@ impl Kube {
 
     /// The pods of a namespace (every namespace for `None`), by namespace and name.
     pub fn pods<'a>(&'a self, namespace: Option<&'a str>) -> impl Iterator<Item = &'a core::Pod> {
-        let range = match namespace {
-            Some(ns) => self
-                .pods
-                .range((ns.to_owned(), String::new())..)
-                .take_while(move |((n, _), _)| n == ns)
-                .map(|(_, e)| &e.object)
-                .collect::<Vec<_>>(),
-            None => self.pods.values().map(|e| &e.object).collect(),
-        };
-        range.into_iter()
+        let start = (namespace.unwrap_or("").to_owned(), String::new());
+        self.pods
+            .range(start..)
+            .take_while(move |((ns, _), _)| namespace.is_none_or(|n| n == ns))
+            .map(|(_, e)| &e.object)
     }
 
     /// How many pods there are.
@@ -709,7 +678,8 @@ impl Kube {
                         .as_ref()
                         .and_then(|r| r.limits.as_ref())
                         .and_then(|l| l.get("memory"))
-                        .and_then(|q| memory_bytes(&q.0)),
+                        .and_then(|q| crate::quantity::memory(&q.0))
+                        .map(|b| b as u64),
                 };
                 run.live = true;
                 run.launch = Some(launch.clone());
@@ -758,7 +728,7 @@ impl Kube {
     ///
     /// # Errors
     /// `NotFound`; `Invalid` with the API server's words when other spec fields changed.
-    pub fn update_pod(&mut self, new: core::Pod, now: f64) -> Result<core::Pod, KubeError> {
+    pub fn update_pod(&mut self, new: core::Pod) -> Result<core::Pod, KubeError> {
         let namespace = new.metadata.namespace.clone().unwrap_or_default();
         let name = new.metadata.name.clone().unwrap_or_default();
         let entry = self.pod_entry(&namespace, &name)?;
@@ -820,7 +790,6 @@ impl Kube {
                 s.image = image.clone();
             }
         }
-        let _ = now;
         let snapshot = entry.object.clone();
         self.record_pod(ChangeKind::Modified, &snapshot);
         Ok(self.stamped_pod(&snapshot))
@@ -1259,19 +1228,14 @@ fn qos_class(spec: &core::PodSpec) -> String {
 
 /// A container id derived from the pod's uid and the container's name (64 hex characters).
 fn container_id(uid: &str, name: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    use std::hash::Hasher as _;
+    let mut h = crate::placement::Fnv::default();
     let mut out = String::with_capacity(64);
     for round in 0u8..4 {
-        for b in uid.bytes().chain(name.bytes()).chain([round]) {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        out.push_str(&format!("{h:016x}"));
+        h.write(uid.as_bytes());
+        h.write(name.as_bytes());
+        h.write(&[round]);
+        out.push_str(&format!("{:016x}", h.finish()));
     }
     out
-}
-
-/// Labels of a pod, for selectors.
-pub fn labels(pod: &core::Pod) -> &BTreeMap<String, String> {
-    static EMPTY: BTreeMap<String, String> = BTreeMap::new();
-    pod.metadata.labels.as_ref().unwrap_or(&EMPTY)
 }
