@@ -138,7 +138,7 @@ async fn a_trust_policy_for_eks_is_rejected_at_profile_creation() {
     let last = steps.last().unwrap();
     assert_eq!(
         last.lines[0],
-        "An error occurred (InvalidParameterException) when calling the CreateFargateProfile operation: Misconfigured PodExecutionRole Trust Policy; Please add the eks-fargate-pods.amazonaws.com Service Principal"
+        "Error: creating Fargate profile \"s3\" on EKS cluster \"fargate-sim\": InvalidParameterException: Misconfigured PodExecutionRole Trust Policy; Please add the eks-fargate-pods.amazonaws.com Service Principal"
     );
 }
 
@@ -357,8 +357,7 @@ async fn a_stalled_localstack_ends_the_run_with_a_message_not_a_hang() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     let error = r.error.clone().unwrap_or_default();
     assert!(
-        error.starts_with("CreateRole fargate-sim-pod-execution-")
-            && error.contains("no answer in time"),
+        error.starts_with("CreateRole fargate-sim-cluster-") && error.contains("no answer in time"),
         "{error}"
     );
     // The role was recorded before its call: the report names it as not known to be removed.

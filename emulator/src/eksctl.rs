@@ -115,6 +115,21 @@ impl Eksctl {
                 "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
             )
             .await?;
+        self.create_cluster_with_role(cfg, &role_arn, say).await
+    }
+
+    /// [`Eksctl::create_cluster`] with a cluster role that already exists (`role_arn`): the
+    /// cluster, waited for until ACTIVE, then its profiles (profiles that name no pod execution
+    /// role get eksctl's).
+    ///
+    /// # Errors
+    /// The first call that failed, with EKS's or IAM's code and message.
+    pub async fn create_cluster_with_role(
+        &self,
+        cfg: &ClusterConfig,
+        role_arn: &str,
+        say: &(dyn Fn(Line) + Sync),
+    ) -> Result<(), EksctlError> {
         let mut subnets: Vec<String> = cfg.subnets.iter().map(|s| s.id.clone()).collect();
         if subnets.is_empty() {
             // eksctl's own VPC: three public and three private subnets.
@@ -134,7 +149,7 @@ impl Eksctl {
             .eks
             .create_cluster()
             .name(&cfg.name)
-            .role_arn(&role_arn)
+            .role_arn(role_arn)
             .resources_vpc_config(vpc.build())
             .send()
             .await
@@ -548,8 +563,8 @@ fn iam_error<E: ProvideErrorMetadata>(e: &aws_sdk_iam::error::SdkError<E>) -> St
     }
 }
 
-/// A trust policy for a service, optionally limited to an `aws:SourceArn`.
-fn trust(service: &str, source_arn: Option<&str>) -> String {
+/// A trust policy letting `service` assume the role, for `source_arn` when given.
+pub fn trust(service: &str, source_arn: Option<&str>) -> String {
     let condition = source_arn
         .map(|a| format!(r#","Condition":{{"ArnLike":{{"aws:SourceArn":"{a}"}}}}"#))
         .unwrap_or_default();

@@ -17,6 +17,7 @@ pub mod flow;
 pub mod gateway;
 mod instance;
 pub mod journal;
+pub mod kubectl;
 
 pub use instance::{ACCOUNT, Emulator, Options};
 pub use s3_harness::{Clients, Creds, HarnessError, LocalStack, Progress};

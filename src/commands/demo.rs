@@ -22,13 +22,16 @@ This demo follows the chapter and gives the role's session to the pod.";
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 The steps: the cluster (eksctl config) with its default profile; namespace `test`; test-pod.yaml
-applied before any profile selects it (not on Fargate); profile `test` created (the pod stays
-where it is); the pod deleted and applied again (on Fargate); bucket test-bucket-<run id> with
-a test object; role s3-read-<run id> trusting eks-fargate-pods.amazonaws.com, with
-AmazonS3ReadOnlyAccess; profile `s3` with that execution role (EKS's trust check runs on the
-role as stored in IAM); s3-pod.yaml applied; Fargate assumes the role through STS with the
-profile's aws:SourceArn; the container's `aws s3 cp` runs with those credentials through the
-IAM gateway; `kubectl logs`.
+applied before any profile selects it (Pending, not on Fargate); profile `test` created (the
+pod stays where it is); the pod deleted and applied again (on Fargate); bucket
+test-bucket-<run id> with a test object; role s3-read-<run id> trusting
+eks-fargate-pods.amazonaws.com, with AmazonS3ReadOnlyAccess; profile `s3` with that execution
+role (EKS's trust check runs on the role as stored in IAM); s3-pod.yaml applied; Fargate assumes
+the role through STS with the profile's aws:SourceArn and the container's `aws s3 cp` runs as
+the real, pinned AWS CLI with that session, through the IAM gateway; `kubectl logs`.
+The demo drives the same endpoint `fargate-sim up` serves: the cluster and its profiles through
+its EKS API, namespaces and pods through the cluster's Kubernetes API. The chapter is a list of
+steps; each scenario changes that list.
 Then everything is deleted in reverse order (also on failure, Ctrl-C, SIGTERM, SIGHUP or a closed
 output) unless --keep, and the end of the output names what was removed and what was not.
 
@@ -275,13 +278,7 @@ pub fn run(args: &Args) -> Exit {
     };
     let (interrupter, interrupts) = Interrupts::channel();
     let _ = out.print(&header);
-    let total = match scenario {
-        Scenario::BadTrust => 10,
-        Scenario::WrongNamespace => 10,
-        Scenario::BucketDeny => 13,
-        Scenario::EndpointOnly => 14,
-        _ => 12,
-    };
+    let total = scenario.plan().steps.len();
     let pipe_interrupter = interrupter.clone();
     let mut pipe_closed = out.closed;
     let mut emit = |s: &Step| {

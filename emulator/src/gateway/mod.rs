@@ -136,6 +136,9 @@ struct State {
     processes: pods::Processes,
     /// The gateway's own URL (containers' `AWS_ENDPOINT_URL`).
     own_url: String,
+    /// The VPC endpoint's listener, when there is one: containers reach S3 through it
+    /// (`AWS_ENDPOINT_URL_S3`), as pods in the cluster's private subnets do.
+    pod_s3_url: Option<String>,
     /// The account root's credentials (Fargate's AssumeRole for a pod is signed with them).
     root: Creds,
     /// Seconds a container's process may run at most.
@@ -249,6 +252,7 @@ impl Gateway {
             kube_changed: tokio::sync::watch::channel(0).0,
             processes: Mutex::new(HashMap::new()),
             own_url: format!("http://{addr}"),
+            pod_s3_url: via_addr.map(|a| format!("http://{a}")),
             root: root.clone(),
             pod_limit: listen.pod_limit,
         });

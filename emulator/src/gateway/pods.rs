@@ -235,8 +235,11 @@ async fn execute(
             cmd.env(k, v);
         }
     }
-    cmd.env("AWS_ENDPOINT_URL", &state.own_url)
-        .stdin(std::process::Stdio::null())
+    cmd.env("AWS_ENDPOINT_URL", &state.own_url);
+    if let Some(s3) = &state.pod_s3_url {
+        cmd.env("AWS_ENDPOINT_URL_S3", s3);
+    }
+    cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .process_group(0)

@@ -11,36 +11,38 @@
 //! stops before the next one; the second (or the first after [`GRACE`]) abandons the step in
 //! flight; the third abandons the cleanup, and the report names what was left.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use iam_sim::Decision;
-use scheduler::eksctl::{envsubst, parse_config};
-use scheduler::{Cluster, EksError, RoleSource, SeqIds, parse_manifests};
 use serde::{Deserialize, Serialize};
 
-use crate::gateway::Gateway;
 use crate::journal::{Journal, State};
 use s3_harness::HarnessError;
-use s3_harness::client::{Clients, Creds, TEST_ACCOUNT, Timeouts, decode_policy_document};
+use s3_harness::client::{Clients, Creds, Timeouts};
+
+pub mod plan;
+mod walk;
+
+pub use plan::Plan;
+pub use walk::{Apis, CLUSTER};
 
 /// The example files the flow uses (shipped in `examples/`).
 pub mod examples {
     /// `examples/cluster.yaml`.
-    pub const CLUSTER: &str = include_str!("../../examples/cluster.yaml");
+    pub const CLUSTER: &str = include_str!("../../../examples/cluster.yaml");
     /// `examples/new-namespace-cluster.yaml`.
     pub const NEW_NAMESPACE_CLUSTER: &str =
-        include_str!("../../examples/new-namespace-cluster.yaml");
+        include_str!("../../../examples/new-namespace-cluster.yaml");
     /// `examples/execution-role-cluster.yaml`.
     pub const EXECUTION_ROLE_CLUSTER: &str =
-        include_str!("../../examples/execution-role-cluster.yaml");
+        include_str!("../../../examples/execution-role-cluster.yaml");
     /// `examples/test-pod.yaml`.
-    pub const TEST_POD: &str = include_str!("../../examples/test-pod.yaml");
+    pub const TEST_POD: &str = include_str!("../../../examples/test-pod.yaml");
     /// `examples/s3-pod.yaml`.
-    pub const S3_POD: &str = include_str!("../../examples/s3-pod.yaml");
+    pub const S3_POD: &str = include_str!("../../../examples/s3-pod.yaml");
     /// `examples/role-trust-policy.json`.
-    pub const ROLE_TRUST_POLICY: &str = include_str!("../../examples/role-trust-policy.json");
+    pub const ROLE_TRUST_POLICY: &str = include_str!("../../../examples/role-trust-policy.json");
 }
 
 /// The AWS-managed read-only policy the chapter attaches.
@@ -89,11 +91,6 @@ impl Scenario {
             Scenario::EndpointOnly => "endpoint-only",
         }
     }
-
-    /// Whether the pod is expected to read the object.
-    fn pod_reads(self) -> bool {
-        matches!(self, Scenario::Chapter | Scenario::EndpointOnly)
-    }
 }
 
 /// The S3 gateway VPC endpoint of the cluster's VPC in the `endpoint-only` scenario: ids made
@@ -108,44 +105,6 @@ fn cluster_endpoint(id: RunId) -> Option<crate::gateway::VpcEndpoint> {
         vpc: format!("vpc-0{id}0000000f"),
         policy,
     })
-}
-
-/// The bucket policy a scenario adds, and how its step is told.
-struct ScenarioBucketPolicy {
-    policy: String,
-    title: &'static str,
-    file: &'static str,
-    line: String,
-}
-
-fn scenario_bucket_policy(
-    scenario: Scenario,
-    bucket: &str,
-    endpoint: Option<&crate::gateway::VpcEndpoint>,
-) -> Option<ScenarioBucketPolicy> {
-    match (scenario, endpoint) {
-        (Scenario::BucketDeny, _) => Some(ScenarioBucketPolicy {
-            policy: format!(
-                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"DenyReads","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
-            ),
-            title: "bucket policy denies reads",
-            file: "deny-get.json",
-            line: "Deny s3:GetObject to Principal \"*\"".into(),
-        }),
-        (Scenario::EndpointOnly, Some(e)) => Some(ScenarioBucketPolicy {
-            policy: format!(
-                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"OnlyThroughTheClusterEndpoint","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"],"Condition":{{"StringNotEquals":{{"aws:SourceVpce":"{}"}}}}}}]}}"#,
-                e.id
-            ),
-            title: "bucket policy allows only the cluster's S3 endpoint",
-            file: "endpoint-only.json",
-            line: format!(
-                "Deny s3:* unless aws:SourceVpce is {} (the S3 gateway endpoint of {})",
-                e.id, e.vpc
-            ),
-        }),
-        _ => None,
-    }
 }
 
 /// A run's identity: eight lowercase hex digits, part of every name the run creates.
@@ -204,6 +163,8 @@ impl<'de> Deserialize<'de> for RunId {
 /// The names a run gives what it creates in AWS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Names {
+    /// The cluster's IAM role (trusting `eks.amazonaws.com`).
+    pub cluster_role: String,
     /// The default pod execution role (what eksctl makes for profiles that name none).
     pub exec_role: String,
     /// The chapter's `s3-read` role.
@@ -216,6 +177,7 @@ impl Names {
     /// The names of run `id`.
     pub fn of(id: RunId) -> Self {
         Self {
+            cluster_role: format!("fargate-sim-cluster-{id}"),
             exec_role: format!("fargate-sim-pod-execution-{id}"),
             role: format!("s3-read-{id}"),
             bucket: format!("test-bucket-{id}"),
@@ -324,6 +286,11 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Created {
+    /// The EKS cluster.
+    Cluster {
+        /// Name.
+        name: String,
+    },
     /// A namespace.
     Namespace {
         /// Name.
@@ -378,7 +345,10 @@ impl Created {
     pub fn is_remote(&self) -> bool {
         !matches!(
             self,
-            Created::Namespace { .. } | Created::Pod { .. } | Created::Profile { .. }
+            Created::Cluster { .. }
+                | Created::Namespace { .. }
+                | Created::Pod { .. }
+                | Created::Profile { .. }
         )
     }
 }
@@ -386,6 +356,7 @@ impl Created {
 impl std::fmt::Display for Created {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Created::Cluster { name } => write!(f, "cluster {name}"),
             Created::Namespace { name } => write!(f, "namespace {name}"),
             Created::Pod { namespace, name } => write!(f, "pod {namespace}/{name}"),
             Created::Profile { name } => write!(f, "Fargate profile {name}"),
@@ -459,8 +430,12 @@ impl Ledger {
     }
 
     /// Records something of the run's own cluster model (it exists once recorded).
+    /// Records something of the run's own cluster (it exists once recorded; a pod created
+    /// again is recorded once).
     fn record(&self, c: Created) {
-        if let Ok(mut l) = self.entries.lock() {
+        if let Ok(mut l) = self.entries.lock()
+            && !l.iter().any(|(x, _)| *x == c)
+        {
             l.push((c, State::Created));
         }
     }
@@ -595,43 +570,6 @@ pub struct LeftBehind {
     pub reason: String,
 }
 
-/// Roles read from LocalStack IAM for the scheduler's trust check.
-#[derive(Debug, Default)]
-pub struct LocalStackRoles(HashMap<String, String>);
-
-impl LocalStackRoles {
-    /// Reads the trust policy of each role from IAM (`GetRole`), decoding the URL-encoded form.
-    ///
-    /// # Errors
-    /// Only transport errors; a missing role is recorded as missing.
-    pub async fn fetch(iam: &aws_sdk_iam::Client, arns: &[&str]) -> Result<Self, HarnessError> {
-        let mut m = HashMap::new();
-        for arn in arns {
-            let name = arn.rsplit('/').next().unwrap_or(arn);
-            match iam.get_role().role_name(name).send().await {
-                Ok(out) => {
-                    if let Some(doc) = out.role().and_then(|r| r.assume_role_policy_document()) {
-                        m.insert((*arn).to_owned(), decode_policy_document(doc));
-                    }
-                }
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_no_such_entity_exception()) => {}
-                Err(e) => {
-                    return Err(HarnessError::aws(format!("GetRole {name}"), &e));
-                }
-            }
-        }
-        Ok(Self(m))
-    }
-}
-
-impl RoleSource for LocalStackRoles {
-    fn trust_policy(&self, role_arn: &str) -> Result<Option<String>, String> {
-        Ok(self.0.get(role_arn).cloned())
-    }
-}
-
 struct Runner<'a> {
     opts: &'a FlowOptions,
     names: &'a Names,
@@ -639,7 +577,6 @@ struct Runner<'a> {
     emit: &'a mut (dyn FnMut(&Step) + Send),
     ledger: Ledger,
     interrupts: Interrupts,
-    now: f64,
 }
 
 impl Runner<'_> {
@@ -663,18 +600,6 @@ impl Runner<'_> {
         (self.emit)(&s);
         self.steps.push(s);
     }
-
-    fn tick(&mut self) -> f64 {
-        self.now += 1.0;
-        self.now
-    }
-}
-
-fn eks_line(e: &EksError) -> String {
-    format!(
-        "An error occurred ({:?}) when calling the CreateFargateProfile operation: {}",
-        e.kind, e.message
-    )
 }
 
 /// Runs the flow against `endpoint` (LocalStack), narrating each step through `emit`, and
@@ -702,6 +627,7 @@ pub async fn run(
         crate::Options {
             region: opts.region.clone(),
             vpc_endpoint,
+            pod_limit: walk::POD_WAIT.as_secs_f64() - 10.0,
             ..crate::Options::default()
         },
     )
@@ -732,11 +658,21 @@ pub async fn run(
         emit,
         ledger: ledger.clone(),
         interrupts: interrupts.clone(),
-        now: 0.0,
     };
-    let mut cluster_slot: Option<Cluster> = None;
+    let apis = walk::Apis {
+        eksctl: crate::eksctl::Eksctl::new(
+            admin.clone(),
+            crate::eksctl::Waiting {
+                timeout: std::time::Duration::from_secs(60),
+                poll: std::time::Duration::from_millis(20),
+            },
+        ),
+        kubectl: crate::kubectl::Kubectl::new(gateway.endpoint(), walk::CLUSTER),
+        eks: admin.eks.clone(),
+    };
+    let plan = opts.scenario.plan();
     let outcome = {
-        let fut = chapter(&mut runner, &admin, gateway, &mut cluster_slot);
+        let fut = walk::walk(&mut runner, &plan, &admin, gateway, &apis);
         tokio::pin!(fut);
         // The step in flight is abandoned at the second interruption, or GRACE after the first.
         let abandon = async {
@@ -761,27 +697,26 @@ pub async fn run(
         let limits = opts.timeouts.shorter(Timeouts::CLEANUP);
         let direct = Clients::with_timeouts(endpoint, &opts.region, &root, limits).await;
         let abort = interrupts.at_least(3);
-        cleanup(&direct, &ledger, cluster_slot.as_mut(), runner.now, abort).await
+        cleanup(&direct, &ledger, Some(&apis), abort).await
     };
     ledger.close(opts.keep);
     // What the flow created that the cluster still lists (empty after a successful cleanup).
-    let profiles_left: Vec<String> = match cluster_slot.as_mut() {
-        Some(c) => {
-            let later = c.settled_at().max(runner.now) + 1.0;
-            let created_profiles: Vec<&str> = created
+    let listed = apis
+        .eks
+        .list_fargate_profiles()
+        .cluster_name(walk::CLUSTER)
+        .send()
+        .await
+        .map(|o| o.fargate_profile_names().to_vec())
+        .unwrap_or_default();
+    let profiles_left: Vec<String> = listed
+        .into_iter()
+        .filter(|n| {
+            created
                 .iter()
-                .filter_map(|x| match x {
-                    Created::Profile { name } => Some(name.as_str()),
-                    _ => None,
-                })
-                .collect();
-            c.list_profiles(later)
-                .into_iter()
-                .filter(|n| created_profiles.contains(&n.as_str()))
-                .collect()
-        }
-        None => Vec::new(),
-    };
+                .any(|c| matches!(c, Created::Profile { name } if name == n))
+        })
+        .collect();
     let decisions = gateway
         .decisions()
         .into_iter()
@@ -850,553 +785,6 @@ impl Partial {
     }
 }
 
-async fn chapter(
-    r: &mut Runner<'_>,
-    admin: &Clients,
-    gateway: &Gateway,
-    cluster_slot: &mut Option<Cluster>,
-) -> Result<Partial, Stop> {
-    let opts = r.opts;
-    let names = r.names;
-    let scenario = opts.scenario;
-    let ledger = r.ledger.clone();
-    let cfg = |text: &str,
-               env: &HashMap<&str, String>|
-     -> Result<scheduler::eksctl::ClusterConfig, HarnessError> {
-        let expanded = envsubst(text, &|k| env.get(k).cloned()).map_err(|e| HarnessError::Aws {
-            operation: "envsubst".into(),
-            message: e.message,
-        })?;
-        parse_config(&expanded).map_err(|e| HarnessError::Aws {
-            operation: "eksctl config".into(),
-            message: e.message,
-        })
-    };
-    let empty = HashMap::new();
-
-    // 1. The cluster, with its default profile (what `eksctl create cluster --fargate` leaves).
-    let base = cfg(examples::CLUSTER, &empty)?;
-    let mut cluster = Cluster::new(
-        &base.name,
-        &opts.region,
-        TEST_ACCOUNT,
-        base.subnets.clone(),
-        Box::new(SeqIds::new(42)),
-    );
-    for p in &base.profiles {
-        cluster
-            .adopt_profile(p, 0.0)
-            .map_err(|e| HarnessError::Aws {
-                operation: "cluster".into(),
-                message: e.message,
-            })?;
-    }
-    r.step(
-        "cluster",
-        "eksctl create cluster -f cluster.yaml --fargate",
-        vec![format!(
-            "cluster {} in {} with Fargate profile fp-default (namespaces default, kube-system)",
-            base.name, opts.region
-        )],
-        true,
-    );
-    *cluster_slot = Some(cluster);
-    let cluster = cluster_slot.as_mut().ok_or_else(|| HarnessError::Aws {
-        operation: "cluster".into(),
-        message: "missing".into(),
-    })?;
-
-    // 2. Namespace and the first pod: no profile selects `test` yet.
-    r.check()?;
-    ledger.record(Created::Namespace {
-        name: "test".into(),
-    });
-    r.step(
-        "namespace",
-        "kubectl create namespace test",
-        vec!["namespace/test created".into()],
-        true,
-    );
-    let test_pod = parse_manifests(examples::TEST_POD).map_err(|e| HarnessError::Aws {
-        operation: "test-pod.yaml".into(),
-        message: e.to_string(),
-    })?;
-    let pod = test_pod
-        .pods
-        .into_iter()
-        .next()
-        .ok_or_else(|| HarnessError::Aws {
-            operation: "test-pod.yaml".into(),
-            message: "no pod".into(),
-        })?;
-    let now = r.tick();
-    let placed = cluster.apply_pod(pod.clone(), now);
-    ledger.record(Created::Pod {
-        namespace: "test".into(),
-        name: "test".into(),
-    });
-    r.step(
-        "pod before a profile",
-        "kubectl apply -f test-pod.yaml",
-        vec![
-            "pod/test created".into(),
-            format!("not on Fargate: {}", placed.reason),
-        ],
-        placed.profile.is_none(),
-    );
-
-    // 3. The default pod execution role (eksctl makes one for profiles that name none).
-    r.check()?;
-    let exec_role = names.exec_role.clone();
-    create(
-        &ledger,
-        Created::Role {
-            name: exec_role.clone(),
-        },
-        async {
-            admin
-                .iam
-                .create_role()
-                .role_name(&exec_role)
-                .assume_role_policy_document(examples::ROLE_TRUST_POLICY)
-                .send()
-                .await
-                .map_err(|e| HarnessError::aws(format!("CreateRole {exec_role}"), &e))
-        },
-    )
-    .await?;
-    let exec_arn = format!("arn:aws:iam::{TEST_ACCOUNT}:role/{exec_role}");
-
-    // 4. A profile for the new namespace; the existing pod stays where it is.
-    r.check()?;
-    let mut ns_cfg = cfg(examples::NEW_NAMESPACE_CLUSTER, &empty)?;
-    let mut req = ns_cfg.profiles.remove(0);
-    req.pod_execution_role_arn = exec_arn.clone();
-    let roles = LocalStackRoles::fetch(&admin.iam, &[&exec_arn]).await?;
-    let now = r.tick();
-    let created = cluster
-        .create_profile(&req, &roles, now)
-        .map_err(|e| HarnessError::Aws {
-            operation: "CreateFargateProfile test".into(),
-            message: e.message,
-        })?;
-    ledger.record(Created::Profile {
-        name: "test".into(),
-    });
-    r.now = cluster.settled_at().max(r.now) + 1.0;
-    cluster.refresh(r.now);
-    r.step(
-        "profile for the namespace",
-        "eksctl create fargateprofile -f new-namespace-cluster.yaml",
-        vec![format!(
-            "Fargate profile test: CREATING → ACTIVE ({})",
-            created.fargate_profile_arn
-        )],
-        true,
-    );
-    let still = cluster.apply_pod(pod.clone(), r.now);
-    r.step(
-        "existing pod is not moved",
-        "kubectl get pod test -n test -o wide",
-        vec![format!(
-            "still not on Fargate: placement is decided once, when a pod is created ({})",
-            if still.profile.is_none() {
-                "no profile label"
-            } else {
-                "unexpected"
-            }
-        )],
-        still.profile.is_none(),
-    );
-    cluster.delete_pod("test", "test");
-    let now = r.tick();
-    let again = cluster.apply_pod(pod, now);
-    r.step(
-        "pod recreated",
-        "kubectl delete pod test -n test && kubectl apply -f test-pod.yaml",
-        vec![format!(
-            "on Fargate: profile {}, node {}, {}",
-            again.profile.clone().unwrap_or_default(),
-            again.node.clone().unwrap_or_default(),
-            again.capacity_provisioned.clone().unwrap_or_default()
-        )],
-        again.on_fargate(),
-    );
-
-    // 5. The bucket and its object.
-    r.check()?;
-    let bucket = names.bucket.clone();
-    create(
-        &ledger,
-        Created::Bucket {
-            name: bucket.clone(),
-        },
-        admin.create_bucket_in(&bucket, &opts.region),
-    )
-    .await?;
-    let body = format!(
-        "Hello from S3! This object was read by pod test/s3 on Fargate ({}).\n",
-        opts.region
-    );
-    r.check()?;
-    create(
-        &ledger,
-        Created::Object {
-            bucket: bucket.clone(),
-            key: OBJECT_KEY.into(),
-        },
-        async {
-            admin
-                .s3
-                .put_object()
-                .bucket(&bucket)
-                .key(OBJECT_KEY)
-                .body(aws_sdk_s3::primitives::ByteStream::from(
-                    body.clone().into_bytes(),
-                ))
-                .send()
-                .await
-                .map_err(|e| HarnessError::aws(format!("PutObject {bucket}/{OBJECT_KEY}"), &e))
-        },
-    )
-    .await?;
-    r.step(
-        "bucket and object",
-        &format!("aws s3api create-bucket --bucket {bucket} --create-bucket-configuration LocationConstraint={} && aws s3 cp hello.txt s3://{bucket}/{OBJECT_KEY}", opts.region),
-        vec![format!("bucket {bucket} in {}", opts.region), format!("upload: ./hello.txt to s3://{bucket}/{OBJECT_KEY} ({} bytes)", body.len())],
-        true,
-    );
-    if let Some(bp) = scenario_bucket_policy(scenario, &bucket, gateway.vpc_endpoint()) {
-        r.check()?;
-        create(
-            &ledger,
-            Created::BucketPolicy {
-                bucket: bucket.clone(),
-            },
-            async {
-                admin
-                    .s3
-                    .put_bucket_policy()
-                    .bucket(&bucket)
-                    .policy(&bp.policy)
-                    .send()
-                    .await
-                    .map_err(|e| HarnessError::aws(format!("PutBucketPolicy {bucket}"), &e))
-            },
-        )
-        .await?;
-        r.step(
-            bp.title,
-            &format!(
-                "aws s3api put-bucket-policy --bucket {bucket} --policy file://{}",
-                bp.file
-            ),
-            vec![bp.line],
-            true,
-        );
-    }
-
-    // 6. The role `s3-read`: trust for Fargate pods, S3 read access.
-    r.check()?;
-    let role = names.role.clone();
-    let trust = if scenario == Scenario::BadTrust {
-        examples::ROLE_TRUST_POLICY.replace("eks-fargate-pods.amazonaws.com", "eks.amazonaws.com")
-    } else {
-        examples::ROLE_TRUST_POLICY.to_owned()
-    };
-    create(&ledger, Created::Role { name: role.clone() }, async {
-        admin
-            .iam
-            .create_role()
-            .role_name(&role)
-            .assume_role_policy_document(&trust)
-            .send()
-            .await
-            .map_err(|e| HarnessError::aws(format!("CreateRole {role}"), &e))
-    })
-    .await?;
-    let mut lines = vec![format!(
-        "role {role} trusts {}",
-        if scenario == Scenario::BadTrust {
-            "eks.amazonaws.com (not the Fargate pods principal)"
-        } else {
-            "eks-fargate-pods.amazonaws.com for fargateprofile/fargate-sim/*"
-        }
-    )];
-    if scenario != Scenario::NoS3Policy {
-        r.check()?;
-        create(
-            &ledger,
-            Created::Attachment {
-                role: role.clone(),
-                policy: S3_READ_ONLY.into(),
-            },
-            async {
-                admin
-                    .iam
-                    .attach_role_policy()
-                    .role_name(&role)
-                    .policy_arn(S3_READ_ONLY)
-                    .send()
-                    .await
-                    .map_err(|e| HarnessError::aws(format!("AttachRolePolicy {role}"), &e))
-            },
-        )
-        .await?;
-        lines.push("attached AmazonS3ReadOnlyAccess (s3:Get*, s3:List*, s3:Describe*, …)".into());
-    } else {
-        lines.push("no S3 policy attached (scenario no-s3-policy)".into());
-    }
-    let got = admin
-        .iam
-        .get_role()
-        .role_name(&role)
-        .send()
-        .await
-        .map_err(|e| HarnessError::aws(format!("GetRole {role}"), &e))?;
-    let role_arn = got.role().map(|r| r.arn().to_owned()).unwrap_or_default();
-    lines.push(format!("ROLE_ARN={role_arn}"));
-    r.step(
-        "execution role",
-        &format!(
-            "aws iam create-role --role-name {role} --assume-role-policy-document file://role-trust-policy.json && aws iam attach-role-policy --role-name {role} --policy-arn {S3_READ_ONLY} && export ROLE_ARN=$(aws iam get-role --role-name {role} --query Role.Arn --output text)"
-        ),
-        lines,
-        true,
-    );
-
-    // 7. The profile with that execution role; EKS checks the trust policy as stored in IAM.
-    r.check()?;
-    let env = HashMap::from([("ROLE_ARN", role_arn.clone())]);
-    let mut er_cfg = cfg(examples::EXECUTION_ROLE_CLUSTER, &env)?;
-    let req = er_cfg.profiles.remove(0);
-    let roles = LocalStackRoles::fetch(&admin.iam, &[&role_arn]).await?;
-    let now = r.tick();
-    let profile = match cluster.create_profile(&req, &roles, now) {
-        Ok(p) => p,
-        Err(e) => {
-            let expected = scenario == Scenario::BadTrust;
-            r.step(
-                "profile with the execution role",
-                "envsubst < execution-role-cluster.yaml | eksctl create fargateprofile -f -",
-                vec![eks_line(&e)],
-                expected,
-            );
-            return Ok(Partial {
-                as_expected: expected,
-                outcome: format!("profile creation rejected: {}", e.message),
-                pod_phase: PodPhase::NotCreated,
-                pod_log: String::new(),
-            });
-        }
-    };
-    ledger.record(Created::Profile {
-        name: req.fargate_profile_name.clone(),
-    });
-    r.now = cluster.settled_at().max(r.now) + 1.0;
-    cluster.refresh(r.now);
-    r.step(
-        "profile with the execution role",
-        "envsubst < execution-role-cluster.yaml | eksctl create fargateprofile -f -",
-        vec![format!(
-            "Fargate profile {}: CREATING → ACTIVE, pod execution role {role}",
-            profile.fargate_profile_name
-        )],
-        scenario != Scenario::BadTrust,
-    );
-
-    // 8. The S3-reading pod.
-    r.check()?;
-    let pod_yaml = examples::S3_POD.replace("${BUCKET}", &bucket);
-    let pod_yaml = if scenario == Scenario::WrongNamespace {
-        pod_yaml.replace("namespace: test", "namespace: other")
-    } else {
-        pod_yaml
-    };
-    let mut manifests = parse_manifests(&pod_yaml).map_err(|e| HarnessError::Aws {
-        operation: "s3-pod.yaml".into(),
-        message: e.to_string(),
-    })?;
-    let s3_pod = manifests.pods.remove(0);
-    let ns = s3_pod.namespace.clone();
-    let now = r.tick();
-    let placed = cluster.apply_pod(s3_pod, now);
-    ledger.record(Created::Pod {
-        namespace: ns.clone(),
-        name: "s3".into(),
-    });
-    if !placed.on_fargate() {
-        let expected = scenario == Scenario::WrongNamespace;
-        r.step(
-            "S3 pod",
-            "kubectl apply -f s3-pod.yaml",
-            vec![
-                format!("pod/s3 created in namespace {ns}"),
-                format!("not on Fargate: {}", placed.reason),
-            ],
-            expected,
-        );
-        return Ok(Partial {
-            as_expected: expected,
-            outcome: format!("pod {ns}/s3 is not on Fargate: {}", placed.reason),
-            pod_phase: PodPhase::NotOnFargate,
-            pod_log: String::new(),
-        });
-    }
-    r.step(
-        "S3 pod",
-        "kubectl apply -f s3-pod.yaml",
-        vec![format!(
-            "on Fargate: profile {}, node {}, {}",
-            placed.profile.clone().unwrap_or_default(),
-            placed.node.clone().unwrap_or_default(),
-            placed.capacity_provisioned.clone().unwrap_or_default()
-        )],
-        true,
-    );
-
-    // 9. Fargate assumes the execution role for the pod, and the container runs.
-    r.check()?;
-    let profile_arn = profile.fargate_profile_arn.clone();
-    let creds = assume_for_pod(gateway, &opts.region, &role_arn, &profile_arn).await;
-    let container = placed
-        .pod
-        .spec
-        .containers
-        .first()
-        .cloned()
-        .unwrap_or_default();
-    let (phase, log, narration) = match creds {
-        Err(msg) => (
-            PodPhase::Failed,
-            format!("{msg}\n"),
-            vec![format!("sts:AssumeRole denied: {msg}")],
-        ),
-        Ok(creds) => {
-            // The pod's traffic leaves through the cluster's S3 endpoint when it has one.
-            let via = gateway.vpc_endpoint_url().unwrap_or(gateway.endpoint());
-            let pod_clients = Clients::new(via, &opts.region, &creds).await;
-            let (phase, log) = run_container(&pod_clients, &container).await;
-            let last = gateway
-                .decisions()
-                .into_iter()
-                .rev()
-                .find(|d| d.action.starts_with("s3:"));
-            let mut n = vec![format!(
-                "sts:AssumeRole by eks-fargate-pods.amazonaws.com allowed (aws:SourceArn {profile_arn})"
-            )];
-            if let Some(d) = last {
-                n.push(format!(
-                    "gateway: {} on {}: {}",
-                    d.action, d.resource, d.decision
-                ));
-                if let Some(m) = d.message {
-                    n.push(format!("gateway: {m}"));
-                }
-            }
-            (phase, log, n)
-        }
-    };
-    let mut lines = narration;
-    lines.push(format!(
-        "pod/s3 {}",
-        match phase {
-            PodPhase::Succeeded => "Succeeded",
-            _ => "Failed",
-        }
-    ));
-    let expected_phase = if scenario.pod_reads() {
-        PodPhase::Succeeded
-    } else {
-        PodPhase::Failed
-    };
-    r.step(
-        "pod runs with the execution role",
-        "kubectl get pod s3 -n test",
-        lines,
-        phase == expected_phase,
-    );
-    r.step(
-        "pod log",
-        "kubectl logs s3 -n test",
-        log.lines().map(str::to_owned).collect(),
-        phase == expected_phase,
-    );
-    // 10. With an endpoint-only bucket, the same read from outside the VPC is refused.
-    let mut outside_denied = true;
-    if gateway.vpc_endpoint().is_some() {
-        r.check()?;
-        let outside = admin
-            .s3
-            .get_object()
-            .bucket(&bucket)
-            .key(OBJECT_KEY)
-            .send()
-            .await;
-        let line = match &outside {
-            Ok(_) => {
-                outside_denied = false;
-                "the read was allowed: the bucket policy did not hold".to_owned()
-            }
-            Err(e) => cli_error("GetObject", e),
-        };
-        r.step(
-            "the same read from outside the endpoint",
-            &format!(
-                "aws s3api get-object --bucket {bucket} --key {OBJECT_KEY} /dev/stdout   # on the host, outside the VPC"
-            ),
-            vec![line],
-            outside_denied,
-        );
-    }
-    let as_expected =
-        phase == expected_phase && outside_denied && (!scenario.pod_reads() || log == body);
-    let outcome = match (scenario, phase) {
-        (Scenario::Chapter, PodPhase::Succeeded) => {
-            "the pod read the object with the execution role".to_owned()
-        }
-        (Scenario::EndpointOnly, PodPhase::Succeeded) => {
-            "the pod read the object through the cluster's S3 endpoint; the host was denied"
-                .to_owned()
-        }
-        (_, PodPhase::Failed) => format!("the pod failed: {}", log.lines().last().unwrap_or("")),
-        _ => format!("pod phase {phase:?}"),
-    };
-    Ok(Partial {
-        as_expected,
-        outcome,
-        pod_phase: phase,
-        pod_log: log,
-    })
-}
-
-/// What Fargate does before starting the pod (see [`crate::gateway::pods::assume_for_pod`]).
-async fn assume_for_pod(
-    gateway: &Gateway,
-    region: &str,
-    role_arn: &str,
-    profile_arn: &str,
-) -> Result<Creds, String> {
-    crate::gateway::pods::assume_for_pod(
-        gateway.endpoint(),
-        region,
-        &Creds::test_account(),
-        TEST_ACCOUNT,
-        role_arn,
-        profile_arn,
-    )
-    .await
-}
-
-/// Expands `$(VAR)` in a container argument from the container's environment, as the kubelet does.
-fn expand(arg: &str, env: &[scheduler::pod::EnvVar]) -> String {
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|v| (v.name.clone(), v.value.clone().unwrap_or_default()))
-        .collect();
-    scheduler::kube::pods::expand(arg, &env)
-}
-
 fn cli_error<E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static>(
     op: &str,
     e: &aws_sdk_s3::error::SdkError<E>,
@@ -1426,147 +814,6 @@ fn canonical_reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         _ => "Error",
-    }
-}
-
-/// The most of an object the pod runner keeps for the pod's log.
-pub const MAX_POD_LOG: usize = 4 << 20;
-
-/// An object's body as text, at most [`MAX_POD_LOG`] bytes of it (the rest is not read, and
-/// a line says so).
-async fn read_bounded(mut body: aws_sdk_s3::primitives::ByteStream) -> Result<String, String> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.try_next().await.map_err(|e| e.to_string())? {
-        let room = MAX_POD_LOG - bytes.len();
-        if chunk.len() > room {
-            bytes.extend_from_slice(&chunk[..room]);
-            let mut text = String::from_utf8_lossy(&bytes).into_owned();
-            text.push_str(&format!(
-                "\n[fargate-sim: the log is cut at {MAX_POD_LOG} bytes]\n"
-            ));
-            return Ok(text);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// Carries out the container's `aws` command with the pod's credentials; returns the phase and
-/// the log (what the command printed).
-pub async fn run_container(clients: &Clients, c: &scheduler::pod::Container) -> (PodPhase, String) {
-    let args: Vec<String> = c
-        .command
-        .iter()
-        .chain(&c.args)
-        .map(|a| expand(a, &c.env))
-        .collect();
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    let split = |url: &str| -> Option<(String, String)> {
-        let rest = url.strip_prefix("s3://")?;
-        let (b, k) = rest.split_once('/')?;
-        Some((b.to_owned(), k.to_owned()))
-    };
-    match words.as_slice() {
-        ["aws", "s3", "cp", src, "-"] => {
-            let Some((bucket, key)) = split(src) else {
-                return (
-                    PodPhase::Failed,
-                    format!("fatal error: invalid S3 URL `{src}`\n"),
-                );
-            };
-            // `aws s3 cp` asks for the object's metadata first.
-            if let Err(e) = clients
-                .s3
-                .head_object()
-                .bucket(&bucket)
-                .key(&key)
-                .send()
-                .await
-            {
-                return (
-                    PodPhase::Failed,
-                    format!("fatal error: {}\n", cli_error("HeadObject", &e)),
-                );
-            }
-            match clients
-                .s3
-                .get_object()
-                .bucket(&bucket)
-                .key(&key)
-                .send()
-                .await
-            {
-                Ok(out) => match read_bounded(out.body).await {
-                    Ok(text) => (PodPhase::Succeeded, text),
-                    Err(e) => (PodPhase::Failed, format!("download failed: {e}\n")),
-                },
-                Err(e) => (
-                    PodPhase::Failed,
-                    format!(
-                        "download failed: s3://{bucket}/{key} to - {}\n",
-                        cli_error("GetObject", &e)
-                    ),
-                ),
-            }
-        }
-        ["aws", "s3api", "get-object", rest @ ..] => {
-            let flag = |name: &str| {
-                rest.windows(2)
-                    .find(|w| w[0] == name)
-                    .map(|w| w[1].to_owned())
-            };
-            let (Some(bucket), Some(key)) = (flag("--bucket"), flag("--key")) else {
-                return (
-                    PodPhase::Failed,
-                    "aws: error: the following arguments are required: --bucket, --key\n".into(),
-                );
-            };
-            match clients
-                .s3
-                .get_object()
-                .bucket(&bucket)
-                .key(&key)
-                .send()
-                .await
-            {
-                Ok(out) => {
-                    let len = out.content_length().unwrap_or(0);
-                    let etag = out.e_tag().unwrap_or("").to_owned();
-                    let ctype = out
-                        .content_type()
-                        .unwrap_or("binary/octet-stream")
-                        .to_owned();
-                    let body = read_bounded(out.body).await.unwrap_or_default();
-                    let meta = serde_json::json!({"ContentLength": len, "ETag": etag, "ContentType": ctype});
-                    let to_stdout = rest
-                        .last()
-                        .is_some_and(|o| *o == "/dev/stdout" || *o == "-");
-                    let printed = if to_stdout {
-                        format!(
-                            "{body}{}\n",
-                            serde_json::to_string_pretty(&meta).unwrap_or_default()
-                        )
-                    } else {
-                        format!(
-                            "{}\n",
-                            serde_json::to_string_pretty(&meta).unwrap_or_default()
-                        )
-                    };
-                    (PodPhase::Succeeded, printed)
-                }
-                Err(e) => (
-                    PodPhase::Failed,
-                    format!("\n{}\n", cli_error("GetObject", &e)),
-                ),
-            }
-        }
-        _ => (
-            PodPhase::Failed,
-            format!(
-                "fargate-sim: the pod runner carries out `aws s3 cp s3://… -` and `aws s3api get-object`, not `{}`\n",
-                args.join(" ")
-            ),
-        ),
     }
 }
 
@@ -1663,9 +910,10 @@ async fn delete_remote(clients: &Clients, item: &Created) -> Deleted {
                 .await
                 .map(|_| ()),
         ),
-        Created::Namespace { .. } | Created::Pod { .. } | Created::Profile { .. } => {
-            Deleted::Removed
-        }
+        Created::Cluster { .. }
+        | Created::Namespace { .. }
+        | Created::Pod { .. }
+        | Created::Profile { .. } => Deleted::Removed,
     }
 }
 
@@ -1739,43 +987,32 @@ pub async fn remove_all(
     report
 }
 
-/// Deletes everything in the ledger, newest first: pods and profiles from the cluster model
-/// (waiting for each profile), then policy attachments, roles, bucket policies, objects and
-/// buckets in AWS.
+/// Deletes everything in the ledger, newest first: pods, namespaces, profiles (waiting for
+/// each) and the cluster through the endpoint's Kubernetes and EKS APIs (`apis`), then policy
+/// attachments, roles, bucket policies, objects and buckets in AWS.
 pub async fn cleanup(
     clients: &Clients,
     ledger: &Ledger,
-    mut cluster: Option<&mut Cluster>,
-    mut now: f64,
+    apis: Option<&walk::Apis>,
     abort: impl Future<Output = ()>,
 ) -> CleanupReport {
     let mut local = CleanupReport::default();
     let mut remote = Vec::new();
     for (item, state) in ledger.take().into_iter().rev() {
-        match &item {
-            Created::Pod { namespace, name } => {
-                if let Some(c) = cluster.as_deref_mut() {
-                    c.delete_pod(namespace, name);
-                }
-                local.removed.push(item);
-            }
-            Created::Profile { name } => {
-                if let Some(c) = cluster.as_deref_mut() {
-                    now = c.settled_at().max(now) + 1.0;
-                    if let Err(e) = c.delete_profile(name, now) {
-                        local.left.push(LeftBehind {
-                            resource: item.clone(),
-                            reason: format!("DeleteFargateProfile: {}", e.message),
-                        });
-                        continue;
-                    }
-                    now = c.settled_at().max(now) + 1.0;
-                    c.refresh(now);
-                }
-                local.removed.push(item);
-            }
-            Created::Namespace { .. } => local.removed.push(item),
-            _ => remote.push((item, state)),
+        if item.is_remote() {
+            remote.push((item, state));
+            continue;
+        }
+        let outcome = match apis {
+            Some(apis) => walk::delete_local(apis, &item).await,
+            None => Ok(()),
+        };
+        match outcome {
+            Ok(()) => local.removed.push(item),
+            Err(reason) => local.left.push(LeftBehind {
+                resource: item,
+                reason,
+            }),
         }
     }
     // `remote` is newest first; `remove_all` takes creation order.
