@@ -41,19 +41,40 @@ pub(super) async fn serve(
     parts: &hyper::http::request::Parts,
     body: hyper::body::Incoming,
 ) -> Resp {
-    let rest = parts.uri.path().trim_start_matches("/k8s/");
-    let (cluster, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
+    let (cluster, path) = match parts.uri.path().strip_prefix("/k8s/") {
+        Some(rest) => match rest.find('/') {
+            Some(i) => (rest[..i].to_owned(), &rest[i..]),
+            None => (rest.to_owned(), "/"),
+        },
+        None => {
+            let clusters = match state.eks.lock() {
+                Ok(mut plane) => plane.list_clusters(now_secs()),
+                Err(_) => Vec::new(),
+            };
+            match <[String; 1]>::try_from(clusters) {
+                Ok([only]) => (only, parts.uri.path()),
+                Err(all) => {
+                    return answer(endpoint::kube::status(
+                        404,
+                        "NotFound",
+                        &format!(
+                            "this endpoint serves {} clusters: address a cluster's API as /k8s/CLUSTER{}",
+                            all.len(),
+                            parts.uri.path()
+                        ),
+                        None,
+                    ));
+                }
+            }
+        }
     };
+    let cluster = cluster.as_str();
     let too_large = || {
         answer(endpoint::kube::status(
             413,
             "RequestEntityTooLarge",
-            &format!(
-                "the request body is larger than the {} MiB this API server reads",
-                endpoint::kube::MAX_BODY >> 20
-            ),
+            // The API server's words (its body reader's limit, 3 MiB).
+            &format!("Request entity too large: limit is {}", endpoint::kube::MAX_BODY),
             None,
         ))
     };
@@ -122,6 +143,17 @@ pub(super) async fn serve(
         }
         Answer::Log(mut f) => stream(state, cluster, "text/plain", move |kube, _| f.next(kube)),
     }
+}
+
+/// Whether `path` is one of the API server's own (`/api`, `/apis`, `/version`, `/openapi`,
+/// the health checks), which clients address without the server URL's path prefix.
+pub(super) fn is_api_server_path(path: &str) -> bool {
+    ["/api", "/apis", "/version", "/openapi", "/healthz", "/livez", "/readyz"]
+        .iter()
+        .any(|p| {
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
 }
 
 /// A streamed answer: `step` is asked for more whenever the cluster changes (and every

@@ -471,7 +471,11 @@ async fn handle(
             Some(p) => Signed::Query(p),
             // An unsigned request under a cluster's API prefix is for its Kubernetes API
             // (served over plain HTTP on loopback, where kubectl sends no credentials).
-            None if parts.uri.path().starts_with("/k8s/") => {
+            // Unsigned requests for the API server's own paths (`kubectl get --raw /api/v1`
+            // drops the server URL's path) go to the cluster when there is only one.
+            None if parts.uri.path().starts_with("/k8s/")
+                || kube::is_api_server_path(parts.uri.path()) =>
+            {
                 return Ok(kube::serve(&state, &parts, body).await);
             }
             None => {

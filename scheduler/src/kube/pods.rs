@@ -1141,7 +1141,20 @@ impl Kube {
                 ))),
             };
         }
-        Ok((run.log.text(), run.live))
+        // A container waiting to restart (back-off) has no log of its own yet: the kubelet
+        // serves its last terminated run's, as `--previous` does.
+        let waiting = entry
+            .object
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|c| c.get(i))
+            .and_then(|c| c.state.as_ref())
+            .is_some_and(|s| s.waiting.is_some());
+        match &run.previous {
+            Some(last) if waiting => Ok((last.text(), false)),
+            _ => Ok((run.log.text(), run.live)),
+        }
     }
 }
 
