@@ -33,7 +33,7 @@ async fn emulator() -> Emulator {
 
 /// The pinned `aws` for the endpoint with `creds`, in an environment scrubbed of the host's
 /// AWS configuration (its home directory lives as long as the returned guard).
-fn aws_command(endpoint: &str, creds: &Creds) -> (Command, tempfile::TempDir) {
+pub(crate) fn aws_command(endpoint: &str, creds: &Creds) -> (Command, tempfile::TempDir) {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(aws_cli());
     cmd.env_clear()

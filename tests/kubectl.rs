@@ -471,3 +471,285 @@ async fn the_chapter_script_runs_as_the_chapter_says() {
         "Error from server (NotFound): namespaces \"test\" not found\n"
     );
 }
+
+/// Waits (at most 20 s) until `kubectl ARGS` prints something `done` accepts; returns it.
+fn until(dir: &tempfile::TempDir, args: &[&str], done: impl Fn(&str) -> bool) -> String {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = out(&kubectl(dir, args));
+        if done(&seen) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    seen
+}
+
+fn aws_pod(name: &str, restart: &str, args: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: test\nspec:\n  restartPolicy: {restart}\n  containers:\n  - name: aws\n    image: public.ecr.aws/aws-cli/aws-cli:2.22.0\n    args: {args}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_watch_shows_a_new_pod_and_the_server_outlives_the_client_closing_it() {
+    use std::io::BufRead as _;
+    let (emu, dir) = cluster().await;
+    profile(&emu, "test", None).await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    let mut watch = kubectl_command(&dir, &["-n", "test", "get", "pods", "-w", "--no-headers"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(watch.stdout.take().unwrap()).lines();
+    kubectl_in(&dir, &["apply", "-f", "-"], WEB_POD);
+    let first = lines.map_while(Result::ok).find(|l| l.starts_with("web "));
+    let cells: Vec<String> = first
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(cells[..4], ["web", "1/1", "Running", "0"]);
+    // The client goes away mid-stream; the server stays and answers the next request.
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+    let o = kubectl(&dir, &["-n", "test", "get", "pods", "-o", "name"]);
+    assert_eq!(out(&o), "pod/web\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_follow_streams_the_aws_cli_while_it_runs_and_ends_with_it() {
+    let (emu, dir) = cluster().await;
+    profile(&emu, "test", None).await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    let o = kubectl_in(
+        &dir,
+        &["apply", "-f", "-"],
+        &aws_pod(
+            "who",
+            "Never",
+            r#"["sts", "get-caller-identity", "--output", "text"]"#,
+        ),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    // Started while the process is starting: the stream ends when the process exits.
+    let o = kubectl(&dir, &["-n", "test", "logs", "-f", "who"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let log = out(&o);
+    let cells: Vec<&str> = log.split_whitespace().collect();
+    assert_eq!(cells.first(), Some(&"000000000000"), "{log}");
+    assert!(
+        cells[1].starts_with("arn:aws:sts::000000000000:assumed-role/pod-exec-")
+            && cells[1].ends_with("/fargate-pod"),
+        "{log}"
+    );
+    let phase = until(
+        &dir,
+        &["-n", "test", "get", "pod", "who", "--no-headers"],
+        |s| s.contains("Completed"),
+    );
+    assert!(phase.starts_with("who   0/1   Completed   0 "), "{phase}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn describe_and_get_events_tell_the_pods_story() {
+    let (emu, dir) = cluster().await;
+    profile(&emu, "test", None).await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    kubectl_in(&dir, &["apply", "-f", "-"], WEB_POD);
+    let node = out(&kubectl(
+        &dir,
+        &[
+            "-n",
+            "test",
+            "get",
+            "pod",
+            "web",
+            "-o",
+            "jsonpath={.spec.nodeName}",
+        ],
+    ));
+    let o = kubectl(&dir, &["-n", "test", "describe", "pod", "web"]);
+    let text = out(&o);
+    assert!(
+        text.contains(&format!("Node:             {node}/")),
+        "{text}"
+    );
+    assert!(text.contains("Status:           Running\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "  Normal  Scheduled  0s    fargate-scheduler  Successfully assigned test/web to {node}\n"
+        )) || text.contains(&format!(
+            "  Normal  Scheduled  1s    fargate-scheduler  Successfully assigned test/web to {node}\n"
+        )),
+        "{text}"
+    );
+    let o = kubectl(&dir, &["-n", "test", "get", "events"]);
+    let text = out(&o);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),
+        ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    );
+    let reasons: Vec<&str> = lines
+        .map(|l| l.split_whitespace().nth(2).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "Scheduled",
+            "Pulling",
+            "Pulled",
+            "Created",
+            "Started",
+            "Simulated"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_aws_command_with_restart_always_is_in_crash_loop_back_off() {
+    let (emu, dir) = cluster().await;
+    profile(&emu, "test", None).await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    let o = kubectl_in(
+        &dir,
+        &["apply", "-f", "-"],
+        &aws_pod(
+            "crash",
+            "Always",
+            r#"["s3", "ls", "s3://no-policy-allows-this"]"#,
+        ),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let line = until(
+        &dir,
+        &["-n", "test", "get", "pod", "crash", "--no-headers"],
+        |s| s.contains("CrashLoopBackOff"),
+    );
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        cells[..4],
+        ["crash", "0/1", "CrashLoopBackOff", "1"],
+        "{line}"
+    );
+    // Waiting to restart, the container's log is its last run's (the CLI's refusal).
+    let o = kubectl(&dir, &["-n", "test", "logs", "crash"]);
+    assert!(
+        out(&o).contains("An error occurred (AccessDenied) when calling the ListObjectsV2 operation: User: arn:aws:sts::000000000000:assumed-role/pod-exec-"),
+        "{}",
+        out(&o)
+    );
+    let o = kubectl(&dir, &["-n", "test", "describe", "pod", "crash"]);
+    assert!(
+        out(&o).contains("Back-off restarting failed container aws in pod crash_test("),
+        "{}",
+        out(&o)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_is_not_json_is_a_bad_request() {
+    let (_emu, dir) = cluster().await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    std::fs::write(
+        dir.path().join("bad.json"),
+        r#"{"apiVersion":"v1","kind":"Pod", bad"#,
+    )
+    .unwrap();
+    let file = dir.path().join("bad.json");
+    // `--raw` addresses the API server's own paths, without the server URL's path prefix.
+    let o = kubectl(
+        &dir,
+        &[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/test/pods",
+            "-f",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).starts_with(
+            "Error from server (BadRequest): couldn't get version/kind; json parse error: "
+        ),
+        "{}",
+        err(&o)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_10_mb_manifest_is_too_large_for_the_api_server() {
+    let (_emu, dir) = cluster().await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    let big = WEB_POD.replace(
+        "  namespace: test\n",
+        &format!(
+            "  namespace: test\n  annotations:\n    big: \"{}\"\n",
+            "x".repeat(10 << 20)
+        ),
+    );
+    let o = kubectl_in(&dir, &["apply", "-f", "-"], &big);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        err(&o),
+        "Error from server (RequestEntityTooLarge): error when creating \"STDIN\": Request entity too large: limit is 3145728\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_profile_deletes_the_pods_it_placed_and_their_nodes() {
+    let (emu, dir) = cluster().await;
+    profile(&emu, "test", None).await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    kubectl_in(&dir, &["apply", "-f", "-"], WEB_POD);
+    assert_eq!(
+        out(&kubectl(&dir, &["get", "nodes", "-o", "name"]))
+            .lines()
+            .count(),
+        1
+    );
+    let root = Clients::new(emu.endpoint(), emu.region(), &Creds::test_account()).await;
+    root.eks
+        .delete_fargate_profile()
+        .cluster_name("fargate-sim")
+        .fargate_profile_name("test")
+        .send()
+        .await
+        .unwrap();
+    let o = kubectl(&dir, &["-n", "test", "get", "pods"]);
+    assert_eq!(err(&o), "No resources found in test namespace.\n");
+    let o = kubectl(&dir, &["get", "nodes"]);
+    assert_eq!(err(&o), "No resources found\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kubeconfig_of_aws_eks_update_kubeconfig_works_over_http() {
+    let (emu, dir) = cluster().await;
+    let (mut cmd, home) = crate::endpoint::aws_command(emu.endpoint(), &Creds::test_account());
+    let config = home.path().join("kubeconfig");
+    let o = cmd
+        .args([
+            "eks",
+            "update-kubeconfig",
+            "--name",
+            "fargate-sim",
+            "--kubeconfig",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let o = kubectl_command(&dir, &["get", "namespaces", "-o", "name"])
+        .env("KUBECONFIG", &config)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out(&o),
+        "namespace/default\nnamespace/kube-node-lease\nnamespace/kube-public\nnamespace/kube-system\n",
+        "{}",
+        err(&o)
+    );
+}

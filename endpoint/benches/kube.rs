@@ -42,7 +42,13 @@ fn cluster() -> (Kube, Cluster) {
             cidr: Some(Cidr::parse(&format!("10.{i}.0.0/16")).unwrap()),
         })
         .collect();
-    let mut fargate = Cluster::new("bench", "eu-west-1", "111122223333", subnets, Box::new(SeqIds::new(1)));
+    let mut fargate = Cluster::new(
+        "bench",
+        "eu-west-1",
+        "111122223333",
+        subnets,
+        Box::new(SeqIds::new(1)),
+    );
     let roles = InMemoryRoles(HashMap::from([(ROLE.to_owned(), TRUST.to_owned())]));
     fargate
         .create_profile(
@@ -62,12 +68,26 @@ fn cluster() -> (Kube, Cluster) {
     fargate.refresh(1000.0);
     let mut kube = Kube::new(Box::new(SeqIds::new(2)), "eu-west-1", 1000.0);
     let ns = br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"test"}}"#;
-    let r = call(&mut kube, &mut fargate, "POST", "/api/v1/namespaces", None, ns);
+    let r = call(
+        &mut kube,
+        &mut fargate,
+        "POST",
+        "/api/v1/namespaces",
+        None,
+        ns,
+    );
     assert_eq!(r, 201);
     (kube, fargate)
 }
 
-fn call(kube: &mut Kube, fargate: &mut Cluster, method: &str, path: &str, accept: Option<&str>, body: &[u8]) -> u16 {
+fn call(
+    kube: &mut Kube,
+    fargate: &mut Cluster,
+    method: &str,
+    path: &str,
+    accept: Option<&str>,
+    body: &[u8],
+) -> u16 {
     let req = Request {
         method,
         path,
@@ -99,10 +119,24 @@ fn main() {
     let mut one = Vec::new();
     for i in 0..300 {
         let (mut kube, mut fargate) = cluster();
-        call(&mut kube, &mut fargate, "POST", "/api/v1/namespaces/test/pods", None, &pod("warm"));
+        call(
+            &mut kube,
+            &mut fargate,
+            "POST",
+            "/api/v1/namespaces/test/pods",
+            None,
+            &pod("warm"),
+        );
         let body = pod(&format!("p{i}"));
         let t = Instant::now();
-        let s = call(&mut kube, &mut fargate, "POST", "/api/v1/namespaces/test/pods", None, &body);
+        let s = call(
+            &mut kube,
+            &mut fargate,
+            "POST",
+            "/api/v1/namespaces/test/pods",
+            None,
+            &body,
+        );
         one.push(t.elapsed());
         assert_eq!(s, 201);
         let p = kube.pod("test", &format!("p{i}")).unwrap();
@@ -110,24 +144,50 @@ fn main() {
         assert_eq!(status.phase.as_deref(), Some("Running"));
         assert!(p.spec.as_ref().unwrap().node_name.is_some());
     }
-    println!("create pod → placed, Running (one create, server side): {}", pct(one));
+    println!(
+        "create pod → placed, Running (one create, server side): {}",
+        pct(one)
+    );
 
     // 1,000 pods.
     let (mut kube, mut fargate) = cluster();
     let bodies: Vec<Vec<u8>> = (0..1000).map(|i| pod(&format!("pod-{i:04}"))).collect();
     let t = Instant::now();
     for b in &bodies {
-        assert_eq!(call(&mut kube, &mut fargate, "POST", "/api/v1/namespaces/test/pods", None, b), 201);
+        assert_eq!(
+            call(
+                &mut kube,
+                &mut fargate,
+                "POST",
+                "/api/v1/namespaces/test/pods",
+                None,
+                b
+            ),
+            201
+        );
     }
     let total = t.elapsed();
-    println!("1,000 pods created one after another: {total:?} ({:?} per pod)", total / 1000);
+    println!(
+        "1,000 pods created one after another: {total:?} ({:?} per pod)",
+        total / 1000
+    );
 
     // Lists of 1,000.
-    for (what, accept) in [("Table", Some(TABLE)), ("PodList", Some("application/json"))] {
+    for (what, accept) in [
+        ("Table", Some(TABLE)),
+        ("PodList", Some("application/json")),
+    ] {
         let mut v = Vec::new();
         for _ in 0..50 {
             let t = Instant::now();
-            let s = call(&mut kube, &mut fargate, "GET", "/api/v1/namespaces/test/pods", accept, b"");
+            let s = call(
+                &mut kube,
+                &mut fargate,
+                "GET",
+                "/api/v1/namespaces/test/pods",
+                accept,
+                b"",
+            );
             v.push(t.elapsed());
             assert_eq!(s, 200);
         }
@@ -141,7 +201,17 @@ fn main() {
     let bodies: Vec<Vec<u8>> = (0..10_000).map(|i| pod(&format!("idle-{i:05}"))).collect();
     let before = rss_bytes().unwrap_or(0);
     for b in &bodies {
-        assert_eq!(call(&mut kube, &mut fargate, "POST", "/api/v1/namespaces/test/pods", None, b), 201);
+        assert_eq!(
+            call(
+                &mut kube,
+                &mut fargate,
+                "POST",
+                "/api/v1/namespaces/test/pods",
+                None,
+                b
+            ),
+            201
+        );
     }
     let after = rss_bytes().unwrap_or(0);
     println!(

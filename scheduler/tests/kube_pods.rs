@@ -13,7 +13,13 @@ const ROLE: &str = "arn:aws:iam::111122223333:role/pod-exec";
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks-fargate-pods.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 fn cluster() -> (Kube, Cluster) {
-    let mut fargate = Cluster::new("demo", "eu-west-1", "111122223333", vec![], Box::new(SeqIds::new(1)));
+    let mut fargate = Cluster::new(
+        "demo",
+        "eu-west-1",
+        "111122223333",
+        vec![],
+        Box::new(SeqIds::new(1)),
+    );
     let roles = InMemoryRoles(HashMap::from([(ROLE.to_owned(), TRUST.to_owned())]));
     fargate
         .create_profile(
@@ -32,7 +38,8 @@ fn cluster() -> (Kube, Cluster) {
         .unwrap();
     fargate.refresh(100.0);
     let mut kube = Kube::new(Box::new(SeqIds::new(2)), "eu-west-1", 100.0);
-    kube.create_namespace("test", Default::default(), 100.0).unwrap();
+    kube.create_namespace("test", Default::default(), 100.0)
+        .unwrap();
     (kube, fargate)
 }
 
@@ -51,11 +58,26 @@ fn aws_pod(kube: &mut Kube, fargate: &mut Cluster, policy: &str) -> Launch {
 }
 
 fn status(kube: &Kube) -> core::ContainerStatus {
-    kube.pod("test", "cli").unwrap().status.as_ref().unwrap().container_statuses.as_ref().unwrap()[0].clone()
+    kube.pod("test", "cli")
+        .unwrap()
+        .status
+        .as_ref()
+        .unwrap()
+        .container_statuses
+        .as_ref()
+        .unwrap()[0]
+        .clone()
 }
 
 fn phase(kube: &Kube) -> String {
-    kube.pod("test", "cli").unwrap().status.as_ref().unwrap().phase.clone().unwrap()
+    kube.pod("test", "cli")
+        .unwrap()
+        .status
+        .as_ref()
+        .unwrap()
+        .phase
+        .clone()
+        .unwrap()
 }
 
 #[test]
@@ -66,9 +88,17 @@ fn a_failing_container_with_restart_always_is_in_crash_loop_back_off() {
     let s = status(&kube);
     let waiting = s.state.unwrap().waiting.unwrap();
     assert_eq!(waiting.reason.as_deref(), Some("CrashLoopBackOff"));
-    assert!(waiting.message.unwrap().starts_with("back-off 10s restarting failed container=aws pod=cli_test("));
+    assert!(
+        waiting
+            .message
+            .unwrap()
+            .starts_with("back-off 10s restarting failed container=aws pod=cli_test(")
+    );
     assert_eq!(s.restart_count, 1);
-    assert_eq!(s.last_state.unwrap().terminated.unwrap().reason.as_deref(), Some("Error"));
+    assert_eq!(
+        s.last_state.unwrap().terminated.unwrap().reason.as_deref(),
+        Some("Error")
+    );
     assert_eq!(phase(&kube), "Running");
 }
 
@@ -110,7 +140,10 @@ fn a_restarted_container_logs_its_own_run() {
     kube.container_exited(&mut fargate, &launch.pod, "aws", &Exit::Code(1), 102.0);
     kube.container_started(&launch.pod, "aws", 112.0);
     kube.append_log(&launch.pod, "aws", b"second\n");
-    assert_eq!(kube.log("test", "cli", None, false).unwrap(), ("second\n", true));
+    assert_eq!(
+        kube.log("test", "cli", None, false).unwrap(),
+        ("second\n", true)
+    );
     assert_eq!(kube.log("test", "cli", None, true).unwrap().0, "first\n");
 }
 

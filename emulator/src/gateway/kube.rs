@@ -74,7 +74,10 @@ pub(super) async fn serve(
             413,
             "RequestEntityTooLarge",
             // The API server's words (its body reader's limit, 3 MiB).
-            &format!("Request entity too large: limit is {}", endpoint::kube::MAX_BODY),
+            &format!(
+                "Request entity too large: limit is {}",
+                endpoint::kube::MAX_BODY
+            ),
             None,
         ))
     };
@@ -83,6 +86,9 @@ pub(super) async fn serve(
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if announced.is_some_and(|n| n > endpoint::kube::MAX_BODY as u64) {
+        // Read what the client is sending (bounded) before answering, so that it is still
+        // reading when the answer comes and shows it, not a broken pipe.
+        drain(body, DRAIN_LIMIT, DRAIN_TIME).await;
         return too_large();
     }
     let body: Bytes = match read_body(body, endpoint::kube::MAX_BODY).await {
@@ -145,15 +151,36 @@ pub(super) async fn serve(
     }
 }
 
+/// The most of a refused body read and dropped before the refusal is sent, and for how long.
+const DRAIN_LIMIT: usize = 64 << 20;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads and drops a body, at most `limit` bytes and `time`.
+async fn drain(mut body: hyper::body::Incoming, limit: usize, time: std::time::Duration) {
+    use http_body_util::BodyExt as _;
+    let read = async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, Bytes::len);
+            if seen > limit {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(time, read).await;
+}
+
 /// Whether `path` is one of the API server's own (`/api`, `/apis`, `/version`, `/openapi`,
 /// the health checks), which clients address without the server URL's path prefix.
 pub(super) fn is_api_server_path(path: &str) -> bool {
-    ["/api", "/apis", "/version", "/openapi", "/healthz", "/livez", "/readyz"]
-        .iter()
-        .any(|p| {
-            path.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
+    [
+        "/api", "/apis", "/version", "/openapi", "/healthz", "/livez", "/readyz",
+    ]
+    .iter()
+    .any(|p| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 /// A streamed answer: `step` is asked for more whenever the cluster changes (and every

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1 as core;
 use prost::Message;
 use scheduler::Cluster;
-use scheduler::kube::{Change, Kube, KubeError, Namespace, Object};
+use scheduler::kube::{Kube, KubeError, Namespace, Object};
 use serde_json::{Value, json};
 
 pub mod openapi;
@@ -253,6 +253,22 @@ fn namespace_json(ns: &Namespace) -> Value {
     })
 }
 
+/// An object as a watch event carries it: itself, or a one-row `Table` when the watch asked
+/// for tables (`kubectl get -w`).
+fn watched_json(o: &Object, table: bool, version: u64, now: f64) -> Value {
+    if !table {
+        return object_json(o);
+    }
+    let version = version.to_string();
+    match o {
+        Object::Namespace(n) => tables::namespaces(&[n], &version, now),
+        Object::Pod(p) => tables::pods(std::iter::once(&**p), &version, now),
+        Object::Node(n) => tables::nodes(std::iter::once(&**n), &version, now),
+        Object::Event(e) => tables::events(std::iter::once(&**e), &version, now),
+        Object::ServiceAccount(a) => tables::service_accounts(std::iter::once(&**a), &version, now),
+    }
+}
+
 fn object_json(o: &Object) -> Value {
     match o {
         Object::Namespace(n) => namespace_json(n),
@@ -458,6 +474,8 @@ pub struct Watch {
     /// When the watch ends (`timeoutSeconds`), seconds since the epoch.
     pub until: Option<f64>,
     pending: Vec<String>,
+    /// Objects go out as one-row `Table`s.
+    table: bool,
 }
 
 /// The next part of a stream.
@@ -481,7 +499,8 @@ impl Watch {
                 for c in changes {
                     self.since = c.version;
                     if self.filter.keep(&c.object) {
-                        out.push_str(&event_line(c));
+                        let line = json!({"type": c.kind.as_str(), "object": watched_json(&c.object, self.table, c.version, now)});
+                        out.push_str(&format!("{line}\n"));
                     }
                 }
             }
@@ -499,13 +518,6 @@ impl Watch {
             Step::More(out)
         }
     }
-}
-
-fn event_line(c: &Change) -> String {
-    format!(
-        "{}\n",
-        json!({"type": c.kind.as_str(), "object": object_json(&c.object)})
-    )
 }
 
 /// A followed log: how much has been sent.
@@ -839,6 +851,7 @@ fn list(
     };
     let version = kube.resource_version();
     if flag(query, "watch") {
+        let table = wants_table(req.accept);
         let from = query_value(query, "resourceVersion").unwrap_or("");
         let (since, pending) = match from.parse::<u64>() {
             Ok(v) if v > 0 => (v, Vec::new()),
@@ -847,7 +860,7 @@ fn list(
                 let lines = current(kube, resource, namespace)
                     .into_iter()
                     .filter(|o| filter.keep(o))
-                    .map(|o| format!("{}\n", json!({"type": "ADDED", "object": object_json(&o)})))
+                    .map(|o| format!("{}\n", json!({"type": "ADDED", "object": watched_json(&o, table, version, now)})))
                     .collect();
                 (version, lines)
             }
@@ -863,6 +876,7 @@ fn list(
             since,
             until,
             pending,
+            table,
         }));
     }
     let version = version.to_string();
