@@ -753,3 +753,35 @@ async fn the_kubeconfig_of_aws_eks_update_kubeconfig_works_over_http() {
         err(&o)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_v2_document_is_served_as_json() {
+    let (_emu, dir) = cluster().await;
+    let o = kubectl(&dir, &["get", "--raw", "/openapi/v2"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["swagger"], "2.0");
+    assert_eq!(
+        doc["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"]["operationId"],
+        "patchCoreV1NamespacedPod"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_manifest_is_refused_before_anything_is_created() {
+    let (_emu, dir) = cluster().await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    let o = kubectl_in(
+        &dir,
+        &["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: test\n  labels: [\n",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o)
+            .starts_with("error: error parsing STDIN: error converting YAML to JSON: yaml: line "),
+        "{}",
+        err(&o)
+    );
+    let o = kubectl(&dir, &["-n", "test", "get", "pods"]);
+    assert_eq!(err(&o), "No resources found in test namespace.\n");
+}
