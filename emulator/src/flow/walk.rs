@@ -155,43 +155,14 @@ impl Walk<'_> {
         let admin = self.admin;
         match action {
             Action::CreateCluster => {
-                let cluster_role = names.cluster_role.clone();
+                let cluster_role = &names.cluster_role;
                 let eks_trust = crate::eksctl::trust(scheduler::control_plane::EKS_PRINCIPAL, None);
-                create(
+                create_role(&ledger, admin, cluster_role, &eks_trust).await?;
+                create_role(
                     &ledger,
-                    Created::Role {
-                        name: cluster_role.clone(),
-                    },
-                    async {
-                        admin
-                            .iam
-                            .create_role()
-                            .role_name(&cluster_role)
-                            .assume_role_policy_document(&eks_trust)
-                            .send()
-                            .await
-                            .map_err(|e| {
-                                HarnessError::aws(format!("CreateRole {cluster_role}"), &e)
-                            })
-                    },
-                )
-                .await?;
-                let exec_role = names.exec_role.clone();
-                create(
-                    &ledger,
-                    Created::Role {
-                        name: exec_role.clone(),
-                    },
-                    async {
-                        admin
-                            .iam
-                            .create_role()
-                            .role_name(&exec_role)
-                            .assume_role_policy_document(examples::ROLE_TRUST_POLICY)
-                            .send()
-                            .await
-                            .map_err(|e| HarnessError::aws(format!("CreateRole {exec_role}"), &e))
-                    },
+                    admin,
+                    &names.exec_role,
+                    examples::ROLE_TRUST_POLICY,
                 )
                 .await?;
                 let mut cfg = config(examples::CLUSTER, "")?;
@@ -402,17 +373,7 @@ impl Walk<'_> {
                     Trust::Eks => examples::ROLE_TRUST_POLICY
                         .replace("eks-fargate-pods.amazonaws.com", "eks.amazonaws.com"),
                 };
-                create(&ledger, Created::Role { name: role.clone() }, async {
-                    admin
-                        .iam
-                        .create_role()
-                        .role_name(&role)
-                        .assume_role_policy_document(&text)
-                        .send()
-                        .await
-                        .map_err(|e| HarnessError::aws(format!("CreateRole {role}"), &e))
-                })
-                .await?;
+                create_role(&ledger, admin, &role, &text).await?;
                 let mut lines = vec![format!(
                     "role {role} trusts {}",
                     match trust {
@@ -555,6 +516,33 @@ impl Walk<'_> {
             }
         }
     }
+}
+
+/// `aws iam create-role`, recorded in the ledger (and journal) before the call.
+async fn create_role(
+    ledger: &super::Ledger,
+    admin: &Clients,
+    name: &str,
+    trust: &str,
+) -> Result<(), Stop> {
+    create(
+        ledger,
+        Created::Role {
+            name: name.to_owned(),
+        },
+        async {
+            admin
+                .iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust)
+                .send()
+                .await
+                .map_err(|e| HarnessError::aws(format!("CreateRole {name}"), &e))
+        },
+    )
+    .await
+    .map(|_| ())
 }
 
 /// The command a user types for `action`.
