@@ -785,3 +785,50 @@ async fn a_malformed_manifest_is_refused_before_anything_is_created() {
     let o = kubectl(&dir, &["-n", "test", "get", "pods"]);
     assert_eq!(err(&o), "No resources found in test namespace.\n");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_replace_takes_the_whole_pod_and_keeps_it_immutable() {
+    let (_emu, dir) = cluster().await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    kubectl_in(&dir, &["apply", "-f", "-"], WEB_POD);
+    // The pod as the server has it, with a new image: replaced.
+    let stored = out(&kubectl(
+        &dir,
+        &["-n", "test", "get", "pod", "web", "-o", "json"],
+    ));
+    let o = kubectl_in(
+        &dir,
+        &["replace", "-f", "-"],
+        &stored.replace("nginx:1.27", "nginx:1.28"),
+    );
+    assert_eq!(out(&o), "pod/web replaced\n", "{}", err(&o));
+    let o = kubectl(
+        &dir,
+        &[
+            "-n",
+            "test",
+            "get",
+            "pod",
+            "web",
+            "-o",
+            "jsonpath={.spec.containers[0].image}",
+        ],
+    );
+    assert_eq!(out(&o), "nginx:1.28");
+    // The manifest alone lacks what admission set (the node, the scheduler): refused, as the
+    // API server refuses it; --force deletes and creates instead.
+    let o = kubectl_in(&dir, &["replace", "-f", "-"], WEB_POD);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).starts_with("The Pod \"web\" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`"),
+        "{}",
+        err(&o)
+    );
+    let o = kubectl_in(&dir, &["replace", "--force", "-f", "-"], WEB_POD);
+    assert_eq!(
+        out(&o),
+        "pod \"web\" deleted\npod/web replaced\n",
+        "{}",
+        err(&o)
+    );
+}

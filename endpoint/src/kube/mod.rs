@@ -758,6 +758,9 @@ pub fn handle(kube: &mut Kube, fargate: &mut Cluster, req: &Request<'_>, now: f6
         ("PATCH", Route::Item(Resource::Pods, Some(ns), name)) => {
             patch_pod(kube, ns, name, req, &query)
         }
+        ("PUT", Route::Item(Resource::Pods, Some(ns), name)) => {
+            replace_pod(kube, ns, name, req, &query)
+        }
         ("GET", Route::Log(ns, name)) => log(kube, ns, name, &query),
         _ => method_not_allowed(req),
     }
@@ -1079,6 +1082,51 @@ fn patch_pod(
         || pod.metadata.namespace.as_deref() != Some(namespace)
     {
         return bad_request("the name and namespace of a pod cannot be changed by a patch");
+    }
+    match kube.update_pod(pod) {
+        Ok(p) => {
+            let mut r = ok(200, &serde_json::to_value(&p).unwrap_or(Value::Null));
+            r.warnings = warnings;
+            Answer::Done(r)
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// `PUT` (`kubectl replace`): the whole pod, under the same rules as a patch (only images,
+/// `activeDeadlineSeconds` and added tolerations may change in its spec).
+fn replace_pod(
+    kube: &mut Kube,
+    namespace: &str,
+    name: &str,
+    req: &Request<'_>,
+    query: &[(String, String)],
+) -> Answer {
+    if is_protobuf(req.content_type) {
+        return Answer::Done(status(
+            415,
+            "UnsupportedMediaType",
+            "fargate-sim reads pods as JSON; send the pod with Content-Type: application/json",
+            Some(json!({})),
+        ));
+    }
+    let (mut pod, warnings) = match read_pod(req.body, query_value(query, "fieldValidation")) {
+        Ok(p) => p,
+        Err(a) => return a,
+    };
+    let given = pod.metadata.name.clone().unwrap_or_default();
+    if given != name {
+        return bad_request(&format!(
+            "the name of the object ({given}) does not match the name on the URL ({name})"
+        ));
+    }
+    match pod.metadata.namespace.as_deref() {
+        Some(ns) if ns != namespace => {
+            return bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            );
+        }
+        _ => pod.metadata.namespace = Some(namespace.to_owned()),
     }
     match kube.update_pod(pod) {
         Ok(p) => {
