@@ -832,3 +832,43 @@ async fn kubectl_replace_takes_the_whole_pod_and_keeps_it_immutable() {
         err(&o)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_privileged_pod_a_profile_selects_gets_eks_refusal_and_stays_pending() {
+    let (emu, dir) = cluster().await;
+    profile(&emu, "test", None).await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    let o = kubectl_in(
+        &dir,
+        &["apply", "-f", "-"],
+        &format!("{WEB_POD}    securityContext:\n      privileged: true\n"),
+    );
+    assert_eq!(out(&o), "pod/web created\n", "{}", err(&o));
+    let o = kubectl(
+        &dir,
+        &[
+            "-n",
+            "test",
+            "get",
+            "pod",
+            "web",
+            "-o",
+            "jsonpath={.status.phase}: {.status.conditions[0].message}",
+        ],
+    );
+    assert_eq!(
+        out(&o),
+        "Pending: Pod not supported on Fargate: invalid SecurityContext fields: Privileged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_namespace_has_its_default_service_account() {
+    let (_emu, dir) = cluster().await;
+    kubectl(&dir, &["create", "namespace", "test"]);
+    let o = kubectl(
+        &dir,
+        &["-n", "test", "get", "serviceaccounts", "-o", "name"],
+    );
+    assert_eq!(out(&o), "serviceaccount/default\n", "{}", err(&o));
+}
