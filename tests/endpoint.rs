@@ -383,7 +383,7 @@ async fn a_wrong_secret_is_an_invalid_signature_for_eks() {
 }
 
 /// `fargate-sim` with a private cache directory and the shared LocalStack.
-fn fargate_sim(cache: &std::path::Path, args: &[&str]) -> Output {
+pub(crate) fn fargate_sim(cache: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fargate-sim"))
         .env("FARGATE_SIM_STATE_DIR", cache)
         .env("FARGATE_SIM_LOCALSTACK_URL", localstack().endpoint())

@@ -197,7 +197,12 @@ fn kubectl_in(dir: &tempfile::TempDir, args: &[&str], stdin: &str) -> Output {
 /// A Fargate profile on the cluster selecting `namespace`, whose execution role (trusted by
 /// Fargate pods) has `policy` attached when one is given.
 async fn profile(emu: &Emulator, namespace: &str, policy: Option<&str>) {
-    let root = Clients::new(emu.endpoint(), emu.region(), &Creds::test_account()).await;
+    profile_at(emu.endpoint(), namespace, policy).await;
+}
+
+/// [`profile`] on the endpoint at `endpoint`.
+async fn profile_at(endpoint: &str, namespace: &str, policy: Option<&str>) {
+    let root = Clients::new(endpoint, "eu-west-1", &Creds::test_account()).await;
     let role = unique("pod-exec");
     let trust = crate::support::fargate_trust();
     let arn = root
@@ -871,4 +876,110 @@ async fn a_new_namespace_has_its_default_service_account() {
         &["-n", "test", "get", "serviceaccounts", "-o", "name"],
     );
     assert_eq!(out(&o), "serviceaccount/default\n", "{}", err(&o));
+}
+
+/// Sends SIGKILL to a process when dropped.
+struct KillOnDrop(u64);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &self.0.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// Whether a process whose command line contains `needle` is running.
+fn running(needle: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_endpoint_leaves_no_container_process_behind() {
+    let cache = tempfile::tempdir().unwrap();
+    let o = crate::endpoint::fargate_sim(
+        cache.path(),
+        &["up", "--detach", "--port", "0", "--eks-delay", "0"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let exports = out(&o);
+    let endpoint = exports
+        .lines()
+        .find_map(|l| l.strip_prefix("export AWS_ENDPOINT_URL="))
+        .unwrap()
+        .to_owned();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cache.path().join("up.json")).unwrap()).unwrap();
+    let pid = state["pid"].as_u64().unwrap();
+    // Whatever happens below, the detached endpoint does not outlive the test.
+    let _stop = KillOnDrop(pid);
+    // The cluster, a profile and a pod whose AWS CLI waits on a listener that never answers.
+    let root = Clients::new(&endpoint, "eu-west-1", &Creds::test_account()).await;
+    let role = unique("eks-cluster");
+    let created = root
+        .iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    root.eks
+        .create_cluster()
+        .name("fargate-sim")
+        .role_arn(created.role().unwrap().arn())
+        .resources_vpc_config(
+            s3_harness::eks::types::VpcConfigRequest::builder()
+                .subnet_ids("subnet-a")
+                .subnet_ids("subnet-b")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    profile_at(&endpoint, "test", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(cache.path().join("kubeconfig"), dir.path().join("config")).unwrap();
+    kubectl(&dir, &["create", "namespace", "test"]);
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let o = kubectl_in(
+        &dir,
+        &["apply", "-f", "-"],
+        &aws_pod(
+            "hang",
+            "Never",
+            &format!(r#"["s3", "ls", "--endpoint-url", "{url}", "--cli-read-timeout", "0"]"#),
+        ),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let mut started = false;
+    for _ in 0..100 {
+        started = running(&url);
+        if started {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(started, "the container's AWS CLI never started");
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    let mut gone = false;
+    for _ in 0..50 {
+        gone = !running(&url);
+        if gone {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(gone, "the AWS CLI outlived the endpoint that started it");
+    drop(silent);
 }

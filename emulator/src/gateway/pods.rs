@@ -23,13 +23,17 @@ pub const DEFAULT_MEMORY: u64 = 1 << 30;
 /// The largest file a process may write in its working directory.
 pub const MAX_FILE: u64 = 64 << 20;
 
-/// Sets the limits, then becomes the AWS CLI (run by the pinned environment's Python, so no
-/// unsafe code is needed to set limits between fork and exec).
-const LIMITS: &str = "import os, resource, sys\n\
-m, f = int(sys.argv[1]), int(sys.argv[2])\n\
+/// Asks to be killed when fargate-sim goes (`PR_SET_PDEATHSIG`, so that a killed endpoint
+/// leaves no process behind; gone already if it went before), sets the limits, then becomes
+/// the AWS CLI. Run by the pinned environment's Python, so that no unsafe code is needed
+/// between fork and exec.
+const LIMITS: &str = "import ctypes, os, resource, signal, sys\n\
+m, f, parent = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])\n\
+ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))\n\
+if os.getppid() != parent: sys.exit(137)\n\
 resource.setrlimit(resource.RLIMIT_AS, (m, m))\n\
 resource.setrlimit(resource.RLIMIT_FSIZE, (f, f))\n\
-os.execv(sys.argv[3], sys.argv[3:])\n";
+os.execv(sys.argv[4], sys.argv[4:])\n";
 
 /// Environment variables of a container that are not passed on: they would send the AWS CLI
 /// somewhere other than the endpoint.
@@ -204,6 +208,7 @@ async fn execute(
         .arg(LIMITS)
         .arg(memory.to_string())
         .arg(MAX_FILE.to_string())
+        .arg(std::process::id().to_string())
         .arg(&aws)
         .args(args)
         .env_clear()
