@@ -253,9 +253,6 @@ impl Walk<'_> {
                         // eksctl's default pod execution role: the one the cluster step made.
                         p.pod_execution_role_arn = Self::exec_role_arn(names);
                     }
-                    ledger.record(Created::Profile {
-                        name: p.fargate_profile_name.clone(),
-                    });
                 }
                 let said = Mutex::new(Vec::new());
                 let say = |l: Line| {
@@ -267,6 +264,9 @@ impl Walk<'_> {
                     Ok(()) => {
                         let mut lines = Vec::new();
                         for p in &cfg.profiles {
+                            ledger.record(Created::Profile {
+                                name: p.fargate_profile_name.clone(),
+                            });
                             let got = self
                                 .apis
                                 .eksctl
