@@ -628,6 +628,8 @@ pub async fn run(
             region: opts.region.clone(),
             vpc_endpoint,
             pod_limit: walk::POD_WAIT.as_secs_f64() - 10.0,
+            // The story is in the steps, not in CREATING: clusters and profiles settle at once.
+            eks_delay: 0.0,
             ..crate::Options::default()
         },
     )
