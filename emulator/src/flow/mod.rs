@@ -696,7 +696,15 @@ pub async fn run(
             ..CleanupReport::default()
         }
     } else {
-        let limits = opts.timeouts.shorter(Timeouts::CLEANUP);
+        // After an interruption or a failure, short limits, so that the run ends fast; after
+        // a story that went through, LocalStack has been answering: the run's own limits,
+        // so that a loaded machine does not leave resources behind.
+        let finished = matches!(outcome, Some(Ok(_))) && interrupts.count() == 0;
+        let limits = if finished {
+            opts.timeouts
+        } else {
+            opts.timeouts.shorter(Timeouts::CLEANUP)
+        };
         let direct = Clients::with_timeouts(endpoint, &opts.region, &root, limits).await;
         let abort = interrupts.at_least(3);
         cleanup(&direct, &ledger, Some(&apis), abort).await
