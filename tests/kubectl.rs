@@ -983,3 +983,38 @@ async fn a_killed_endpoint_leaves_no_container_process_behind() {
     assert!(gone, "the AWS CLI outlived the endpoint that started it");
     drop(silent);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_namespace_applied_twice_is_unchanged_and_takes_labels_and_annotations() {
+    let (_emu, dir) = cluster().await;
+    let manifest =
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n  labels:\n    team: a\n";
+    let o = kubectl_in(&dir, &["apply", "-f", "-"], manifest);
+    assert_eq!(out(&o), "namespace/demo created\n", "{}", err(&o));
+    let o = kubectl_in(&dir, &["apply", "-f", "-"], manifest);
+    assert_eq!(out(&o), "namespace/demo unchanged\n", "{}", err(&o));
+    let o = kubectl_in(
+        &dir,
+        &["apply", "-f", "-"],
+        &manifest.replace("team: a", "team: b"),
+    );
+    assert_eq!(out(&o), "namespace/demo configured\n", "{}", err(&o));
+    let o = kubectl(&dir, &["label", "namespace", "demo", "tier=web"]);
+    assert_eq!(out(&o), "namespace/demo labeled\n", "{}", err(&o));
+    let o = kubectl(&dir, &["annotate", "namespace", "demo", "owner=me"]);
+    assert_eq!(out(&o), "namespace/demo annotated\n", "{}", err(&o));
+    let o = kubectl(
+        &dir,
+        &[
+            "get",
+            "namespace",
+            "demo",
+            "-o",
+            "jsonpath={.metadata.labels} {.metadata.annotations.owner}",
+        ],
+    );
+    assert_eq!(
+        out(&o),
+        r#"{"kubernetes.io/metadata.name":"demo","team":"b","tier":"web"} me"#
+    );
+}

@@ -238,7 +238,7 @@ pub fn age(seconds: f64) -> String {
 }
 
 fn namespace_json(ns: &Namespace) -> Value {
-    json!({
+    let mut v = json!({
         "kind": "Namespace",
         "apiVersion": "v1",
         "metadata": {
@@ -250,7 +250,11 @@ fn namespace_json(ns: &Namespace) -> Value {
         },
         "spec": {"finalizers": ["kubernetes"]},
         "status": {"phase": ns.phase.as_str()},
-    })
+    });
+    if !ns.annotations.is_empty() {
+        v["metadata"]["annotations"] = json!(ns.annotations);
+    }
+    v
 }
 
 /// An object as a watch event carries it: itself, or a one-row `Table` when the watch asked
@@ -579,6 +583,7 @@ fn wants_table(accept: Option<&str>) -> bool {
 struct NewNamespace {
     name: String,
     labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
 }
 
 fn is_protobuf(content_type: Option<&str>) -> bool {
@@ -606,23 +611,32 @@ fn read_namespace(content_type: Option<&str>, body: &[u8]) -> Result<NewNamespac
         return Ok(NewNamespace {
             name: meta.name.unwrap_or_default(),
             labels: meta.labels.into_iter().collect(),
+            annotations: meta.annotations.into_iter().collect(),
         });
     }
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| bad_request(&format!("couldn't get version/kind; json parse error: {e}")))?;
+    Ok(namespace_of(&v))
+}
+
+/// A namespace's name, labels and annotations from its JSON (strings only).
+fn namespace_of(v: &Value) -> NewNamespace {
     let meta = &v["metadata"];
-    let labels = meta["labels"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(NewNamespace {
+    let map = |field: &str| {
+        meta[field]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    NewNamespace {
         name: meta["name"].as_str().unwrap_or_default().to_owned(),
-        labels,
-    })
+        labels: map("labels"),
+        annotations: map("annotations"),
+    }
 }
 
 fn discovery(path: &str) -> Option<Value> {
@@ -735,7 +749,7 @@ pub fn handle(kube: &mut Kube, fargate: &mut Cluster, req: &Request<'_>, now: f6
                 Ok(n) => n,
                 Err(a) => return a,
             };
-            match kube.create_namespace(&new.name, new.labels, now) {
+            match kube.create_namespace_with(&new.name, new.labels, new.annotations, now) {
                 Ok(ns) => done(201, &namespace_json(&ns)),
                 Err(e) => fail(&e),
             }
@@ -760,6 +774,9 @@ pub fn handle(kube: &mut Kube, fargate: &mut Cluster, req: &Request<'_>, now: f6
         }
         ("PUT", Route::Item(Resource::Pods, Some(ns), name)) => {
             replace_pod(kube, ns, name, req, &query)
+        }
+        ("PATCH" | "PUT", Route::Item(Resource::Namespaces, None, name)) => {
+            update_namespace(kube, name, req)
         }
         ("GET", Route::Log(ns, name)) => log(kube, ns, name, &query),
         _ => method_not_allowed(req),
@@ -1053,25 +1070,10 @@ fn patch_pod(
         Err(e) => return bad_request(&format!("error decoding patch: {e}")),
     };
     let mut merged = current;
-    match req
-        .content_type
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-    {
-        "application/strategic-merge-patch+json" => patch::strategic(&mut merged, &patch),
-        "application/merge-patch+json" => patch::merge(&mut merged, &patch),
-        other => {
-            return Answer::Done(status(
-                415,
-                "UnsupportedMediaType",
-                &format!(
-                    "the body of the request was in an unknown format - accepted media types include: application/strategic-merge-patch+json, application/merge-patch+json (not {other})"
-                ),
-                Some(json!({})),
-            ));
-        }
+    match patch_kind(req.content_type) {
+        Some(PatchKind::Strategic) => patch::strategic(&mut merged, &patch),
+        Some(PatchKind::Merge) => patch::merge(&mut merged, &patch),
+        None => return unsupported_patch(req.content_type),
     }
     let body = merged.to_string();
     let (pod, warnings) = match read_pod(body.as_bytes(), query_value(query, "fieldValidation")) {
@@ -1091,6 +1093,69 @@ fn patch_pod(
         }
         Err(e) => fail(&e),
     }
+}
+
+/// `PATCH` (`kubectl apply`, `label`, `annotate`) or `PUT` of a namespace: its labels and
+/// annotations change; the rest of it is the server's.
+fn update_namespace(kube: &mut Kube, name: &str, req: &Request<'_>) -> Answer {
+    let current = match kube.namespace(name) {
+        Ok(ns) => namespace_json(ns),
+        Err(e) => return fail(&e),
+    };
+    let new = if req.method == "PUT" {
+        match read_namespace(req.content_type, req.body) {
+            Ok(n) => n,
+            Err(a) => return a,
+        }
+    } else {
+        let patch: Value = match serde_json::from_slice(req.body) {
+            Ok(v) => v,
+            Err(e) => return bad_request(&format!("error decoding patch: {e}")),
+        };
+        let mut merged = current;
+        match patch_kind(req.content_type) {
+            Some(PatchKind::Strategic) => patch::strategic(&mut merged, &patch),
+            Some(PatchKind::Merge) => patch::merge(&mut merged, &patch),
+            None => return unsupported_patch(req.content_type),
+        }
+        namespace_of(&merged)
+    };
+    if new.name != name {
+        return bad_request(&format!(
+            "the name of the object ({}) does not match the name on the URL ({name})",
+            new.name
+        ));
+    }
+    match kube.update_namespace_metadata(name, new.labels, new.annotations) {
+        Ok(ns) => done(200, &namespace_json(&ns)),
+        Err(e) => fail(&e),
+    }
+}
+
+/// The patch formats served.
+enum PatchKind {
+    Strategic,
+    Merge,
+}
+
+fn patch_kind(content_type: Option<&str>) -> Option<PatchKind> {
+    match content_type.unwrap_or("").split(';').next().unwrap_or("") {
+        "application/strategic-merge-patch+json" => Some(PatchKind::Strategic),
+        "application/merge-patch+json" => Some(PatchKind::Merge),
+        _ => None,
+    }
+}
+
+fn unsupported_patch(content_type: Option<&str>) -> Answer {
+    let other = content_type.unwrap_or("").split(';').next().unwrap_or("");
+    Answer::Done(status(
+        415,
+        "UnsupportedMediaType",
+        &format!(
+            "the body of the request was in an unknown format - accepted media types include: application/strategic-merge-patch+json, application/merge-patch+json (not {other})"
+        ),
+        Some(json!({})),
+    ))
 }
 
 /// `PUT` (`kubectl replace`): the whole pod, under the same rules as a patch (only images,

@@ -136,6 +136,8 @@ pub struct Namespace {
     pub created: f64,
     /// Labels (the name label included).
     pub labels: BTreeMap<String, String>,
+    /// Annotations (`kubectl apply` keeps its last-applied configuration here).
+    pub annotations: BTreeMap<String, String>,
     /// Its phase.
     pub phase: NamespacePhase,
 }
@@ -305,7 +307,21 @@ impl Kube {
     pub fn create_namespace(
         &mut self,
         name: &str,
+        labels: BTreeMap<String, String>,
+        now: f64,
+    ) -> Result<Namespace, KubeError> {
+        self.create_namespace_with(name, labels, BTreeMap::new(), now)
+    }
+
+    /// [`Kube::create_namespace`] with annotations.
+    ///
+    /// # Errors
+    /// `Invalid` for a name that is not an RFC 1123 label, `AlreadyExists`.
+    pub fn create_namespace_with(
+        &mut self,
+        name: &str,
         mut labels: BTreeMap<String, String>,
+        annotations: BTreeMap<String, String>,
         now: f64,
     ) -> Result<Namespace, KubeError> {
         if let Some(problem) = rfc1123_label_problem(name) {
@@ -331,6 +347,7 @@ impl Kube {
             resource_version: self.next_version(),
             created: now,
             labels,
+            annotations,
             phase: NamespacePhase::Active,
         };
         self.namespaces.insert(name.to_owned(), ns.clone());
@@ -341,6 +358,41 @@ impl Kube {
         });
         self.add_default_account(name, now);
         Ok(ns)
+    }
+
+    /// Replaces a namespace's labels and annotations (a patch or a `PUT`); the name label
+    /// stays what the API server sets it to.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub fn update_namespace_metadata(
+        &mut self,
+        name: &str,
+        mut labels: BTreeMap<String, String>,
+        annotations: BTreeMap<String, String>,
+    ) -> Result<Namespace, KubeError> {
+        labels.insert(NAME_LABEL.to_owned(), name.to_owned());
+        let current = self.namespace(name)?;
+        if current.labels == labels && current.annotations == annotations {
+            return Ok(current.clone());
+        }
+        let version = self.next_version();
+        let Some(ns) = self.namespaces.get_mut(name) else {
+            return Err(KubeError::NotFound {
+                resource: "namespaces",
+                name: name.to_owned(),
+            });
+        };
+        ns.labels = labels;
+        ns.annotations = annotations;
+        ns.resource_version = version;
+        let snapshot = ns.clone();
+        self.record(Change {
+            version,
+            kind: ChangeKind::Modified,
+            object: Object::Namespace(snapshot.clone()),
+        });
+        Ok(snapshot)
     }
 
     /// A namespace.
@@ -495,6 +547,38 @@ mod tests {
 
     fn kube() -> Kube {
         Kube::new(Box::new(SeqIds::new(1)), "eu-west-1", 0.0)
+    }
+
+    #[test]
+    fn a_namespace_update_keeps_the_name_label_and_records_a_change() {
+        let mut k = kube();
+        k.create_namespace("test", BTreeMap::new(), 1.0).unwrap();
+        let before = k.resource_version();
+        let labels = BTreeMap::from([("team".to_owned(), "a".to_owned())]);
+        let ns = k
+            .update_namespace_metadata("test", labels.clone(), BTreeMap::new())
+            .unwrap();
+        assert_eq!(ns.labels.get(NAME_LABEL).map(String::as_str), Some("test"));
+        assert_eq!(ns.labels.get("team").map(String::as_str), Some("a"));
+        let kinds: Vec<ChangeKind> = k.changes_since(before).unwrap().map(|c| c.kind).collect();
+        assert_eq!(kinds, [ChangeKind::Modified]);
+        // The same metadata again changes nothing.
+        let again = k.resource_version();
+        k.update_namespace_metadata("test", labels, BTreeMap::new())
+            .unwrap();
+        assert_eq!(k.resource_version(), again);
+    }
+
+    #[test]
+    fn updating_a_namespace_that_does_not_exist_is_not_found() {
+        let mut k = kube();
+        assert_eq!(
+            k.update_namespace_metadata("nope", BTreeMap::new(), BTreeMap::new()),
+            Err(KubeError::NotFound {
+                resource: "namespaces",
+                name: "nope".into()
+            })
+        );
     }
 
     #[test]
