@@ -8,20 +8,10 @@ use s3_harness::{Clients, Creds, localstack};
 
 use crate::support::{localstack as shared, unique};
 
-/// An emulator with an ACTIVE cluster `fargate-sim`; the kubeconfig for it (a temporary
-/// directory holding it and kubectl's cache).
-async fn cluster() -> (Emulator, tempfile::TempDir) {
-    let emu = Emulator::start(Options {
-        eks_delay: 0.0,
-        localstack: localstack::Options {
-            endpoint: Some(shared().endpoint().to_owned()),
-            ..localstack::Options::default()
-        },
-        ..Options::default()
-    })
-    .await
-    .unwrap();
-    let root = Clients::new(emu.endpoint(), emu.region(), &Creds::test_account()).await;
+/// An ACTIVE cluster `fargate-sim` on the endpoint at `endpoint` (its IAM role made first);
+/// the account root's clients.
+async fn create_cluster(endpoint: &str) -> Clients {
+    let root = Clients::new(endpoint, "eu-west-1", &Creds::test_account()).await;
     let role = unique("eks-cluster");
     let created = root
         .iam
@@ -46,6 +36,23 @@ async fn cluster() -> (Emulator, tempfile::TempDir) {
         .send()
         .await
         .unwrap();
+    root
+}
+
+/// An emulator with an ACTIVE cluster `fargate-sim`; the kubeconfig for it (a temporary
+/// directory holding it and kubectl's cache).
+async fn cluster() -> (Emulator, tempfile::TempDir) {
+    let emu = Emulator::start(Options {
+        eks_delay: 0.0,
+        localstack: localstack::Options {
+            endpoint: Some(shared().endpoint().to_owned()),
+            ..localstack::Options::default()
+        },
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let root = create_cluster(emu.endpoint()).await;
     let endpoint = root
         .eks
         .describe_cluster()
@@ -918,31 +925,7 @@ async fn a_killed_endpoint_leaves_no_container_process_behind() {
     // Whatever happens below, the detached endpoint does not outlive the test.
     let _stop = KillOnDrop(pid);
     // The cluster, a profile and a pod whose AWS CLI waits on a listener that never answers.
-    let root = Clients::new(&endpoint, "eu-west-1", &Creds::test_account()).await;
-    let role = unique("eks-cluster");
-    let created = root
-        .iam
-        .create_role()
-        .role_name(&role)
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-        )
-        .send()
-        .await
-        .unwrap();
-    root.eks
-        .create_cluster()
-        .name("fargate-sim")
-        .role_arn(created.role().unwrap().arn())
-        .resources_vpc_config(
-            s3_harness::eks::types::VpcConfigRequest::builder()
-                .subnet_ids("subnet-a")
-                .subnet_ids("subnet-b")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_cluster(&endpoint).await;
     profile_at(&endpoint, "test", None).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(cache.path().join("kubeconfig"), dir.path().join("config")).unwrap();

@@ -259,17 +259,38 @@ fn namespace_json(ns: &Namespace) -> Value {
 
 /// An object as a watch event carries it: itself, or a one-row `Table` when the watch asked
 /// for tables (`kubectl get -w`).
-fn watched_json(o: &Object, table: bool, version: u64, now: f64) -> Value {
-    if !table {
-        return object_json(o);
+fn watched_json(o: &Object, table: Option<Resource>, version: u64, now: f64) -> Value {
+    match table {
+        Some(resource) => table_of(resource, &[o], &version.to_string(), now),
+        None => object_json(o),
     }
-    let version = version.to_string();
-    match o {
-        Object::Namespace(n) => tables::namespaces(&[n], &version, now),
-        Object::Pod(p) => tables::pods(std::iter::once(&**p), &version, now),
-        Object::Node(n) => tables::nodes(std::iter::once(&**n), &version, now),
-        Object::Event(e) => tables::events(std::iter::once(&**e), &version, now),
-        Object::ServiceAccount(a) => tables::service_accounts(std::iter::once(&**a), &version, now),
+}
+
+/// Objects of `resource` as the API server's `Table` (its columns, even with no rows).
+fn table_of(resource: Resource, objects: &[&Object], version: &str, now: f64) -> Value {
+    macro_rules! of {
+        ($variant:ident) => {
+            objects.iter().filter_map(|o| match o {
+                Object::$variant(x) => Some(x.as_ref()),
+                _ => None,
+            })
+        };
+    }
+    match resource {
+        Resource::Namespaces => {
+            let items: Vec<&Namespace> = objects
+                .iter()
+                .filter_map(|o| match o {
+                    Object::Namespace(n) => Some(n),
+                    _ => None,
+                })
+                .collect();
+            tables::namespaces(&items, version, now)
+        }
+        Resource::Pods => tables::pods(of!(Pod), version, now),
+        Resource::Nodes => tables::nodes(of!(Node), version, now),
+        Resource::Events => tables::events(of!(Event), version, now),
+        Resource::ServiceAccounts => tables::service_accounts(of!(ServiceAccount), version, now),
     }
 }
 
@@ -478,8 +499,8 @@ pub struct Watch {
     /// When the watch ends (`timeoutSeconds`), seconds since the epoch.
     pub until: Option<f64>,
     pending: Vec<String>,
-    /// Objects go out as one-row `Table`s.
-    table: bool,
+    /// Objects go out as one-row `Table`s of this resource.
+    table: Option<Resource>,
 }
 
 /// The next part of a stream.
@@ -871,7 +892,7 @@ fn list(
     };
     let version = kube.resource_version();
     if flag(query, "watch") {
-        let table = wants_table(req.accept);
+        let table = wants_table(req.accept).then_some(resource);
         let from = query_value(query, "resourceVersion").unwrap_or("");
         let (since, pending) = match from.parse::<u64>() {
             Ok(v) if v > 0 => (v, Vec::new()),
@@ -929,44 +950,8 @@ fn list(
         .filter(|o| filter.keep(o))
         .collect();
     if table {
-        let v = match resource {
-            Resource::Namespaces => {
-                let items: Vec<&Namespace> = objects
-                    .iter()
-                    .filter_map(|o| match o {
-                        Object::Namespace(n) => Some(n),
-                        _ => None,
-                    })
-                    .collect();
-                tables::namespaces(&items, &version, now)
-            }
-            Resource::Nodes => tables::nodes(
-                objects.iter().filter_map(|o| match o {
-                    Object::Node(n) => Some(n.as_ref()),
-                    _ => None,
-                }),
-                &version,
-                now,
-            ),
-            Resource::Events => tables::events(
-                objects.iter().filter_map(|o| match o {
-                    Object::Event(e) => Some(e.as_ref()),
-                    _ => None,
-                }),
-                &version,
-                now,
-            ),
-            Resource::ServiceAccounts => tables::service_accounts(
-                objects.iter().filter_map(|o| match o {
-                    Object::ServiceAccount(a) => Some(a.as_ref()),
-                    _ => None,
-                }),
-                &version,
-                now,
-            ),
-            Resource::Pods => Value::Null,
-        };
-        return done(200, &v);
+        let refs: Vec<&Object> = objects.iter().collect();
+        return done(200, &table_of(resource, &refs, &version, now));
     }
     done(
         200,
@@ -1016,6 +1001,47 @@ fn read_pod(body: &[u8], validation: Option<&str>) -> Result<(core::Pod, Vec<Str
     }
 }
 
+/// A pod from a request's body: JSON only (a protobuf body is 415), `fieldValidation` applied.
+fn read_pod_request(
+    req: &Request<'_>,
+    query: &[(String, String)],
+) -> Result<(core::Pod, Vec<String>), Answer> {
+    if is_protobuf(req.content_type) {
+        return Err(Answer::Done(status(
+            415,
+            "UnsupportedMediaType",
+            "fargate-sim reads pods as JSON; send the pod with Content-Type: application/json",
+            Some(json!({})),
+        )));
+    }
+    read_pod(req.body, query_value(query, "fieldValidation"))
+}
+
+/// Puts the pod in the request's namespace; one it names must be that one.
+fn place_in(pod: &mut core::Pod, namespace: &str) -> Result<(), Answer> {
+    match pod.metadata.namespace.as_deref() {
+        Some(ns) if ns != namespace => Err(bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        )),
+        _ => {
+            pod.metadata.namespace = Some(namespace.to_owned());
+            Ok(())
+        }
+    }
+}
+
+/// The stored pod with `code` and the validation warnings, or the model's refusal.
+fn pod_answer(code: u16, result: Result<core::Pod, KubeError>, warnings: Vec<String>) -> Answer {
+    match result {
+        Ok(p) => {
+            let mut r = ok(code, &serde_json::to_value(&p).unwrap_or(Value::Null));
+            r.warnings = warnings;
+            Answer::Done(r)
+        }
+        Err(e) => fail(&e),
+    }
+}
+
 fn create_pod(
     kube: &mut Kube,
     fargate: &mut Cluster,
@@ -1024,34 +1050,14 @@ fn create_pod(
     query: &[(String, String)],
     now: f64,
 ) -> Answer {
-    if is_protobuf(req.content_type) {
-        return Answer::Done(status(
-            415,
-            "UnsupportedMediaType",
-            "fargate-sim reads pods as JSON; send the pod with Content-Type: application/json",
-            Some(json!({})),
-        ));
-    }
-    let (mut pod, warnings) = match read_pod(req.body, query_value(query, "fieldValidation")) {
+    let (mut pod, warnings) = match read_pod_request(req, query) {
         Ok(p) => p,
         Err(a) => return a,
     };
-    match pod.metadata.namespace.as_deref() {
-        Some(ns) if ns != namespace => {
-            return bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request",
-            );
-        }
-        _ => pod.metadata.namespace = Some(namespace.to_owned()),
+    if let Err(a) = place_in(&mut pod, namespace) {
+        return a;
     }
-    match kube.create_pod(fargate, pod, now) {
-        Ok(p) => {
-            let mut r = ok(201, &serde_json::to_value(&p).unwrap_or(Value::Null));
-            r.warnings = warnings;
-            Answer::Done(r)
-        }
-        Err(e) => fail(&e),
-    }
+    pod_answer(201, kube.create_pod(fargate, pod, now), warnings)
 }
 
 fn patch_pod(
@@ -1085,14 +1091,7 @@ fn patch_pod(
     {
         return bad_request("the name and namespace of a pod cannot be changed by a patch");
     }
-    match kube.update_pod(pod) {
-        Ok(p) => {
-            let mut r = ok(200, &serde_json::to_value(&p).unwrap_or(Value::Null));
-            r.warnings = warnings;
-            Answer::Done(r)
-        }
-        Err(e) => fail(&e),
-    }
+    pod_answer(200, kube.update_pod(pod), warnings)
 }
 
 /// `PATCH` (`kubectl apply`, `label`, `annotate`) or `PUT` of a namespace: its labels and
@@ -1167,15 +1166,7 @@ fn replace_pod(
     req: &Request<'_>,
     query: &[(String, String)],
 ) -> Answer {
-    if is_protobuf(req.content_type) {
-        return Answer::Done(status(
-            415,
-            "UnsupportedMediaType",
-            "fargate-sim reads pods as JSON; send the pod with Content-Type: application/json",
-            Some(json!({})),
-        ));
-    }
-    let (mut pod, warnings) = match read_pod(req.body, query_value(query, "fieldValidation")) {
+    let (mut pod, warnings) = match read_pod_request(req, query) {
         Ok(p) => p,
         Err(a) => return a,
     };
@@ -1185,22 +1176,10 @@ fn replace_pod(
             "the name of the object ({given}) does not match the name on the URL ({name})"
         ));
     }
-    match pod.metadata.namespace.as_deref() {
-        Some(ns) if ns != namespace => {
-            return bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request",
-            );
-        }
-        _ => pod.metadata.namespace = Some(namespace.to_owned()),
+    if let Err(a) = place_in(&mut pod, namespace) {
+        return a;
     }
-    match kube.update_pod(pod) {
-        Ok(p) => {
-            let mut r = ok(200, &serde_json::to_value(&p).unwrap_or(Value::Null));
-            r.warnings = warnings;
-            Answer::Done(r)
-        }
-        Err(e) => fail(&e),
-    }
+    pod_answer(200, kube.update_pod(pod), warnings)
 }
 
 fn log(kube: &Kube, namespace: &str, name: &str, query: &[(String, String)]) -> Answer {

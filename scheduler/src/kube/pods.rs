@@ -614,42 +614,26 @@ impl Kube {
         for (i, c) in containers.iter().enumerate() {
             let image = c.image.clone().unwrap_or_default();
             let field = format!("spec.containers{{{}}}", c.name);
-            self.pod_event(
-                &pod_ref,
-                "Normal",
-                "Pulling",
-                &format!("Pulling image \"{image}\""),
-                "kubelet",
-                Some(&field),
-                now,
-            );
-            self.pod_event(
-                &pod_ref,
-                "Normal",
-                "Pulled",
-                &format!("Successfully pulled image \"{image}\" in 0s (0s including waiting)"),
-                "kubelet",
-                Some(&field),
-                now,
-            );
-            self.pod_event(
-                &pod_ref,
-                "Normal",
-                "Created",
-                &format!("Created container: {}", c.name),
-                "kubelet",
-                Some(&field),
-                now,
-            );
-            self.pod_event(
-                &pod_ref,
-                "Normal",
-                "Started",
-                &format!("Started container {}", c.name),
-                "kubelet",
-                Some(&field),
-                now,
-            );
+            // What the kubelet says as it starts a container.
+            for (reason, message) in [
+                ("Pulling", format!("Pulling image \"{image}\"")),
+                (
+                    "Pulled",
+                    format!("Successfully pulled image \"{image}\" in 0s (0s including waiting)"),
+                ),
+                ("Created", format!("Created container: {}", c.name)),
+                ("Started", format!("Started container {}", c.name)),
+            ] {
+                self.pod_event(
+                    &pod_ref,
+                    "Normal",
+                    reason,
+                    &message,
+                    "kubelet",
+                    Some(&field),
+                    now,
+                );
+            }
             let run = &mut entry.runs[i];
             if run.process {
                 let env = container_env(c);
